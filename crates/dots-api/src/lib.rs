@@ -1,0 +1,28 @@
+//! Dots API wire types, shared by the `dots-flow` component, the proxy and the local sandbox.
+//!
+//! Nothing here does I/O: these are the shapes that cross the wire (flows, steps, the
+//! messages a flow iframe posts to its parent, errors), with the validation rules that every
+//! side applies the same way.
+//!
+//! ```
+//! use dots_api::{CreateFlowRequest, Step, StepName};
+//!
+//! let request = CreateFlowRequest::new([Step::new(StepName::Compliance), Step::redirect("https://example.com/done")]);
+//! request.validate().expect("a valid request");
+//! let json = serde_json::to_value(&request).unwrap();
+//! assert_eq!(json["steps"][0], "compliance");
+//! assert_eq!(json["steps"][1]["redirect_url"], "https://example.com/done");
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+mod flow;
+mod ids;
+mod message;
+mod step;
+
+pub use error::{ApiError, ValidationError};
+pub use flow::{BrowserFlow, CreateFlowRequest, Flow, FlowList, StartFlowRequest};
+pub use ids::{FlowId, UserId};
+pub use message::{FlowMessage, StepStatus};
+pub use step::{Step, StepName, StepOptions};

@@ -1,0 +1,400 @@
+//! Flow steps: their names and the options Dots documents for some of them.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+use crate::ValidationError;
+
+/// The name of a flow step.
+///
+/// `Onboarding` is never requested: Dots adds it at the start of a flow created without a
+/// `user_id`. A name this crate does not know yet is kept in `Unknown`, so a new step from Dots
+/// never breaks parsing of a flow; a request naming one is rejected by validation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum StepName {
+    /// Phone sign-in and account creation (added by Dots, not requestable).
+    Onboarding,
+    /// Tax information: SSN/TIN, date of birth, address.
+    Compliance,
+    /// Government ID and selfie match.
+    IdVerification,
+    /// Criminal and sex-offender registry check for US users.
+    BackgroundCheck,
+    /// Connect a US bank account for payments to the app.
+    ManagePayments,
+    /// Connect payout methods and pick the default.
+    ManagePayouts,
+    /// Withdraw the wallet to a payout method.
+    Payout,
+    /// Send the user to a URL of the app's choosing.
+    Redirect,
+    /// Fill a PDF form from a template.
+    PdfFormFill,
+    /// A step name this version does not know.
+    Unknown(String),
+}
+
+impl StepName {
+    /// Every step an app may request, in Dots' documented order.
+    pub const REQUESTABLE: [StepName; 8] = [
+        StepName::Compliance,
+        StepName::IdVerification,
+        StepName::BackgroundCheck,
+        StepName::ManagePayments,
+        StepName::ManagePayouts,
+        StepName::Payout,
+        StepName::Redirect,
+        StepName::PdfFormFill,
+    ];
+
+    /// The wire name, e.g. `id-verification`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StepName::Onboarding => "onboarding",
+            StepName::Compliance => "compliance",
+            StepName::IdVerification => "id-verification",
+            StepName::BackgroundCheck => "background-check",
+            StepName::ManagePayments => "manage-payments",
+            StepName::ManagePayouts => "manage-payouts",
+            StepName::Payout => "payout",
+            StepName::Redirect => "redirect",
+            StepName::PdfFormFill => "pdf-form-fill",
+            StepName::Unknown(name) => name,
+        }
+    }
+
+    /// Parses a wire name; never fails (unknown names become [`StepName::Unknown`]).
+    pub fn parse(name: &str) -> StepName {
+        match name {
+            "onboarding" => StepName::Onboarding,
+            "compliance" => StepName::Compliance,
+            "id-verification" => StepName::IdVerification,
+            "background-check" => StepName::BackgroundCheck,
+            "manage-payments" => StepName::ManagePayments,
+            "manage-payouts" => StepName::ManagePayouts,
+            "payout" => StepName::Payout,
+            "redirect" => StepName::Redirect,
+            "pdf-form-fill" => StepName::PdfFormFill,
+            other => StepName::Unknown(other.to_owned()),
+        }
+    }
+
+    /// Whether an app may put this step in a create-flow request.
+    pub fn is_requestable(&self) -> bool {
+        Self::REQUESTABLE.contains(self)
+    }
+}
+
+impl fmt::Display for StepName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for StepName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for StepName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(StepName::parse(&name))
+    }
+}
+
+/// Options some steps take. Every field is optional; a step with none set is sent as a bare
+/// string, as Dots' examples do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StepOptions {
+    /// `redirect`: where to send the user (http or https only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// `pdf-form-fill`: the PDF template to fill (required for that step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    /// `manage-payouts`: hide the continue button so the user stays on the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hide_continue_button: Option<bool>,
+    /// `manage-payouts`: the user must pick a default payout method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_default_payout_method: Option<bool>,
+    /// `manage-payouts`: the user must set up automatic payouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_auto_payout_method: Option<bool>,
+    /// `payout` / `manage-payouts`: allow turning on automatic payouts (Dots' default: true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_payout_enabled: Option<bool>,
+    /// `payout`: who pays the payout fee (`user` or `app`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_fee_party: Option<String>,
+}
+
+impl StepOptions {
+    fn is_empty(&self) -> bool {
+        self == &StepOptions::default()
+    }
+
+    /// The names of the options that are set, for validation messages.
+    fn set_fields(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.redirect_url.is_some() {
+            set.push("redirect_url");
+        }
+        if self.template_id.is_some() {
+            set.push("template_id");
+        }
+        if self.hide_continue_button.is_some() {
+            set.push("hide_continue_button");
+        }
+        if self.require_default_payout_method.is_some() {
+            set.push("require_default_payout_method");
+        }
+        if self.require_auto_payout_method.is_some() {
+            set.push("require_auto_payout_method");
+        }
+        if self.auto_payout_enabled.is_some() {
+            set.push("auto_payout_enabled");
+        }
+        if self.payout_fee_party.is_some() {
+            set.push("payout_fee_party");
+        }
+        set
+    }
+}
+
+/// One step of a flow request: a name plus options.
+///
+/// On the wire it is either `"compliance"` or `{"name": "redirect", "redirect_url": "..."}`;
+/// both forms are accepted, and it is written as a string when no option is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Which step.
+    pub name: StepName,
+    /// Its options, if any.
+    pub options: StepOptions,
+}
+
+impl Step {
+    /// A step with no options.
+    pub fn new(name: StepName) -> Self {
+        Self {
+            name,
+            options: StepOptions::default(),
+        }
+    }
+
+    /// A `redirect` step to `url`.
+    pub fn redirect(url: impl Into<String>) -> Self {
+        let mut step = Self::new(StepName::Redirect);
+        step.options.redirect_url = Some(url.into());
+        step
+    }
+
+    /// A `pdf-form-fill` step for the template `template_id`.
+    pub fn pdf_form_fill(template_id: impl Into<String>) -> Self {
+        let mut step = Self::new(StepName::PdfFormFill);
+        step.options.template_id = Some(template_id.into());
+        step
+    }
+
+    /// A `manage-payouts` step; chain the option setters below to configure it.
+    pub fn manage_payouts() -> Self {
+        Self::new(StepName::ManagePayouts)
+    }
+
+    /// Sets `hide_continue_button` (meaningful on `manage-payouts`).
+    pub fn hide_continue_button(mut self, hide: bool) -> Self {
+        self.options.hide_continue_button = Some(hide);
+        self
+    }
+
+    /// Checks the documented rules for this step at position `index` of a request.
+    pub fn validate(&self, index: usize) -> Result<(), ValidationError> {
+        let field = format!("steps[{index}]");
+        if !self.name.is_requestable() {
+            return Err(ValidationError::new(
+                format!("{field}.name"),
+                format!(
+                    "unknown step `{}`; expected one of {}",
+                    self.name,
+                    StepName::REQUESTABLE.map(|s| s.as_str().to_owned()).join(", ")
+                ),
+            ));
+        }
+        let allowed: &[&str] = match self.name {
+            StepName::Redirect => &["redirect_url"],
+            StepName::PdfFormFill => &["template_id"],
+            StepName::ManagePayouts => &[
+                "hide_continue_button",
+                "require_default_payout_method",
+                "require_auto_payout_method",
+                "auto_payout_enabled",
+            ],
+            StepName::Payout => &["payout_fee_party", "auto_payout_enabled"],
+            _ => &[],
+        };
+        if let Some(extra) = self
+            .options
+            .set_fields()
+            .into_iter()
+            .find(|f| !allowed.contains(f))
+        {
+            return Err(ValidationError::new(
+                format!("{field}.{extra}"),
+                format!("option `{extra}` does not apply to the `{}` step", self.name),
+            ));
+        }
+        match self.name {
+            StepName::Redirect => match self.options.redirect_url.as_deref() {
+                None => Err(ValidationError::new(
+                    format!("{field}.redirect_url"),
+                    "the redirect step needs a redirect_url",
+                )),
+                Some(url) if !is_http_url(url) => Err(ValidationError::new(
+                    format!("{field}.redirect_url"),
+                    "redirect_url must be an absolute http(s) URL",
+                )),
+                Some(_) => Ok(()),
+            },
+            StepName::PdfFormFill => match self.options.template_id.as_deref() {
+                Some(id) if !id.trim().is_empty() => Ok(()),
+                _ => Err(ValidationError::new(
+                    format!("{field}.template_id"),
+                    "the pdf-form-fill step needs a template_id",
+                )),
+            },
+            StepName::Payout => match self.options.payout_fee_party.as_deref() {
+                None | Some("user") | Some("app") => Ok(()),
+                Some(_) => Err(ValidationError::new(
+                    format!("{field}.payout_fee_party"),
+                    "payout_fee_party must be `user` or `app`",
+                )),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+impl From<StepName> for Step {
+    fn from(name: StepName) -> Self {
+        Step::new(name)
+    }
+}
+
+/// `http://` or `https://` followed by a host with at least one character and no whitespace.
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            !host.is_empty() && !url.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StepObject {
+    name: StepName,
+    #[serde(flatten)]
+    options: StepOptions,
+}
+
+impl Serialize for Step {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.options.is_empty() {
+            self.name.serialize(serializer)
+        } else {
+            StepObject {
+                name: self.name.clone(),
+                options: self.options.clone(),
+            }
+            .serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Name(StepName),
+            Object(StepObject),
+        }
+        Ok(match Wire::deserialize(deserializer)? {
+            Wire::Name(name) => Step::new(name),
+            Wire::Object(StepObject { name, options }) => Step { name, options },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bare_and_object_forms_both_parse() {
+        let steps: Vec<Step> = serde_json::from_value(json!([
+            "compliance",
+            {"name": "redirect", "redirect_url": "https://example.com"},
+            {"name": "manage-payouts", "hide_continue_button": true}
+        ]))
+        .unwrap();
+        assert_eq!(steps[0], Step::new(StepName::Compliance));
+        assert_eq!(steps[1], Step::redirect("https://example.com"));
+        assert_eq!(steps[2], Step::manage_payouts().hide_continue_button(true));
+    }
+
+    #[test]
+    fn steps_without_options_serialize_as_strings() {
+        let value = serde_json::to_value([Step::new(StepName::IdVerification)]).unwrap();
+        assert_eq!(value, json!(["id-verification"]));
+        let value = serde_json::to_value([Step::pdf_form_fill("tpl_1")]).unwrap();
+        assert_eq!(
+            value,
+            json!([{"name": "pdf-form-fill", "template_id": "tpl_1"}])
+        );
+    }
+
+    #[test]
+    fn unknown_names_survive_a_round_trip() {
+        let name: StepName = serde_json::from_value(json!("teleport")).unwrap();
+        assert_eq!(name, StepName::Unknown("teleport".into()));
+        assert_eq!(serde_json::to_value(&name).unwrap(), json!("teleport"));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let err = Step::new(StepName::Unknown("teleport".into()))
+            .validate(2)
+            .unwrap_err();
+        assert_eq!(err.field, "steps[2].name");
+        let err = Step::redirect("javascript:alert(1)").validate(0).unwrap_err();
+        assert_eq!(err.field, "steps[0].redirect_url");
+        let err = Step::new(StepName::Redirect).validate(1).unwrap_err();
+        assert_eq!(err.field, "steps[1].redirect_url");
+        let err = Step::new(StepName::PdfFormFill).validate(3).unwrap_err();
+        assert_eq!(err.field, "steps[3].template_id");
+        let mut step = Step::new(StepName::Compliance);
+        step.options.redirect_url = Some("https://example.com".into());
+        assert_eq!(step.validate(0).unwrap_err().field, "steps[0].redirect_url");
+        assert!(Step::new(StepName::Onboarding).validate(0).is_err());
+    }
+
+    #[test]
+    fn http_urls_only() {
+        assert!(is_http_url("https://example.com/x?y=1"));
+        assert!(is_http_url("http://localhost:8080"));
+        assert!(!is_http_url("https://"));
+        assert!(!is_http_url("ftp://example.com"));
+        assert!(!is_http_url("https://exa mple.com"));
+    }
+}
