@@ -48,3 +48,48 @@ impl ValidationError {
         }
     }
 }
+
+/// Parses a JSON request body into `T`; on failure the error names the field at fault
+/// (e.g. `steps[1].redirect_url`) instead of a line and column.
+pub fn parse_json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ValidationError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." || path == "?" {
+            "body".to_owned()
+        } else {
+            path
+        };
+        let inner = err.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            "the body is not valid JSON".to_owned()
+        } else {
+            // serde's messages end with " at line L column C"; the path already says where.
+            let text = inner.to_string();
+            match text.rfind(" at line ") {
+                Some(cut) => text[..cut].to_owned(),
+                None => text,
+            }
+        };
+        ValidationError::new(field, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StartFlowRequest;
+
+    #[test]
+    fn body_errors_name_the_field() {
+        let err = parse_json_body::<StartFlowRequest>(br#"{"steps": ["payout", 7]}"#).unwrap_err();
+        assert_eq!(err.field, "steps[1]");
+        let err = parse_json_body::<StartFlowRequest>(br#"{"steps": ["payout"], "user_id": "x"}"#)
+            .unwrap_err();
+        assert!(err.message.contains("user_id"), "{err}");
+        let err = parse_json_body::<StartFlowRequest>(b"{not json").unwrap_err();
+        assert_eq!(err.field, "body");
+        let err = parse_json_body::<StartFlowRequest>(b"{}").unwrap_err();
+        assert!(err.message.contains("steps"), "{err}");
+    }
+}

@@ -43,6 +43,21 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// A new flow with nothing completed, no user and no timestamps.
+    pub fn new(id: FlowId, link: String, steps: Vec<StepName>) -> Self {
+        Self {
+            id,
+            created: None,
+            updated: None,
+            user_id: None,
+            steps,
+            completed_steps: Vec::new(),
+            link,
+            payout_link_id: None,
+            metadata: None,
+        }
+    }
+
     /// Whether every step of the flow has been completed.
     pub fn is_complete(&self) -> bool {
         !self.steps.is_empty() && self.steps.iter().all(|s| self.completed_steps.contains(s))
@@ -163,7 +178,10 @@ impl From<Flow> for BrowserFlow {
 
 fn validate_steps(steps: &[Step]) -> Result<(), ValidationError> {
     if steps.is_empty() {
-        return Err(ValidationError::new("steps", "at least one step is required"));
+        return Err(ValidationError::new(
+            "steps",
+            "at least one step is required",
+        ));
     }
     if steps.len() > MAX_STEPS {
         return Err(ValidationError::new(
@@ -222,7 +240,10 @@ mod tests {
             "link": "https://my.senddotssandbox.com/flow/5f0f8f8f-f8f8-f8f8-f8f8-f8f8f8f8f8f8"
         }))
         .unwrap();
-        assert_eq!(flow.steps, vec![StepName::Compliance, StepName::ManagePayouts]);
+        assert_eq!(
+            flow.steps,
+            vec![StepName::Compliance, StepName::ManagePayouts]
+        );
         assert!(flow.user_id.is_none());
         assert!(!flow.is_complete());
     }
@@ -239,7 +260,10 @@ mod tests {
 
     #[test]
     fn empty_steps_and_bad_metadata_are_rejected() {
-        assert_eq!(StartFlowRequest::new([]).validate().unwrap_err().field, "steps");
+        assert_eq!(
+            StartFlowRequest::new([]).validate().unwrap_err().field,
+            "steps"
+        );
         let mut req = StartFlowRequest::new([Step::new(StepName::Payout)]);
         req.metadata = Some(json!(42));
         assert_eq!(req.validate().unwrap_err().field, "metadata");

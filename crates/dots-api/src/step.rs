@@ -221,7 +221,9 @@ impl Step {
                 format!(
                     "unknown step `{}`; expected one of {}",
                     self.name,
-                    StepName::REQUESTABLE.map(|s| s.as_str().to_owned()).join(", ")
+                    StepName::REQUESTABLE
+                        .map(|s| s.as_str().to_owned())
+                        .join(", ")
                 ),
             ));
         }
@@ -245,7 +247,10 @@ impl Step {
         {
             return Err(ValidationError::new(
                 format!("{field}.{extra}"),
-                format!("option `{extra}` does not apply to the `{}` step", self.name),
+                format!(
+                    "option `{extra}` does not apply to the `{}` step",
+                    self.name
+                ),
             ));
         }
         match self.name {
@@ -377,7 +382,9 @@ mod tests {
             .validate(2)
             .unwrap_err();
         assert_eq!(err.field, "steps[2].name");
-        let err = Step::redirect("javascript:alert(1)").validate(0).unwrap_err();
+        let err = Step::redirect("javascript:alert(1)")
+            .validate(0)
+            .unwrap_err();
         assert_eq!(err.field, "steps[0].redirect_url");
         let err = Step::new(StepName::Redirect).validate(1).unwrap_err();
         assert_eq!(err.field, "steps[1].redirect_url");
