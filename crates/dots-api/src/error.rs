@@ -93,3 +93,33 @@ mod tests {
         assert!(err.message.contains("steps"), "{err}");
     }
 }
+
+/// The error body the dots-flow proxy answers the browser with:
+/// `{"error": "invalid_request", "message": "...", "field": "steps[1]"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ProxyErrorBody {
+    /// A stable machine-readable code: `invalid_request`, `not_found`, `upstream_unavailable`,
+    /// `upstream_rejected`, `rate_limited`, `internal`.
+    pub error: String,
+    /// What went wrong, safe to show to a user.
+    pub message: String,
+    /// The request field at fault, for `invalid_request`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ProxyErrorBody {
+    /// An error body.
+    pub fn new(
+        error: impl Into<String>,
+        message: impl Into<String>,
+        field: Option<String>,
+    ) -> Self {
+        Self {
+            error: error.into(),
+            message: message.into(),
+            field,
+        }
+    }
+}

@@ -21,7 +21,7 @@ mod ids;
 mod message;
 mod step;
 
-pub use error::{parse_json_body, ApiError, ValidationError};
+pub use error::{parse_json_body, ApiError, ProxyErrorBody, ValidationError};
 pub use flow::{BrowserFlow, CreateFlowRequest, Flow, FlowList, StartFlowRequest};
 pub use ids::{FlowId, UserId};
 pub use message::{FlowMessage, StepStatus};

@@ -1,0 +1,83 @@
+//! The proxy's one error type, answered as `ProxyErrorBody` JSON.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dots_api::{ProxyErrorBody, ValidationError};
+
+use crate::upstream::UpstreamError;
+
+/// Everything a browser-facing route can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The request broke a rule; nothing was sent to Dots.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// No such object for this caller.
+    #[error("not found")]
+    NotFound,
+    /// Talking to Dots failed.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        let (status, body, retry_after) = match self {
+            ProxyError::Invalid(err) => (
+                StatusCode::BAD_REQUEST,
+                ProxyErrorBody::new("invalid_request", err.to_string(), Some(err.field)),
+                None,
+            ),
+            ProxyError::NotFound | ProxyError::Upstream(UpstreamError::NotFound) => (
+                StatusCode::NOT_FOUND,
+                ProxyErrorBody::new("not_found", "no such flow", None),
+                None,
+            ),
+            ProxyError::Upstream(UpstreamError::Rejected { status, message }) => {
+                tracing::info!(status, %message, "Dots rejected a request");
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ProxyErrorBody::new("upstream_rejected", message, None),
+                    None,
+                )
+            }
+            ProxyError::Upstream(UpstreamError::RateLimited { retry_after }) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ProxyErrorBody::new("rate_limited", "too many requests; try again shortly", None),
+                Some(retry_after.unwrap_or(1)),
+            ),
+            ProxyError::Upstream(UpstreamError::Unauthorized) => {
+                tracing::error!("Dots refused the configured credentials: check DOTS_CLIENT_ID / DOTS_API_KEY / DOTS_ENV");
+                (
+                    StatusCode::BAD_GATEWAY,
+                    ProxyErrorBody::new(
+                        "upstream_unavailable",
+                        "the payout service is unavailable",
+                        None,
+                    ),
+                    None,
+                )
+            }
+            ProxyError::Upstream(UpstreamError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "Dots unavailable");
+                (
+                    StatusCode::BAD_GATEWAY,
+                    ProxyErrorBody::new(
+                        "upstream_unavailable",
+                        "the payout service is unavailable",
+                        None,
+                    ),
+                    None,
+                )
+            }
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

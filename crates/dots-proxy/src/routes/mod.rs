@@ -1,0 +1,3 @@
+//! Browser-facing routes.
+
+pub(crate) mod flows;

@@ -1,0 +1,175 @@
+//! A typed client of the Dots API: Basic auth, timeouts, retried GETs, typed errors.
+
+use dots_api::{ApiError, CreateFlowRequest, Flow};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// What can go wrong talking to Dots.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// Dots could not be reached, timed out, or answered 5xx / garbage.
+    #[error("Dots is unavailable: {0}")]
+    Unavailable(String),
+    /// Dots refused the request (4xx other than 401/403/404/429), with its message.
+    #[error("Dots rejected the request: {message}")]
+    Rejected {
+        /// Dots' HTTP status.
+        status: u16,
+        /// Dots' message.
+        message: String,
+    },
+    /// The object does not exist upstream.
+    #[error("not found at Dots")]
+    NotFound,
+    /// Dots asks us to slow down.
+    #[error("rate limited by Dots")]
+    RateLimited {
+        /// Seconds to wait, from `Retry-After`.
+        retry_after: Option<u64>,
+    },
+    /// Dots refused our credentials: a configuration problem on this server.
+    #[error("Dots refused the configured credentials")]
+    Unauthorized,
+}
+
+/// A client of one Dots API base URL.
+#[derive(Clone)]
+pub struct DotsClient {
+    http: reqwest::Client,
+    base: String,
+    client_id: String,
+    api_key: SecretString,
+    app_id: Option<String>,
+}
+
+impl std::fmt::Debug for DotsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DotsClient")
+            .field("base", &self.base)
+            .field("client_id", &self.client_id)
+            .field("api_key", &"[redacted]")
+            .finish()
+    }
+}
+
+const GET_ATTEMPTS: u32 = 3;
+
+impl DotsClient {
+    /// A client of the API at `base` (e.g. `https://api.dots.dev/api`), with a per-call timeout.
+    pub fn new(
+        base: impl Into<String>,
+        client_id: impl Into<String>,
+        api_key: SecretString,
+        app_id: Option<String>,
+        timeout: Duration,
+    ) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .user_agent(concat!("dots-flow-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a TLS backend is compiled in");
+        Self {
+            http,
+            base: base.into().trim_end_matches('/').to_owned(),
+            client_id: client_id.into(),
+            api_key,
+            app_id,
+        }
+    }
+
+    /// `POST /v2/flows`. Never retried: a retry could create a second flow.
+    pub async fn create_flow(&self, request: &CreateFlowRequest) -> Result<Flow, UpstreamError> {
+        let builder = self.request(Method::POST, "/v2/flows").json(request);
+        self.send(builder).await
+    }
+
+    /// `GET /v2/flows/{id}`, retried with backoff on transient failures.
+    pub async fn retrieve_flow(&self, flow_id: &str) -> Result<Flow, UpstreamError> {
+        if flow_id.is_empty()
+            || !flow_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(UpstreamError::NotFound);
+        }
+        self.get(&format!("/v2/flows/{flow_id}")).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            match self.send(self.request(Method::GET, path)).await {
+                Err(UpstreamError::Unavailable(reason)) if attempt < GET_ATTEMPTS => {
+                    tracing::warn!(%path, attempt, %reason, "retrying a GET to Dots");
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut builder = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(&self.client_id, Some(self.api_key.expose_secret()));
+        if let Some(app_id) = &self.app_id {
+            builder = builder.header("Api-App-Id", app_id);
+        }
+        builder
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<T, UpstreamError> {
+        let response = builder
+            .send()
+            .await
+            .map_err(|err| UpstreamError::Unavailable(describe(&err)))?;
+        let status = response.status();
+        if status.is_success() {
+            return response.json::<T>().await.map_err(|err| {
+                UpstreamError::Unavailable(format!("unreadable body: {}", describe(&err)))
+            });
+        }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let body = response.bytes().await.unwrap_or_default();
+        let message = serde_json::from_slice::<ApiError>(&body)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        Err(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => UpstreamError::Unauthorized,
+            StatusCode::NOT_FOUND => UpstreamError::NotFound,
+            StatusCode::TOO_MANY_REQUESTS => UpstreamError::RateLimited { retry_after },
+            s if s.is_client_error() => UpstreamError::Rejected {
+                status: s.as_u16(),
+                message,
+            },
+            s => UpstreamError::Unavailable(format!("HTTP {s}")),
+        })
+    }
+}
+
+/// A description of a transport error without the URL (which is ours, but keep logs lean).
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timed out".into()
+    } else if err.is_connect() {
+        "connection failed".into()
+    } else if err.is_decode() {
+        "malformed response".into()
+    } else {
+        "request failed".into()
+    }
+}
