@@ -1,1 +1,41 @@
+//! Embed [Dots](https://dots.dev) Flows (payout onboarding, tax compliance, ID verification,
+//! payout methods, payouts) in a Leptos app.
+//!
+//! The component asks your backend (the `dots-proxy` crate, which holds the Dots API key) for
+//! a flow, frames it, and turns the flow's `postMessage`s into typed callbacks.
+//!
+//! ```no_run
+//! use dots_flow::{DotsFlow, Step, StepName, StepCompleted};
+//! use leptos::prelude::*;
+//!
+//! #[component]
+//! fn Onboarding() -> impl IntoView {
+//!     let steps = vec![Step::new(StepName::Compliance), Step::manage_payouts()];
+//!     view! {
+//!         <DotsFlow
+//!             steps=steps
+//!             on_step_complete=move |done: StepCompleted| {
+//!                 leptos::logging::log!("finished {}", done.step);
+//!             }
+//!         />
+//!     }
+//! }
+//! ```
+#![warn(missing_docs)]
 
+mod events;
+mod flow_frame;
+mod link;
+mod messages;
+
+pub use dots_api::{
+    BrowserFlow, FlowId, FlowMessage, StartFlowRequest, Step, StepName, StepOptions, StepStatus,
+    UserId,
+};
+pub use events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
+pub use flow_frame::{
+    DotsFlow, DotsFlowProps, DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT,
+    HEIGHT_TOLERANCE,
+};
+pub use link::{request_flow, FlowFuture, FlowSource};
+pub use messages::{accept as accept_message, link_origin, parse_data as parse_message_data};

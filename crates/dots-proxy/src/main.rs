@@ -71,9 +71,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 format!("DOTS_PROXY_STATIC_DIR: {} has no index.html", dir.display()).into(),
             );
         }
-        app = app.fallback_service(
-            ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html"))),
-        );
+        app = app
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

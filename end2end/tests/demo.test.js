@@ -1,0 +1,94 @@
+// The thin vertical slice, end to end: the demo page creates a flow through the proxy, the
+// sandbox's hosted page loads in the iframe, a completed step shows up in the event log and in
+// the proxy's view of the flow.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { startStack, launchBrowser, ensureOutputDir, API_KEY } from "./harness.js";
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test("a step completed in the iframe reaches the event log and the server", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(`${msg.text()} @ ${msg.location().url}`));
+  page.on("pageerror", (err) => consoleErrors.push(String(err)));
+
+  await page.goto(stack.base);
+  const component = page.locator(".dots-flow");
+  await component.waitFor();
+  await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
+
+  const frameElement = page.locator("iframe.dots-flow__frame");
+  const src = await frameElement.getAttribute("src");
+  assert.match(src, /^http:\/\/127\.0\.0\.1:\d+\/flow\/[0-9a-f-]{36}$/, "the iframe shows the sandbox's hosted page");
+  assert.notEqual(new URL(src).origin, new URL(stack.base).origin, "the flow runs on another origin than the page");
+  const frameHeight = await frameElement.evaluate((el) => el.getBoundingClientRect().height);
+  assert.ok(frameHeight >= 240, `the frame follows the flow's height (got ${frameHeight}px)`);
+
+  const log = page.locator("#event-log");
+  await log.locator('li[data-kind="created"]').waitFor();
+  await log.locator('li[data-kind="ready"]').waitFor();
+  const flowId = (await page.locator("#flow-id").textContent()).trim();
+  assert.match(flowId, /^[0-9a-f-]{36}$/, "the demo shows the flow id");
+
+  const frame = page.frameLocator("iframe.dots-flow__frame");
+  const button = frame.locator("#complete-step");
+  assert.equal(await button.getAttribute("data-step"), "compliance", "the flow starts at compliance");
+  await button.click();
+
+  const stepEntry = log.locator('li[data-kind="step"]');
+  await stepEntry.first().waitFor();
+  assert.match(await stepEntry.first().textContent(), /compliance completed/, "the step event is logged");
+
+  await page.waitForFunction(() => document.querySelector("#server-completed")?.textContent.includes("compliance"));
+
+  const response = await page.request.get(`${stack.base}/api/flows/${flowId}`);
+  assert.equal(response.status(), 200);
+  const body = await response.text();
+  assert.deepEqual(JSON.parse(body).completed_steps, ["compliance"], "the proxy reports the completed step");
+  assert.ok(!body.includes(API_KEY), "no key in the proxy's answer");
+
+  const dir = ensureOutputDir();
+  await page.screenshot({ path: path.join(dir, "demo-desktop.png"), fullPage: true });
+
+  // Finish the flow: the component reports completion.
+  await frame.locator('#complete-step[data-step="manage-payouts"]').click();
+  await page.waitForSelector('.dots-flow[data-status="completed"]');
+  await log.locator('li[data-kind="flow-completed"]').waitFor();
+
+  await page.setViewportSize({ width: 375, height: 760 });
+  await page.screenshot({ path: path.join(dir, "demo-375.png") });
+
+  assert.deepEqual(consoleErrors, [], "no console errors");
+  const html = await page.content();
+  assert.ok(!html.includes(API_KEY), "no key in the page");
+  assert.ok(!stack.logs.join("").includes(API_KEY), "no key in the proxy's logs");
+  await context.close();
+});
+
+test("a bad request surfaces as a typed error from the proxy", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(stack.base);
+  const response = await page.request.post(`${stack.base}/api/flows`, {
+    data: { steps: ["compliance", "compliance"] },
+  });
+  assert.equal(response.status(), 400);
+  const body = await response.json();
+  assert.equal(body.error, "invalid_request");
+  assert.equal(body.field, "steps[1]");
+  await context.close();
+});

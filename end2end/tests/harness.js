@@ -1,0 +1,99 @@
+// Starts the built demo (dist/) behind the dots-proxy with its in-process local sandbox, on free
+// loopback ports, and a headless Chromium. Everything stops by itself after the tests.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, "..", "..");
+export const outputDir = path.resolve(here, "..", "output");
+
+export const API_KEY = "e2e-secret-api-key-5b1d";
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(url, child, logs, deadlineMs) {
+  const deadline = Date.now() + deadlineMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`dots-proxy exited early:\n${logs.join("")}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`dots-proxy did not become healthy:\n${logs.join("")}`);
+}
+
+/** Starts dots-proxy serving dist/ with the local sandbox in-process. */
+export async function startStack() {
+  const port = await freePort();
+  const bin = process.env.DOTS_PROXY_BIN || path.join(root, "target", "debug", "dots-proxy");
+  const logs = [];
+  const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--static-dir", path.join(root, "dist")], {
+    env: {
+      ...process.env,
+      DOTS_ENV: "local",
+      DOTS_API_KEY: API_KEY,
+      DOTS_CLIENT_ID: "e2e-client",
+      RUST_LOG: "info",
+      NO_COLOR: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout.on("data", (d) => logs.push(d.toString()));
+  child.stderr.on("data", (d) => logs.push(d.toString()));
+  // Never outlive the test run.
+  const killer = setTimeout(() => child.kill("SIGKILL"), 5 * 60 * 1000);
+  killer.unref();
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHealth(`${base}/healthz`, child, logs, 20000);
+  return {
+    base,
+    logs,
+    stop: async () => {
+      clearTimeout(killer);
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    // Playwright gives every launch a fresh, empty profile directory of its own.
+  });
+}
+
+export function ensureOutputDir() {
+  mkdirSync(outputDir, { recursive: true });
+  return outputDir;
+}
