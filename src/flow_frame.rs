@@ -163,9 +163,14 @@ pub fn DotsFlow(
     });
 
     let on_message = move |event: web_sys::MessageEvent| {
-        let Some(expected) = origin.get_untracked() else {
+        // Cheapest test first: most messages on a page come from elsewhere.
+        let sender = event.origin();
+        let Some(expected) = origin.try_get_untracked().flatten() else {
             return;
         };
+        if sender != expected {
+            return;
+        }
         let Some(frame) = frame.get_untracked() else {
             return;
         };

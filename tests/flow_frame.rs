@@ -1,0 +1,636 @@
+//! Browser tests of `<DotsFlow/>` in headless Chromium, with real `MessageEvent`s.
+#![cfg(target_arch = "wasm32")]
+
+use dots_flow::{
+    BrowserFlow, DotsFlow, FlowError, FlowEvent, FlowId, FlowSource, Step, StepCompleted, StepName,
+    StepStatus,
+};
+use leptos::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::{HtmlElement, HtmlIFrameElement, MessageEvent, MessageEventInit, Window};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn window() -> Window {
+    web_sys::window().expect("a window")
+}
+
+fn page_origin() -> String {
+    window().location().origin().unwrap()
+}
+
+/// A fresh element to mount into.
+fn container() -> HtmlElement {
+    let document = window().document().unwrap();
+    let div: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+/// A link on the test server's own origin (its content does not matter: messages are
+/// dispatched by the test as if the frame had posted them).
+fn frame_link() -> String {
+    format!(
+        "{}/dots-frame-{}",
+        page_origin(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A source that answers with a flow at `link` for the requested steps, counting calls.
+fn fixed_source(link: String, calls: Arc<AtomicUsize>) -> FlowSource {
+    FlowSource::fetcher(move |request| {
+        let link = link.clone();
+        let calls = calls.clone();
+        async move {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            Ok(BrowserFlow::new(
+                FlowId::from(format!("flow-{n}").as_str()),
+                link,
+                request.steps.iter().map(|s| s.name.clone()).collect(),
+                Vec::new(),
+            ))
+        }
+    })
+}
+
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+/// Lets spawned futures, effects and the DOM settle.
+async fn settle() {
+    for _ in 0..3 {
+        leptos::task::tick().await;
+        sleep(10).await;
+    }
+}
+
+/// Waits (bounded) until `check` holds.
+async fn wait_until(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        sleep(10).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn frame_in(root: &HtmlElement) -> Option<HtmlIFrameElement> {
+    root.query_selector("iframe")
+        .unwrap()
+        .map(|e| e.unchecked_into())
+}
+
+fn css_height(frame: &HtmlIFrameElement) -> String {
+    web_sys::HtmlElement::style(frame)
+        .get_property_value("height")
+        .unwrap()
+}
+
+fn status_of(root: &HtmlElement) -> String {
+    root.query_selector(".dots-flow")
+        .unwrap()
+        .and_then(|e| e.get_attribute("data-status"))
+        .unwrap_or_default()
+}
+
+/// Dispatches a `message` event on the window, as a frame's `postMessage` would.
+fn post(origin: &str, source: Option<&Window>, data: &JsValue) {
+    let init = MessageEventInit::new();
+    init.set_data(data);
+    init.set_origin(origin);
+    init.set_source(source.map(|w| w.unchecked_ref::<js_sys::Object>()));
+    let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
+    window().dispatch_event(&event).unwrap();
+}
+
+fn json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap()
+}
+
+#[derive(Default, Clone)]
+struct Seen {
+    steps: Arc<Mutex<Vec<StepCompleted>>>,
+    heights: Arc<Mutex<Vec<f64>>>,
+    events: Arc<Mutex<Vec<FlowEvent>>>,
+    errors: Arc<Mutex<Vec<FlowError>>>,
+    ready: Arc<AtomicUsize>,
+    completed: Arc<Mutex<Vec<BrowserFlow>>>,
+}
+
+struct Mounted {
+    root: HtmlElement,
+    seen: Seen,
+    calls: Arc<AtomicUsize>,
+    link: String,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+impl Mounted {
+    fn frame_window(&self) -> Window {
+        frame_in(&self.root)
+            .expect("an iframe")
+            .content_window()
+            .expect("the frame's window")
+    }
+}
+
+fn mount(steps: Vec<Step>, min_height: Option<f64>, max_height: Option<f64>) -> Mounted {
+    mount_with(steps, min_height, max_height, None)
+}
+
+fn mount_with(
+    steps: Vec<Step>,
+    min_height: Option<f64>,
+    max_height: Option<f64>,
+    source: Option<FlowSource>,
+) -> Mounted {
+    let root = container();
+    let seen = Seen::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let link = frame_link();
+    let source = source.unwrap_or_else(|| fixed_source(link.clone(), calls.clone()));
+    let s = seen.clone();
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        let Seen {
+            steps: seen_steps,
+            heights,
+            events,
+            errors,
+            ready,
+            completed,
+        } = s;
+        view! {
+            <DotsFlow
+                steps=steps
+                source=source
+                min_height=min_height.unwrap_or(200.0)
+                max_height=max_height.unwrap_or(2000.0)
+                on_step_complete=move |done| seen_steps.lock().unwrap().push(done)
+                on_height=move |h| heights.lock().unwrap().push(h)
+                on_event=move |e| events.lock().unwrap().push(e)
+                on_error=move |e| errors.lock().unwrap().push(e)
+                on_ready=move |()| { ready.fetch_add(1, Ordering::SeqCst); }
+                on_flow_complete=move |f| completed.lock().unwrap().push(f)
+            />
+        }
+        .into_any()
+    });
+    Mounted {
+        root,
+        seen,
+        calls,
+        link,
+        _handle: handle,
+    }
+}
+
+fn steps(names: &[StepName]) -> Vec<Step> {
+    names.iter().cloned().map(Step::new).collect()
+}
+
+#[wasm_bindgen_test]
+async fn frames_the_link_and_becomes_ready_after_load_and_height() {
+    let m = mount(steps(&[StepName::Compliance]), None, None);
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let frame = frame_in(&m.root).unwrap();
+    assert_eq!(frame.src(), m.link, "the iframe shows the flow's link");
+    assert_eq!(
+        frame.title(),
+        "Payout setup",
+        "the iframe has an accessible title"
+    );
+    assert_eq!(
+        frame.get_attribute("referrerpolicy").as_deref(),
+        Some("strict-origin-when-cross-origin"),
+        "the iframe limits the referrer"
+    );
+    assert_eq!(
+        status_of(&m.root),
+        "loading",
+        "loading until the flow reports its height"
+    );
+    let busy = m
+        .root
+        .query_selector(".dots-flow")
+        .unwrap()
+        .unwrap()
+        .get_attribute("aria-busy");
+    assert_eq!(busy.as_deref(), Some("true"), "aria-busy while loading");
+
+    post(
+        &page_origin(),
+        Some(&m.frame_window()),
+        &json(r#"{"height": 700}"#),
+    );
+    wait_until("ready", || status_of(&m.root) == "ready").await;
+    settle().await;
+    assert_eq!(
+        m.seen.ready.load(Ordering::SeqCst),
+        1,
+        "on_ready fires once"
+    );
+    assert_eq!(
+        *m.seen.heights.lock().unwrap(),
+        vec![700.0],
+        "on_height gets the reported height"
+    );
+    assert_eq!(
+        css_height(&frame),
+        "700px",
+        "the frame takes the reported height"
+    );
+    let busy = m
+        .root
+        .query_selector(".dots-flow")
+        .unwrap()
+        .unwrap()
+        .get_attribute("aria-busy");
+    assert_eq!(busy.as_deref(), Some("false"), "not busy once ready");
+}
+
+#[wasm_bindgen_test]
+async fn step_messages_from_the_frame_call_on_step_complete_and_finish_the_flow() {
+    let m = mount(
+        steps(&[StepName::Compliance, StepName::ManagePayouts]),
+        None,
+        None,
+    );
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let source = m.frame_window();
+    post(
+        &page_origin(),
+        Some(&source),
+        &json(r#"{"step": "compliance", "status": "completed"}"#),
+    );
+    settle().await;
+    assert_eq!(
+        *m.seen.steps.lock().unwrap(),
+        vec![StepCompleted {
+            step: StepName::Compliance,
+            status: StepStatus::Completed
+        }],
+        "the step is reported"
+    );
+    assert!(
+        m.seen.completed.lock().unwrap().is_empty(),
+        "one of two steps is not the whole flow"
+    );
+
+    post(
+        &page_origin(),
+        Some(&source),
+        &json(r#"{"step": "manage-payouts", "status": "completed-saved"}"#),
+    );
+    settle().await;
+    let steps_seen = m.seen.steps.lock().unwrap().clone();
+    assert_eq!(
+        steps_seen[1].status,
+        StepStatus::CompletedSaved,
+        "completed-saved is kept apart"
+    );
+    let completed = m.seen.completed.lock().unwrap().clone();
+    assert_eq!(
+        completed.len(),
+        1,
+        "on_flow_complete fires once every step is done"
+    );
+    assert_eq!(
+        completed[0].completed_steps,
+        vec![StepName::Compliance, StepName::ManagePayouts]
+    );
+    assert_eq!(status_of(&m.root), "completed");
+}
+
+#[wasm_bindgen_test]
+async fn messages_from_another_origin_or_another_window_are_ignored() {
+    let m = mount(steps(&[StepName::Payout]), None, None);
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let step = json(r#"{"step": "payout", "status": "completed"}"#);
+    // A hostile frame on another origin, even claiming our frame as its source.
+    post("http://evil.example", Some(&m.frame_window()), &step);
+    // The right origin prefix but not the exact origin.
+    post(
+        &format!("{}.evil.example", page_origin()),
+        Some(&m.frame_window()),
+        &step,
+    );
+    // The right origin but another window (the page itself) or no window at all.
+    post(&page_origin(), Some(&window()), &step);
+    post(&page_origin(), None, &step);
+    settle().await;
+    assert!(
+        m.seen.steps.lock().unwrap().is_empty(),
+        "no foreign message becomes a step"
+    );
+    assert!(m
+        .seen
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|e| !matches!(e, FlowEvent::StepCompleted(_))));
+}
+
+#[wasm_bindgen_test]
+async fn json_strings_are_accepted_and_junk_is_ignored_without_panicking() {
+    let m = mount(steps(&[StepName::Payout, StepName::Compliance]), None, None);
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let source = m.frame_window();
+    let origin = page_origin();
+    for junk in [
+        JsValue::NULL,
+        JsValue::from_f64(3.0),
+        JsValue::from_str("not json"),
+        JsValue::from_str("[1, 2]"),
+        json("[1, 2]"),
+        js_sys::Object::new().into(),
+    ] {
+        post(&origin, Some(&source), &junk);
+    }
+    post(
+        &origin,
+        Some(&source),
+        &json(r#"{"type": "analytics", "n": 1}"#),
+    );
+    post(
+        &origin,
+        Some(&source),
+        &JsValue::from_str(r#"{"step": "payout", "status": "completed"}"#),
+    );
+    settle().await;
+    assert_eq!(
+        *m.seen.steps.lock().unwrap(),
+        vec![StepCompleted {
+            step: StepName::Payout,
+            status: StepStatus::Completed
+        }],
+        "a JSON-string message is accepted"
+    );
+    let unknown: Vec<_> = m
+        .seen
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            FlowEvent::Unknown(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        unknown.len(),
+        2,
+        "undocumented objects reach on_event, junk does not: {unknown:?}"
+    );
+    assert_eq!(unknown[1]["type"], "analytics");
+}
+
+#[wasm_bindgen_test]
+async fn two_instances_never_see_each_others_messages() {
+    let a = mount(steps(&[StepName::Payout]), None, None);
+    let b = mount(steps(&[StepName::Payout]), None, None);
+    wait_until("both iframes appear", || {
+        frame_in(&a.root).is_some() && frame_in(&b.root).is_some()
+    })
+    .await;
+    post(
+        &page_origin(),
+        Some(&a.frame_window()),
+        &json(r#"{"step": "payout", "status": "completed"}"#),
+    );
+    post(
+        &page_origin(),
+        Some(&b.frame_window()),
+        &json(r#"{"height": 333}"#),
+    );
+    settle().await;
+    assert_eq!(a.seen.steps.lock().unwrap().len(), 1, "A gets its own step");
+    assert!(
+        b.seen.steps.lock().unwrap().is_empty(),
+        "B does not get A's step"
+    );
+    assert_eq!(
+        *b.seen.heights.lock().unwrap(),
+        vec![333.0],
+        "B gets its own height"
+    );
+    assert!(
+        a.seen.heights.lock().unwrap().is_empty(),
+        "A does not get B's height"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn height_is_clamped_and_small_changes_are_ignored() {
+    let m = mount(steps(&[StepName::Payout]), Some(300.0), Some(900.0));
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let source = m.frame_window();
+    let frame = frame_in(&m.root).unwrap();
+    let height = || css_height(&frame);
+    post(&page_origin(), Some(&source), &json(r#"{"height": 50}"#));
+    settle().await;
+    assert_eq!(height(), "300px", "never below min_height");
+    post(&page_origin(), Some(&source), &json(r#"{"height": 5000}"#));
+    settle().await;
+    assert_eq!(height(), "900px", "never above max_height");
+    post(&page_origin(), Some(&source), &json(r#"{"height": 600}"#));
+    settle().await;
+    post(&page_origin(), Some(&source), &json(r#"{"height": 601}"#));
+    settle().await;
+    assert_eq!(
+        height(),
+        "600px",
+        "a 1px change does not resize (no resize loops)"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn invalid_steps_fail_before_any_request() {
+    let m = mount(
+        vec![Step::new(StepName::Payout), Step::new(StepName::Payout)],
+        None,
+        None,
+    );
+    wait_until("the error state", || status_of(&m.root) == "error").await;
+    assert_eq!(
+        m.calls.load(Ordering::SeqCst),
+        0,
+        "no request for invalid steps"
+    );
+    let errors = m.seen.errors.lock().unwrap().clone();
+    match &errors[..] {
+        [FlowError::InvalidSteps(err)] => assert_eq!(err.field, "steps[1]"),
+        other => panic!("expected one InvalidSteps error, got {other:?}"),
+    }
+    assert!(frame_in(&m.root).is_none(), "no iframe");
+    let alert = m
+        .root
+        .query_selector("[role=alert]")
+        .unwrap()
+        .expect("an alert");
+    assert!(
+        alert.text_content().unwrap().contains("steps[1]"),
+        "the error names the field"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_backend_error_shows_a_retry_button_that_works() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let link = frame_link();
+    let source = {
+        let attempts = attempts.clone();
+        FlowSource::fetcher(move |request| {
+            let attempts = attempts.clone();
+            let link = link.clone();
+            async move {
+                if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Err(FlowError::BackendUnreachable("connection refused".into()))
+                } else {
+                    Ok(BrowserFlow::new(
+                        FlowId::from("flow-retry"),
+                        link,
+                        request.steps.iter().map(|s| s.name.clone()).collect(),
+                        Vec::new(),
+                    ))
+                }
+            }
+        })
+    };
+    let m = mount_with(steps(&[StepName::Payout]), None, None, Some(source));
+    wait_until("the error state", || status_of(&m.root) == "error").await;
+    assert!(matches!(
+        m.seen.errors.lock().unwrap()[..],
+        [FlowError::BackendUnreachable(_)]
+    ));
+    let retry: HtmlElement = m
+        .root
+        .query_selector(".dots-flow__retry")
+        .unwrap()
+        .expect("a retry button")
+        .unchecked_into();
+    retry.click();
+    wait_until("the iframe after retry", || frame_in(&m.root).is_some()).await;
+    assert_eq!(attempts.load(Ordering::SeqCst), 2, "retry asks again");
+    assert!(
+        m.root.query_selector("[role=alert]").unwrap().is_none(),
+        "the error is gone"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_non_http_link_is_never_framed() {
+    let source = FlowSource::fetcher(|request| async move {
+        Ok(BrowserFlow::new(
+            FlowId::from("flow-evil"),
+            "javascript:alert(document.cookie)".to_owned(),
+            request.steps.iter().map(|s| s.name.clone()).collect(),
+            Vec::new(),
+        ))
+    });
+    let m = mount_with(steps(&[StepName::Payout]), None, None, Some(source));
+    wait_until("the error state", || status_of(&m.root) == "error").await;
+    assert!(
+        frame_in(&m.root).is_none(),
+        "no iframe for a javascript: link"
+    );
+    assert!(matches!(
+        m.seen.errors.lock().unwrap()[..],
+        [FlowError::InvalidLink(_)]
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn camera_is_allowed_only_for_id_verification() {
+    let with = mount(steps(&[StepName::IdVerification]), None, None);
+    let without = mount(steps(&[StepName::Compliance]), None, None);
+    wait_until("both iframes", || {
+        frame_in(&with.root).is_some() && frame_in(&without.root).is_some()
+    })
+    .await;
+    assert_eq!(
+        frame_in(&with.root)
+            .unwrap()
+            .get_attribute("allow")
+            .as_deref(),
+        Some("camera")
+    );
+    assert_ne!(
+        frame_in(&without.root)
+            .unwrap()
+            .get_attribute("allow")
+            .as_deref(),
+        Some("camera")
+    );
+}
+
+/// A real `MessageEvent` whose `origin` getter counts how often a listener reads it, so the
+/// test can tell whether any listener of the component still runs.
+fn counting_message(
+    origin: &str,
+    source: &Window,
+    data: &JsValue,
+    reads: Arc<AtomicUsize>,
+) -> MessageEvent {
+    let init = MessageEventInit::new();
+    init.set_data(data);
+    init.set_source(Some(source.unchecked_ref::<js_sys::Object>()));
+    let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
+    let origin = origin.to_owned();
+    let getter = wasm_bindgen::closure::Closure::<dyn FnMut() -> JsValue>::new(move || {
+        reads.fetch_add(1, Ordering::SeqCst);
+        JsValue::from_str(&origin)
+    });
+    let descriptor = js_sys::Object::new();
+    js_sys::Reflect::set(&descriptor, &"get".into(), getter.as_ref()).unwrap();
+    js_sys::Object::define_property(&event, &"origin".into(), &descriptor);
+    getter.forget();
+    event
+}
+
+#[wasm_bindgen_test]
+async fn unmounting_removes_the_listener() {
+    let m = mount(steps(&[StepName::Payout]), None, None);
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let source = m.frame_window();
+    let data = json(r#"{"height": 400}"#);
+
+    let reads = Arc::new(AtomicUsize::new(0));
+    let event = counting_message(&page_origin(), &source, &data, reads.clone());
+    window().dispatch_event(&event).unwrap();
+    assert!(
+        reads.load(Ordering::SeqCst) > 0,
+        "control: a mounted component reads messages"
+    );
+
+    let seen = m.seen.clone();
+    drop(m);
+    settle().await;
+    let reads = Arc::new(AtomicUsize::new(0));
+    let event = counting_message(&page_origin(), &source, &data, reads.clone());
+    window().dispatch_event(&event).unwrap();
+    settle().await;
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        0,
+        "no listener of an unmounted component runs"
+    );
+    assert_eq!(
+        seen.heights.lock().unwrap().len(),
+        1,
+        "only the message before unmount was seen"
+    );
+}
