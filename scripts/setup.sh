@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what dots-flow needs to build, run and test, skipping whatever is already present
+# at the right version. Sourced by scripts/demo.sh and scripts/test.sh; safe to run alone.
+#
+#   wasm32-unknown-unknown target  rustup
+#   trunk 0.21.14                  cargo install --locked (0.22 needs a newer rustc)
+#   wasm-bindgen-cli               cargo install, exactly the wasm-bindgen version in Cargo.lock
+#   chromium + chromium-driver     Debian packages (browser tests)
+#   playwright-core, binaryen      npm ci in end2end/ (end-to-end tests; wasm-opt 132)
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TRUNK_VERSION="0.21.14"
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+setup_started=$SECONDS
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
+  say "installing trunk $TRUNK_VERSION (about 10 minutes, once)"
+  cargo install "trunk@$TRUNK_VERSION" --locked --force
+fi
+
+if [ -z "$WASM_BINDGEN_VERSION" ]; then
+  echo "could not read the wasm-bindgen version from Cargo.lock" >&2
+  exit 1
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION" ||
+   ! command -v wasm-bindgen-test-runner >/dev/null; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once)"
+  # Not --locked: its lockfile pins a crate version the registry mirror lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  say "installing chromium and chromium-driver (Debian packages)"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+fi
+
+lock_hash="$(sha256sum "$ROOT/end2end/package-lock.json" | cut -d' ' -f1)"
+stamp="$ROOT/end2end/node_modules/.dots-flow-lock-hash"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  say "installing end2end npm packages (npm ci)"
+  (cd "$ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" > "$stamp"
+fi
+
+export CHROMEDRIVER=/usr/bin/chromedriver
+export CHROMIUM_BIN=/usr/bin/chromium
+say "tools ready in $((SECONDS - setup_started))s: $(trunk --version), $(wasm-bindgen --version), $(wasm-opt --version | cut -d' ' -f1-3), $(/usr/bin/chromium --version 2>/dev/null)"
