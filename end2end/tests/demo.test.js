@@ -20,7 +20,7 @@ after(async () => {
 });
 
 test("a step completed in the iframe reaches the event log and the server", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
   const page = await context.newPage();
   const consoleErrors = [];
   page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(`${msg.text()} @ ${msg.location().url}`));
@@ -62,7 +62,7 @@ test("a step completed in the iframe reaches the event log and the server", asyn
   assert.ok(!body.includes(API_KEY), "no key in the proxy's answer");
 
   const dir = ensureOutputDir();
-  await page.screenshot({ path: path.join(dir, "demo-desktop.png"), fullPage: true });
+  await page.screenshot({ path: path.join(dir, "demo-desktop.png") });
 
   // Finish the flow: the component reports completion.
   await frame.locator('#complete-step[data-step="manage-payouts"]').click();

@@ -35,7 +35,7 @@ pub struct Config {
     /// Without credentials the proxy always uses the local sandbox.
     #[arg(long, env = "DOTS_ENV", value_enum, default_value = "local")]
     pub dots_env: DotsEnv,
-    /// Overrides the API base URL picked by DOTS_ENV (e.g. `http://127.0.0.1:4100/api`).
+    /// Overrides the API base URL picked by DOTS_ENV (e.g. `http://127.0.0.1:4010/api`).
     #[arg(long, env = "DOTS_API_BASE")]
     pub dots_api_base: Option<url::Url>,
     /// The Dots client id (Basic auth user name).

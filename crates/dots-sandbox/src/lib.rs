@@ -69,7 +69,7 @@ pub struct SandboxState {
 
 struct Inner {
     config: SandboxConfig,
-    /// The origin the sandbox is reachable at, e.g. `http://127.0.0.1:4100` (flow links use it).
+    /// The origin the sandbox is reachable at, e.g. `http://127.0.0.1:4010` (flow links use it).
     public_origin: String,
     store: Store,
 }
@@ -134,7 +134,7 @@ impl RunningSandbox {
         self.addr
     }
 
-    /// The API base URL to give a client, e.g. `http://127.0.0.1:4100/api`.
+    /// The API base URL to give a client, e.g. `http://127.0.0.1:4010/api`.
     pub fn api_base(&self) -> String {
         format!("http://{}/api", self.addr)
     }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 #[command(version, about)]
 struct Args {
     /// Address to listen on.
-    #[arg(long, env = "DOTS_SANDBOX_ADDR", default_value = "127.0.0.1:4100")]
+    #[arg(long, env = "DOTS_SANDBOX_ADDR", default_value = "127.0.0.1:4010")]
     addr: SocketAddr,
     /// Client id that API requests must present.
     #[arg(long, env = "DOTS_CLIENT_ID", default_value = dots_sandbox::DEFAULT_CLIENT_ID)]
