@@ -47,20 +47,16 @@ impl IntoResponse for ProxyError {
                 ProxyErrorBody::new("rate_limited", "too many requests; try again shortly", None),
                 Some(retry_after.unwrap_or(1)),
             ),
-            ProxyError::Upstream(UpstreamError::Unauthorized) => {
-                tracing::error!("Dots refused the configured credentials: check DOTS_CLIENT_ID / DOTS_API_KEY / DOTS_ENV");
-                (
-                    StatusCode::BAD_GATEWAY,
-                    ProxyErrorBody::new(
-                        "upstream_unavailable",
-                        "the payout service is unavailable",
-                        None,
+            ProxyError::Upstream(
+                cause @ (UpstreamError::Unauthorized | UpstreamError::Unavailable(_)),
+            ) => {
+                // The cause stays in the log; the browser learns only that Dots is unavailable.
+                match cause {
+                    UpstreamError::Unauthorized => tracing::error!(
+                        "Dots refused the configured credentials: check DOTS_CLIENT_ID / DOTS_API_KEY / DOTS_ENV"
                     ),
-                    None,
-                )
-            }
-            ProxyError::Upstream(UpstreamError::Unavailable(reason)) => {
-                tracing::warn!(%reason, "Dots unavailable");
+                    other => tracing::warn!(reason = %other, "Dots unavailable"),
+                }
                 (
                     StatusCode::BAD_GATEWAY,
                     ProxyErrorBody::new(

@@ -11,13 +11,15 @@ async fn sandbox() -> (dots_sandbox::RunningSandbox, reqwest::Client) {
     (sandbox, reqwest::Client::new())
 }
 
-#[tokio::test]
-async fn create_and_retrieve_a_flow_with_basic_auth() {
-    let (sandbox, http) = sandbox().await;
-    let created: Flow = http
-        .post(format!("{}/v2/flows", sandbox.api_base()))
+/// `POST /v2/flows` with the default credentials; panics unless it succeeds.
+async fn create_flow(
+    sandbox: &dots_sandbox::RunningSandbox,
+    http: &reqwest::Client,
+    body: serde_json::Value,
+) -> Flow {
+    http.post(format!("{}/v2/flows", sandbox.api_base()))
         .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-        .json(&json!({"steps": ["compliance", {"name": "manage-payouts", "hide_continue_button": true}]}))
+        .json(&body)
         .send()
         .await
         .unwrap()
@@ -25,7 +27,34 @@ async fn create_and_retrieve_a_flow_with_basic_auth() {
         .expect("create succeeds")
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// `GET /v2/flows/{id}` with the default credentials.
+async fn retrieve_flow(
+    sandbox: &dots_sandbox::RunningSandbox,
+    http: &reqwest::Client,
+    id: &str,
+) -> Flow {
+    http.get(format!("{}/v2/flows/{id}", sandbox.api_base()))
+        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn create_and_retrieve_a_flow_with_basic_auth() {
+    let (sandbox, http) = sandbox().await;
+    let created = create_flow(
+        &sandbox,
+        &http,
+        json!({"steps": ["compliance", {"name": "manage-payouts", "hide_continue_button": true}]}),
+    )
+    .await;
     assert_eq!(
         created.steps,
         vec![StepName::Compliance, StepName::ManagePayouts]
@@ -40,15 +69,7 @@ async fn create_and_retrieve_a_flow_with_basic_auth() {
         "the link points at the sandbox's hosted page"
     );
 
-    let fetched: Flow = http
-        .get(format!("{}/v2/flows/{}", sandbox.api_base(), created.id))
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched = retrieve_flow(&sandbox, &http, created.id.as_str()).await;
     assert_eq!(fetched, created, "retrieve returns what create returned");
 }
 
@@ -118,16 +139,12 @@ async fn validation_errors_are_400_and_name_the_field() {
 #[tokio::test]
 async fn the_hosted_page_completes_steps_and_retrieve_reflects_them() {
     let (sandbox, http) = sandbox().await;
-    let flow: Flow = http
-        .post(format!("{}/v2/flows", sandbox.api_base()))
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-        .json(&json!({"steps": ["id-verification", "payout"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let flow = create_flow(
+        &sandbox,
+        &http,
+        json!({"steps": ["id-verification", "payout"]}),
+    )
+    .await;
 
     let page = http.get(&flow.link).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -170,15 +187,7 @@ async fn the_hosted_page_completes_steps_and_retrieve_reflects_them() {
         "a step the flow lacks cannot be completed"
     );
 
-    let fetched: Flow = http
-        .get(format!("{}/v2/flows/{}", sandbox.api_base(), flow.id))
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched = retrieve_flow(&sandbox, &http, flow.id.as_str()).await;
     assert_eq!(fetched.completed_steps, vec![StepName::Payout]);
     assert!(!fetched.is_complete());
 }
@@ -188,16 +197,7 @@ async fn list_paginates_newest_first() {
     let (sandbox, http) = sandbox().await;
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let flow: Flow = http
-            .post(format!("{}/v2/flows", sandbox.api_base()))
-            .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-            .json(&json!({"steps": ["payout"]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let flow = create_flow(&sandbox, &http, json!({"steps": ["payout"]})).await;
         ids.push(flow.id);
     }
     ids.reverse();
