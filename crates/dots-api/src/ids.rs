@@ -45,3 +45,7 @@ id_type!(
     /// The id of a Dots user (a UUID issued by Dots).
     UserId
 );
+id_type!(
+    /// The id of a Dots transfer (a UUID issued by Dots).
+    TransferId
+);

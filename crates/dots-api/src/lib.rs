@@ -15,14 +15,28 @@
 //! ```
 #![warn(missing_docs)]
 
+mod enums;
 mod error;
 mod flow;
 mod ids;
 mod message;
 mod step;
+mod transfer;
+mod user;
+#[cfg(feature = "svix")]
+pub mod webhook;
 
 pub use error::{parse_json_body, ApiError, ProxyErrorBody, ValidationError};
 pub use flow::{BrowserFlow, CreateFlowRequest, Flow, FlowList, StartFlowRequest};
-pub use ids::{FlowId, UserId};
+pub use ids::{FlowId, TransferId, UserId};
 pub use message::{FlowMessage, StepStatus};
 pub use step::{Step, StepName, StepOptions};
+pub use transfer::{
+    CreateTransferRequest, Transaction, Transfer, TransferList, TransferStatus, TransferType,
+    UserList,
+};
+pub use user::{
+    AddPayoutMethodRequest, Address, BackgroundCheck, BackgroundCheckStatus, Compliance,
+    ComplianceFlags, ComplianceRequest, CreateUserRequest, OfacStatus, PayoutMethod, PhoneNumber,
+    TaxIdVerification, User, UserStatus, W9Form, W9Summary, Wallet,
+};

@@ -1,0 +1,233 @@
+//! Transfers between the app's wallet and a user's wallet; amounts in cents.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::{string_enum, TransferId, User, UserId, ValidationError};
+
+string_enum!(
+    /// Where a transfer stands.
+    TransferStatus {
+        /// Created.
+        Created = "created",
+        /// In progress.
+        Pending = "pending",
+        /// Failed (terminal).
+        Failed = "failed",
+        /// Completed (terminal).
+        Completed = "completed",
+        /// Reversed.
+        Reversed = "reversed",
+        /// Canceled.
+        Canceled = "canceled",
+        /// Flagged for review.
+        Flagged = "flagged",
+    }
+);
+
+string_enum!(
+    /// What kind of movement a transfer is.
+    TransferType {
+        /// Refill of an app's wallet.
+        Refill = "refill",
+        /// Payout to a user's external account.
+        Payout = "payout",
+        /// Between Dots wallets (app ↔ user).
+        Balance = "balance",
+        /// From a user to the app.
+        Payment = "payment",
+        /// Legacy.
+        Settlement = "settlement",
+        /// Accounts payable.
+        Payable = "payable",
+    }
+);
+
+/// One ledger line of a transfer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// Its id.
+    pub id: i64,
+    /// Amount in cents.
+    #[serde(deserialize_with = "cents")]
+    pub amount: i64,
+    /// When (RFC 3339).
+    pub created: String,
+    /// Who paid.
+    #[serde(default)]
+    pub source_name: String,
+    /// Who received.
+    #[serde(default)]
+    pub destination_name: String,
+    /// `balance`, `payout`, `fee`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The transfer it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<TransferId>,
+    /// Metadata.
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+/// A Dots transfer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Transfer {
+    /// Its id.
+    pub id: TransferId,
+    /// When (RFC 3339).
+    pub created: String,
+    /// The user on the other side.
+    pub user_id: UserId,
+    /// Status.
+    pub status: TransferStatus,
+    /// Kind.
+    #[serde(rename = "type")]
+    pub kind: TransferType,
+    /// Cents; negative = the app paid the user. Dots' sandbox may send it as a string.
+    #[serde(deserialize_with = "cents")]
+    pub amount: i64,
+    /// External rail details, for payouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_data: Option<Value>,
+    /// Ledger lines.
+    #[serde(default)]
+    pub transactions: Vec<Transaction>,
+    /// The payout link it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_link_id: Option<String>,
+    /// Metadata.
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+/// `POST /v2/transfers`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CreateTransferRequest {
+    /// Cents; negative moves money from the app to the user. Accepted as a number or a string.
+    #[serde(deserialize_with = "cents")]
+    pub amount: i64,
+    /// The user.
+    pub user_id: UserId,
+    /// Not counted towards the 1099 threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_exempt: Option<bool>,
+    /// Same key within 24 h → the same transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// Metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+}
+
+impl CreateTransferRequest {
+    /// A transfer of `amount` cents (negative: app pays user).
+    pub fn new(amount: i64, user_id: UserId) -> Self {
+        Self {
+            amount,
+            user_id,
+            tax_exempt: None,
+            idempotency_key: None,
+            metadata: None,
+        }
+    }
+
+    /// "Pay this user `cents`": the negative amount Dots expects, with an idempotency key.
+    pub fn pay_user(user_id: UserId, cents: u32, idempotency_key: impl Into<String>) -> Self {
+        let mut request = Self::new(-i64::from(cents), user_id);
+        request.idempotency_key = Some(idempotency_key.into());
+        request
+    }
+
+    /// Checks the rules; the error names the field.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.amount == 0 {
+            return Err(ValidationError::new("amount", "must not be zero"));
+        }
+        if self.user_id.as_str().trim().is_empty() {
+            return Err(ValidationError::new("user_id", "is required"));
+        }
+        if let Some(key) = &self.idempotency_key {
+            if key.is_empty() || key.len() > 255 {
+                return Err(ValidationError::new(
+                    "idempotency_key",
+                    "must be 1 to 255 characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A page of transfers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransferList {
+    /// The transfers.
+    pub data: Vec<Transfer>,
+    /// More follow.
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// A page of users.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserList {
+    /// The users.
+    pub data: Vec<User>,
+    /// More follow.
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// Cents from an integer, an integral float, or a string holding an integer.
+fn cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    use serde::de::Error;
+    match Value::deserialize(deserializer)? {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| D::Error::custom("amount must be a whole number of cents")),
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| D::Error::custom("amount must be a whole number of cents")),
+        _ => Err(D::Error::custom("amount must be a number of cents")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_as_numbers_or_strings() {
+        for amount in [json!(-1000), json!("-1000"), json!(-1000.0)] {
+            let request: CreateTransferRequest =
+                serde_json::from_value(json!({"amount": amount, "user_id": "u"})).unwrap();
+            assert_eq!(request.amount, -1000, "{amount}");
+        }
+        for bad in [json!("ten"), json!(10.5), json!(null)] {
+            assert!(
+                serde_json::from_value::<CreateTransferRequest>(
+                    json!({"amount": bad, "user_id": "u"})
+                )
+                .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn pay_user_sends_a_negative_amount_with_a_key() {
+        let request = CreateTransferRequest::pay_user(UserId::from("u"), 2500, "k-1");
+        assert_eq!(request.amount, -2500);
+        assert_eq!(request.idempotency_key.as_deref(), Some("k-1"));
+    }
+}
