@@ -102,6 +102,31 @@ pub struct Transfer {
     pub metadata: Option<Value>,
 }
 
+impl Transfer {
+    /// A transfer with no transactions, external data or metadata.
+    pub fn new(
+        id: TransferId,
+        created: String,
+        user_id: UserId,
+        status: TransferStatus,
+        kind: TransferType,
+        amount: i64,
+    ) -> Self {
+        Self {
+            id,
+            created,
+            user_id,
+            status,
+            kind,
+            amount,
+            external_data: None,
+            transactions: Vec::new(),
+            payout_link_id: None,
+            metadata: None,
+        }
+    }
+}
+
 /// `POST /v2/transfers`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -287,6 +287,31 @@ pub struct User {
     pub payout_options_exclude_list: Vec<String>,
 }
 
+impl User {
+    /// A new, unverified user with an empty wallet and nothing collected.
+    pub fn new(
+        id: UserId,
+        first_name: impl Into<String>,
+        last_name: impl Into<String>,
+        email: impl Into<String>,
+        phone_number: PhoneNumber,
+    ) -> Self {
+        Self {
+            id,
+            first_name: first_name.into(),
+            last_name: last_name.into(),
+            email: email.into(),
+            phone_number,
+            status: UserStatus::Unverified,
+            wallet: Wallet::default(),
+            default_payout_method: None,
+            compliance: Compliance::default(),
+            metadata: None,
+            payout_options_exclude_list: Vec::new(),
+        }
+    }
+}
+
 /// `POST /v2/users`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -30,6 +30,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 addr: config.sandbox_addr,
                 client_id: client_id.clone(),
                 api_key: api_key.expose_secret().to_owned(),
+                ..dots_sandbox::SandboxConfig::default()
             })
             .await
             .map_err(|e| {

@@ -67,7 +67,7 @@ async fn create_returns_only_what_the_browser_needs() {
         .link
         .starts_with(&format!("http://{}/flow/", sandbox.addr())));
     assert!(
-        sandbox.state().store().flow(flow.id.as_str()).is_some(),
+        sandbox.state().store().flow("", flow.id.as_str()).is_some(),
         "created upstream"
     );
 }
@@ -110,7 +110,7 @@ async fn invalid_requests_name_the_field_and_send_nothing_upstream() {
         StatusCode::PAYLOAD_TOO_LARGE,
         "oversize bodies are refused"
     );
-    let (flows, _) = sandbox.state().store().list_flows(100, None, None);
+    let flows = sandbox.state().store().flows("");
     assert!(flows.is_empty(), "nothing the proxy rejected reached Dots");
 }
 
@@ -128,7 +128,7 @@ async fn retrieve_reflects_completed_steps_for_known_flows_only() {
     sandbox
         .state()
         .store()
-        .complete_step(flow.id.as_str(), &StepName::Compliance)
+        .complete_step(flow.id.as_str(), &StepName::Compliance, 0)
         .expect("step exists");
     let (status, body) = call(&app, "GET", &format!("/api/flows/{}", flow.id), "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -136,10 +136,16 @@ async fn retrieve_reflects_completed_steps_for_known_flows_only() {
     assert_eq!(fetched.completed_steps, vec![StepName::Compliance]);
 
     // A flow that exists upstream but was not created through this proxy is not visible.
-    let other = sandbox.state().store().create_flow(
-        dots_api::CreateFlowRequest::new([dots_api::Step::new(StepName::Payout)]),
-        "http://x",
-    );
+    let other = sandbox
+        .state()
+        .store()
+        .create_flow(
+            "",
+            dots_api::CreateFlowRequest::new([dots_api::Step::new(StepName::Payout)]),
+            "http://x",
+            0,
+        )
+        .unwrap();
     let (status, body) = call(&app, "GET", &format!("/api/flows/{}", other.id), "").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _) = call(&app, "GET", "/api/flows/not-a-flow", "").await;

@@ -10,6 +10,10 @@ use subtle::ConstantTimeEq;
 use crate::error::SandboxError;
 use crate::SandboxState;
 
+/// The app a request acts for: the `Api-App-Id` header, or `""` for the default app.
+#[derive(Clone, Debug)]
+pub(crate) struct AppId(pub String);
+
 /// Rejects requests without the configured client id and API key.
 pub(crate) async fn require_basic_auth(
     State(state): State<SandboxState>,
@@ -38,6 +42,14 @@ pub(crate) async fn require_basic_auth(
             bool::from(id_ok & key_ok)
         });
     if ok {
+        let app = request
+            .headers()
+            .get("api-app-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default();
+        let mut request = request;
+        request.extensions_mut().insert(AppId(app));
         next.run(request).await
     } else {
         SandboxError::unauthorized().into_response()

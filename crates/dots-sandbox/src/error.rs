@@ -7,7 +7,7 @@ use dots_api::{ApiError, ValidationError};
 
 /// An error response of the sandbox.
 #[derive(Debug)]
-pub(crate) struct SandboxError {
+pub struct SandboxError {
     status: StatusCode,
     body: ApiError,
 }
@@ -18,6 +18,29 @@ impl SandboxError {
             status: StatusCode::UNAUTHORIZED,
             body: ApiError::new("Invalid or missing API credentials", None),
         }
+    }
+
+    /// 400 `invalid-input` naming `field`.
+    pub fn invalid(field: &str, message: &str) -> Self {
+        ValidationError::new(field, message).into()
+    }
+
+    /// 400 with a message and a documented error code.
+    pub fn bad_request(message: &str, code: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            body: ApiError::new(message, Some(code)),
+        }
+    }
+
+    /// Any status with a Dots error body.
+    pub fn with_status(status: StatusCode, body: ApiError) -> Self {
+        Self { status, body }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     pub(crate) fn not_found(what: &str) -> Self {

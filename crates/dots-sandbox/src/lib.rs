@@ -1,6 +1,14 @@
 //! A local emulator of the Dots API, faithful to Dots' OpenAPI spec and docs, for development
-//! and tests. It serves the API under `/api/v2/...` (Basic auth with `client_id:api_key`) and
-//! the hosted flow pages under `/flow/{id}` that post Dots' documented messages to their parent.
+//! and tests.
+//!
+//! - The API under `/api/v2/...` (Basic auth `client_id:api_key`, optional `Api-App-Id`):
+//!   flows, users (with compliance, OFAC, payout methods), transfers with wallets and
+//!   idempotency keys.
+//! - Hosted flow pages under `/flow/{id}` (a flow's `link`), with a small real UI per step,
+//!   that post Dots' documented messages to their parent window and apply `?styles=`.
+//! - Svix-signed webhooks with retries.
+//! - A control plane under `/_sandbox/` (not part of Dots): reset, clock, programmatic step
+//!   completion, webhook settings, fault injection.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -11,24 +19,40 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod clock;
+mod control;
 mod error;
+pub mod faults;
 mod flows;
 mod page;
-mod store;
+pub mod paginate;
+pub mod store;
+mod transfers;
+mod users;
+pub mod webhooks;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
+use dots_api::webhook::WebhookSecret;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use store::Store;
+pub use clock::Clock;
+pub use error::SandboxError;
+pub use faults::{FaultKind, FaultRule, Faults};
+pub use store::{Event, Store};
+pub use webhooks::{Attempt, Webhooks};
 
 /// The client id the sandbox accepts when none is configured.
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client-id";
 /// The API key the sandbox accepts when none is configured (a public, sandbox-only value).
 pub const DEFAULT_API_KEY: &str = "sandbox-api-key";
+/// The webhook signing secret the sandbox uses when none is configured (public, sandbox-only).
+pub const DEFAULT_WEBHOOK_SECRET: &str = "whsec_ZG90cy1mbG93LWxvY2FsLXNhbmRib3gtc2VjcmV0";
+/// The standalone sandbox's default address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:4010";
 
 /// How the sandbox is set up.
 #[derive(Clone)]
@@ -39,6 +63,10 @@ pub struct SandboxConfig {
     pub client_id: String,
     /// The API key requests must present.
     pub api_key: String,
+    /// URLs that receive webhooks.
+    pub webhook_urls: Vec<String>,
+    /// The secret webhooks are signed with.
+    pub webhook_secret: WebhookSecret,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -47,6 +75,8 @@ impl std::fmt::Debug for SandboxConfig {
             .field("addr", &self.addr)
             .field("client_id", &self.client_id)
             .field("api_key", &"[redacted]")
+            .field("webhook_urls", &self.webhook_urls)
+            .field("webhook_secret", &self.webhook_secret)
             .finish()
     }
 }
@@ -57,6 +87,8 @@ impl Default for SandboxConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             client_id: DEFAULT_CLIENT_ID.to_owned(),
             api_key: DEFAULT_API_KEY.to_owned(),
+            webhook_urls: Vec::new(),
+            webhook_secret: WebhookSecret::parse(DEFAULT_WEBHOOK_SECRET).expect("valid default"),
         }
     }
 }
@@ -69,19 +101,25 @@ pub struct SandboxState {
 
 struct Inner {
     config: SandboxConfig,
-    /// The origin the sandbox is reachable at, e.g. `http://127.0.0.1:4010` (flow links use it).
     public_origin: String,
     store: Store,
+    clock: Clock,
+    faults: Faults,
+    webhooks: Webhooks,
 }
 
 impl SandboxState {
     /// State for a sandbox reachable at `public_origin` (scheme, host and port; no path).
     pub fn new(config: SandboxConfig, public_origin: impl Into<String>) -> Self {
+        let webhooks = Webhooks::new(config.webhook_urls.clone(), config.webhook_secret.clone());
         Self {
             inner: Arc::new(Inner {
                 config,
                 public_origin: public_origin.into().trim_end_matches('/').to_owned(),
                 store: Store::default(),
+                clock: Clock::default(),
+                faults: Faults::default(),
+                webhooks,
             }),
         }
     }
@@ -98,25 +136,64 @@ impl SandboxState {
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
+
+    /// The sandbox's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The fault injection rules.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// The webhook sender.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
+    }
+
+    /// Sends webhooks for `events`.
+    pub fn emit(&self, events: Vec<Event>) {
+        for event in events {
+            self.inner.webhooks.send(event, self.clone());
+        }
+    }
 }
 
-/// The sandbox's routes: the Dots API under `/api/v2` and the hosted flow pages.
+/// The sandbox's routes: the Dots API under `/api/v2`, hosted flow pages, control plane.
 pub fn router(state: SandboxState) -> Router {
     let api = Router::new()
         .route("/v2/flows", post(flows::create).get(flows::list))
         .route("/v2/flows/{flow_id}", get(flows::retrieve))
+        .route("/v2/users", post(users::create).get(users::list))
+        .route("/v2/users/{user_id}", get(users::retrieve))
+        .route("/v2/users/{user_id}/compliance", put(users::compliance))
+        .route(
+            "/v2/users/{user_id}/send-verification-token",
+            post(users::send_verification_token),
+        )
+        .route("/v2/users/{user_id}/verify", post(users::verify))
+        .route(
+            "/v2/users/{user_id}/payout-methods",
+            get(users::payout_methods).put(users::add_payout_method),
+        )
+        .route(
+            "/v2/transfers",
+            post(transfers::create).get(transfers::list),
+        )
+        .route("/v2/transfers/{transfer_id}", get(transfers::retrieve))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_basic_auth,
         ));
     Router::new()
         .nest("/api", api)
-        .route("/flow/{flow_id}", get(page::flow_page))
-        .route(
-            "/flow/{flow_id}/steps/{step}/complete",
-            post(page::complete_step),
-        )
-        .route("/flow-assets/{name}", get(page::asset))
+        .merge(page::routes())
+        .nest("/_sandbox", control::routes())
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }
@@ -132,6 +209,11 @@ impl RunningSandbox {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Its origin, e.g. `http://127.0.0.1:4010`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// The API base URL to give a client, e.g. `http://127.0.0.1:4010/api`.

@@ -1,60 +1,20 @@
-//! The sandbox over real HTTP, as a Dots client sees it.
+//! Flows over real HTTP, as a Dots client sees them.
 
+mod common;
+
+use common::Sandbox;
 use dots_api::{ApiError, Flow, FlowList, StepName};
-use dots_sandbox::{spawn, SandboxConfig, DEFAULT_API_KEY, DEFAULT_CLIENT_ID};
+use reqwest::Method;
 use serde_json::json;
-
-async fn sandbox() -> (dots_sandbox::RunningSandbox, reqwest::Client) {
-    let sandbox = spawn(SandboxConfig::default())
-        .await
-        .expect("sandbox starts");
-    (sandbox, reqwest::Client::new())
-}
-
-/// `POST /v2/flows` with the default credentials; panics unless it succeeds.
-async fn create_flow(
-    sandbox: &dots_sandbox::RunningSandbox,
-    http: &reqwest::Client,
-    body: serde_json::Value,
-) -> Flow {
-    http.post(format!("{}/v2/flows", sandbox.api_base()))
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .expect("create succeeds")
-        .json()
-        .await
-        .unwrap()
-}
-
-/// `GET /v2/flows/{id}` with the default credentials.
-async fn retrieve_flow(
-    sandbox: &dots_sandbox::RunningSandbox,
-    http: &reqwest::Client,
-    id: &str,
-) -> Flow {
-    http.get(format!("{}/v2/flows/{id}", sandbox.api_base()))
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn create_and_retrieve_a_flow_with_basic_auth() {
-    let (sandbox, http) = sandbox().await;
-    let created = create_flow(
-        &sandbox,
-        &http,
-        json!({"steps": ["compliance", {"name": "manage-payouts", "hide_continue_button": true}]}),
+    let sb = Sandbox::start().await;
+    let created: Flow = serde_json::from_value(
+        sb.create_flow(json!({"steps": ["compliance", {"name": "manage-payouts", "hide_continue_button": true}]}))
+            .await,
     )
-    .await;
+    .unwrap();
     assert_eq!(
         created.steps,
         vec![StepName::Compliance, StepName::ManagePayouts]
@@ -63,26 +23,34 @@ async fn create_and_retrieve_a_flow_with_basic_auth() {
         created.completed_steps.is_empty(),
         "a new flow has nothing completed"
     );
+    assert!(created.user_id.is_none());
     assert_eq!(
         created.link,
-        format!("http://{}/flow/{}", sandbox.addr(), created.id),
+        format!("{}/flow/{}", sb.running.origin(), created.id),
         "the link points at the sandbox's hosted page"
     );
-
-    let fetched = retrieve_flow(&sandbox, &http, created.id.as_str()).await;
-    assert_eq!(fetched, created, "retrieve returns what create returned");
+    let (status, fetched) = sb
+        .api(Method::GET, &format!("/v2/flows/{}", created.id), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_value::<Flow>(fetched).unwrap(),
+        created,
+        "retrieve returns what create returned"
+    );
 }
 
 #[tokio::test]
 async fn wrong_or_missing_credentials_get_401_in_dots_shape() {
-    let (sandbox, http) = sandbox().await;
+    let sb = Sandbox::start().await;
     for auth in [
         None,
-        Some((DEFAULT_CLIENT_ID, "wrong-key")),
-        Some(("someone", DEFAULT_API_KEY)),
+        Some((dots_sandbox::DEFAULT_CLIENT_ID, "wrong-key")),
+        Some(("someone", dots_sandbox::DEFAULT_API_KEY)),
     ] {
-        let mut request = http
-            .post(format!("{}/v2/flows", sandbox.api_base()))
+        let mut request = sb
+            .http
+            .post(format!("{}/v2/flows", sb.running.api_base()))
             .json(&json!({"steps": ["payout"]}));
         if let Some((id, key)) = auth {
             request = request.basic_auth(id, Some(key));
@@ -96,13 +64,15 @@ async fn wrong_or_missing_credentials_get_401_in_dots_shape() {
         let body: ApiError = response.json().await.expect("Dots error shape");
         assert!(!body.success);
     }
-    let (list, _) = sandbox.state().store().list_flows(100, None, None);
-    assert!(list.is_empty(), "nothing was created by refused requests");
+    assert!(
+        sb.running.state().store().flows("").is_empty(),
+        "nothing was created by refused requests"
+    );
 }
 
 #[tokio::test]
 async fn validation_errors_are_400_and_name_the_field() {
-    let (sandbox, http) = sandbox().await;
+    let sb = Sandbox::start().await;
     let cases = [
         (json!({"steps": ["compliance", "compliance"]}), "steps[1]"),
         (
@@ -116,17 +86,19 @@ async fn validation_errors_are_400_and_name_the_field() {
         (json!({"steps": ["teleport"]}), "steps[0].name"),
         (json!({"steps": "compliance"}), "steps"),
         (json!({"metadata": {}}), "steps"),
+        (
+            json!({"steps": ["payout"], "user_id": "00000000-0000-0000-0000-000000000000"}),
+            "user_id",
+        ),
+        (
+            json!({"steps": [{"name": "payout", "payout_fee_party": "nobody"}]}),
+            "steps[0].payout_fee_party",
+        ),
     ];
     for (body, field) in cases {
-        let response = http
-            .post(format!("{}/v2/flows", sandbox.api_base()))
-            .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 400, "{body} must be rejected");
-        let error: ApiError = response.json().await.unwrap();
+        let (status, error) = sb.api(Method::POST, "/v2/flows", Some(body.clone())).await;
+        assert_eq!(status, 400, "{body} must be rejected");
+        let error: ApiError = serde_json::from_value(error).unwrap();
         assert!(
             error.message.contains(field),
             "the message for {body} names `{field}`: {}",
@@ -137,28 +109,108 @@ async fn validation_errors_are_400_and_name_the_field() {
 }
 
 #[tokio::test]
-async fn the_hosted_page_completes_steps_and_retrieve_reflects_them() {
-    let (sandbox, http) = sandbox().await;
-    let flow = create_flow(
-        &sandbox,
-        &http,
-        json!({"steps": ["id-verification", "payout"]}),
+async fn onboarding_binds_a_user_to_a_flow_created_without_one() {
+    let sb = Sandbox::start().await;
+    let flow = sb.create_flow(json!({"steps": ["payout"]})).await;
+    let id = flow["id"].as_str().unwrap();
+    let (status, _) = sb
+        .raw(
+            Method::POST,
+            &format!("/flow/{id}/steps/payout/complete"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 401, "no step before signing in");
+    let (status, _) = sb
+        .raw(
+            Method::POST,
+            &format!("/flow/{id}/onboarding/verify"),
+            Some(json!({"code": "123456"})),
+        )
+        .await;
+    assert_eq!(status, 400, "a code before a phone number is refused");
+    let session = sb.sign_in_on_page(id, "5550001111").await;
+    assert_eq!(session["signed_in"], true);
+    let (_, flow) = sb.api(Method::GET, &format!("/v2/flows/{id}"), None).await;
+    let user_id = flow["user_id"].as_str().expect("the flow gets a user_id");
+    let (status, user) = sb
+        .api(Method::GET, &format!("/v2/users/{user_id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        user["status"], "verified",
+        "signing in verifies the phone number"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_code_does_not_sign_in() {
+    let sb = Sandbox::start().await;
+    let flow = sb.create_flow(json!({"steps": ["payout"]})).await;
+    let id = flow["id"].as_str().unwrap();
+    let (status, _) = sb
+        .raw(Method::POST, &format!("/flow/{id}/onboarding/start"),
+             Some(json!({"first_name": "A", "last_name": "B", "email": "a@b.co", "country_code": "1", "phone_number": "5551112222"})))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = sb
+        .raw(
+            Method::POST,
+            &format!("/flow/{id}/onboarding/verify"),
+            Some(json!({"code": "000000"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (_, flow) = sb.api(Method::GET, &format!("/v2/flows/{id}"), None).await;
+    assert!(
+        flow["user_id"].is_null(),
+        "no user bound after a wrong code"
+    );
+}
+
+#[tokio::test]
+async fn preauthenticated_links_expire_after_15_minutes_of_sandbox_time() {
+    let sb = Sandbox::start().await;
+    let user = sb.create_user("5552223333", "Lovelace").await;
+    let user_id = user["id"].as_str().unwrap();
+    let flow = sb
+        .create_flow(json!({"steps": ["payout"], "user_id": user_id}))
+        .await;
+    let id = flow["id"].as_str().unwrap();
+    let (status, session) = sb
+        .raw(Method::GET, &format!("/flow/{id}/session"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        session["signed_in"], true,
+        "a user_id without require_auth pre-authenticates"
+    );
+
+    let (status, _) = sb
+        .raw(
+            Method::POST,
+            "/_sandbox/clock/advance",
+            Some(json!({"seconds": 14 * 60})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = sb
+        .raw(Method::GET, &format!("/flow/{id}/session"), None)
+        .await;
+    assert_eq!(status, 200, "still valid at 14 minutes");
+    sb.raw(
+        Method::POST,
+        "/_sandbox/clock/advance",
+        Some(json!({"seconds": 61})),
     )
     .await;
-
-    let page = http.get(&flow.link).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    assert!(
-        html.contains(flow.id.as_str()),
-        "the page embeds its flow id"
-    );
-    assert!(
-        html.contains("/flow-assets/flow.js"),
-        "the page loads its script"
-    );
-    let script = http
-        .get(format!("http://{}/flow-assets/flow.js", sandbox.addr()))
+    let (status, body) = sb
+        .raw(Method::GET, &format!("/flow/{id}/session"), None)
+        .await;
+    assert_eq!(status, 410, "expired after 15 minutes: {body}");
+    let page = sb
+        .http
+        .get(format!("{}/flow/{id}", sb.running.origin()))
         .send()
         .await
         .unwrap()
@@ -166,71 +218,97 @@ async fn the_hosted_page_completes_steps_and_retrieve_reflects_them() {
         .await
         .unwrap();
     assert!(
-        script.contains("postMessage"),
-        "the script posts to the parent"
+        page.contains(r#""expired":true"#),
+        "the page renders its expired state"
     );
 
-    let done = http
-        .post(format!("{}/steps/payout/complete", flow.link))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), 200);
-    let missing = http
-        .post(format!("{}/steps/compliance/complete", flow.link))
-        .send()
-        .await
-        .unwrap();
+    let with_auth = sb
+        .create_flow(json!({"steps": ["payout"], "user_id": user_id, "require_auth": true}))
+        .await;
+    let (_, session) = sb
+        .raw(
+            Method::GET,
+            &format!("/flow/{}/session", with_auth["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(
-        missing.status(),
-        404,
-        "a step the flow lacks cannot be completed"
+        session["signed_in"], false,
+        "require_auth makes the user sign in"
     );
-
-    let fetched = retrieve_flow(&sandbox, &http, flow.id.as_str()).await;
-    assert_eq!(fetched.completed_steps, vec![StepName::Payout]);
-    assert!(!fetched.is_complete());
 }
 
 #[tokio::test]
-async fn list_paginates_newest_first() {
-    let (sandbox, http) = sandbox().await;
+async fn require_auth_only_accepts_the_flows_own_user() {
+    let sb = Sandbox::start().await;
+    let user = sb.create_user("5553334444", "Lovelace").await;
+    let flow = sb
+        .create_flow(json!({"steps": ["payout"], "user_id": user["id"], "require_auth": true}))
+        .await;
+    let id = flow["id"].as_str().unwrap();
+    let (status, body) = sb
+        .raw(Method::POST, &format!("/flow/{id}/onboarding/start"),
+             Some(json!({"first_name": "Eve", "last_name": "X", "email": "eve@example.com", "country_code": "1", "phone_number": "5559990000"})))
+        .await;
+    assert_eq!(
+        status, 400,
+        "another phone number cannot claim this flow: {body}"
+    );
+    sb.sign_in_on_page(id, "5553334444").await;
+}
+
+#[tokio::test]
+async fn list_paginates_newest_first_and_is_scoped_per_app() {
+    let sb = Sandbox::start().await;
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let flow = create_flow(&sandbox, &http, json!({"steps": ["payout"]})).await;
-        ids.push(flow.id);
+        ids.push(
+            sb.create_flow(json!({"steps": ["payout"]})).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     ids.reverse();
     let page = |query: String| {
-        let http = http.clone();
-        let url = format!("{}/v2/flows?{query}", sandbox.api_base());
+        let sb = &sb;
         async move {
-            http.get(url)
-                .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY))
-                .send()
-                .await
-                .unwrap()
-                .json::<FlowList>()
-                .await
-                .unwrap()
+            let (status, body) = sb
+                .api(Method::GET, &format!("/v2/flows?{query}"), None)
+                .await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_value::<FlowList>(body).unwrap()
         }
     };
+    let ids_of = |list: &FlowList| {
+        list.data
+            .iter()
+            .map(|f| f.id.to_string())
+            .collect::<Vec<_>>()
+    };
     let first = page("limit=2".into()).await;
-    assert_eq!(
-        first.data.iter().map(|f| &f.id).collect::<Vec<_>>(),
-        vec![&ids[0], &ids[1]]
-    );
+    assert_eq!(ids_of(&first), ids[0..2]);
     assert!(first.has_more);
     let last = page(format!("limit=2&starting_after={}", ids[3])).await;
-    assert_eq!(
-        last.data.iter().map(|f| &f.id).collect::<Vec<_>>(),
-        vec![&ids[4]]
-    );
+    assert_eq!(ids_of(&last), ids[4..5]);
     assert!(!last.has_more);
     let before = page(format!("limit=2&ending_before={}", ids[4])).await;
-    assert_eq!(
-        before.data.iter().map(|f| &f.id).collect::<Vec<_>>(),
-        vec![&ids[2], &ids[3]]
-    );
+    assert_eq!(ids_of(&before), ids[2..4]);
     assert!(before.has_more);
+    let (status, error) = sb.api(Method::GET, "/v2/flows?limit=101", None).await;
+    assert_eq!(status, 400);
+    assert!(error["message"].as_str().unwrap().contains("limit"));
+
+    let (status, other) = sb.as_app("app-2").api(Method::GET, "/v2/flows", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        other["data"].as_array().unwrap().len(),
+        0,
+        "another app sees none of these flows"
+    );
+    let (status, _) = sb
+        .as_app("app-2")
+        .api(Method::GET, &format!("/v2/flows/{}", ids[0]), None)
+        .await;
+    assert_eq!(status, 404, "nor can it retrieve one");
 }

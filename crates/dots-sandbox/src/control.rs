@@ -1,0 +1,198 @@
+//! The control plane under `/_sandbox/` (not part of Dots): for tests and the demo.
+//!
+//! | route | effect |
+//! |---|---|
+//! | `POST /_sandbox/reset` | forget all data, faults, webhook attempts; real time again |
+//! | `GET /_sandbox/clock`, `POST /_sandbox/clock/advance {seconds}` | read / move the clock |
+//! | `POST /_sandbox/flows/{id}/onboard {first_name, last_name, email, country_code, phone_number}` | sign the flow's user in as onboarding would |
+//! | `POST /_sandbox/flows/{id}/complete {step}` | complete a step as the page would |
+//! | `GET/PUT /_sandbox/webhooks {endpoints, secret, retry_delays_ms}` | webhook settings |
+//! | `GET /_sandbox/webhooks/attempts` | every delivery attempt |
+//! | `GET/POST/DELETE /_sandbox/faults` | list / add / clear fault rules |
+//! | `POST /_sandbox/wallet {app_id?, amount}` | add cents to an app's wallet |
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dots_api::webhook::WebhookSecret;
+use dots_api::{parse_json_body, CreateUserRequest, StepName};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+use crate::error::SandboxError;
+use crate::faults::FaultRule;
+use crate::webhooks::WebhookSettings;
+use crate::SandboxState;
+
+pub(crate) fn routes() -> Router<SandboxState> {
+    Router::new()
+        .route("/reset", post(reset))
+        .route("/clock", get(clock))
+        .route("/clock/advance", post(advance))
+        .route("/flows/{flow_id}/onboard", post(onboard))
+        .route("/flows/{flow_id}/complete", post(complete))
+        .route("/webhooks", get(webhooks).put(configure_webhooks))
+        .route("/webhooks/attempts", get(attempts))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/wallet", post(refill))
+}
+
+async fn reset(State(state): State<SandboxState>) -> Json<Value> {
+    state.store().reset();
+    state.faults().clear();
+    state.webhooks().clear_attempts();
+    state.clock().reset();
+    Json(json!({"success": true}))
+}
+
+async fn clock(State(state): State<SandboxState>) -> Json<Value> {
+    Json(json!({"now": state.clock().now_rfc3339(), "unix": state.clock().now()}))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: i64,
+}
+
+async fn advance(
+    State(state): State<SandboxState>,
+    body: Bytes,
+) -> Result<Json<Value>, SandboxError> {
+    let Advance { seconds } = parse_json_body(&body)?;
+    if seconds < 0 {
+        return Err(SandboxError::invalid(
+            "seconds",
+            "the clock only moves forward",
+        ));
+    }
+    state.clock().advance(seconds);
+    Ok(clock(State(state)).await)
+}
+
+async fn onboard(
+    State(state): State<SandboxState>,
+    Path(flow_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, SandboxError> {
+    let request: CreateUserRequest = parse_json_body(&body)?;
+    let now = state.clock().now_ms();
+    state.store().start_onboarding(&flow_id, request, now)?;
+    let (flow, events) =
+        state
+            .store()
+            .finish_onboarding(&flow_id, crate::store::VERIFICATION_CODE, now)?;
+    state.emit(events);
+    Ok(Json(json!(flow)))
+}
+
+#[derive(Deserialize)]
+struct Complete {
+    step: String,
+}
+
+async fn complete(
+    State(state): State<SandboxState>,
+    Path(flow_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, SandboxError> {
+    let Complete { step } = parse_json_body(&body)?;
+    let (flow, events) = state
+        .store()
+        .complete_step(&flow_id, &StepName::parse(&step), state.clock().now_ms())
+        .ok_or_else(|| SandboxError::not_found("flow step"))?;
+    state.emit(events);
+    Ok(Json(json!(flow)))
+}
+
+fn describe_webhooks(settings: &WebhookSettings) -> Value {
+    json!({
+        "endpoints": settings.endpoints,
+        "retry_delays_ms": settings.retry_delays.iter().map(|d| d.as_millis() as u64).collect::<Vec<_>>(),
+    })
+}
+
+async fn webhooks(State(state): State<SandboxState>) -> Json<Value> {
+    Json(describe_webhooks(&state.webhooks().settings()))
+}
+
+#[derive(Deserialize)]
+struct WebhookBody {
+    endpoints: Vec<String>,
+    secret: Option<String>,
+    retry_delays_ms: Option<Vec<u64>>,
+}
+
+async fn configure_webhooks(
+    State(state): State<SandboxState>,
+    body: Bytes,
+) -> Result<Json<Value>, SandboxError> {
+    let request: WebhookBody = parse_json_body(&body)?;
+    for (i, endpoint) in request.endpoints.iter().enumerate() {
+        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            return Err(SandboxError::invalid(
+                &format!("endpoints[{i}]"),
+                "must be an http(s) URL",
+            ));
+        }
+    }
+    let mut settings = state.webhooks().settings();
+    settings.endpoints = request.endpoints;
+    if let Some(secret) = request.secret {
+        settings.secret = WebhookSecret::parse(&secret)
+            .map_err(|_| SandboxError::invalid("secret", "must be `whsec_` followed by base64"))?;
+    }
+    if let Some(delays) = request.retry_delays_ms {
+        settings.retry_delays = delays.into_iter().map(Duration::from_millis).collect();
+    }
+    state.webhooks().configure(settings.clone());
+    Ok(Json(describe_webhooks(&settings)))
+}
+
+async fn attempts(State(state): State<SandboxState>) -> Json<Value> {
+    Json(json!({"data": state.webhooks().attempts()}))
+}
+
+async fn list_faults(State(state): State<SandboxState>) -> Json<Value> {
+    Json(json!({"data": state.faults().list()}))
+}
+
+async fn add_fault(
+    State(state): State<SandboxState>,
+    body: Bytes,
+) -> Result<Json<Value>, SandboxError> {
+    let rule: FaultRule = parse_json_body(&body)?;
+    state.faults().add(rule);
+    Ok(list_faults(State(state)).await)
+}
+
+async fn clear_faults(State(state): State<SandboxState>) -> Json<Value> {
+    state.faults().clear();
+    Json(json!({"data": []}))
+}
+
+#[derive(Deserialize)]
+struct Refill {
+    #[serde(default)]
+    app_id: String,
+    amount: i64,
+}
+
+async fn refill(
+    State(state): State<SandboxState>,
+    body: Bytes,
+) -> Result<Json<Value>, SandboxError> {
+    let Refill { app_id, amount } = parse_json_body(&body)?;
+    if amount <= 0 {
+        return Err(SandboxError::invalid(
+            "amount",
+            "must be a positive number of cents",
+        ));
+    }
+    let wallet = state.store().refill(&app_id, amount);
+    Ok(Json(json!({"app_id": app_id, "wallet": wallet})))
+}

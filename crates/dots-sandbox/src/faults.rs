@@ -1,0 +1,215 @@
+//! Fault injection for the API routes: added latency, error statuses, dropped connections and
+//! malformed bodies, for a number of requests or a ratio of them. Set through
+//! `POST /_sandbox/faults`; cleared by `DELETE /_sandbox/faults` or a reset.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dots_api::ApiError;
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::SandboxState;
+
+/// What a fault does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fault", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Wait before answering normally.
+    Latency {
+        /// Milliseconds to wait.
+        latency_ms: u64,
+    },
+    /// Answer with this status and a Dots error body (429 gets `Retry-After`).
+    Status {
+        /// HTTP status, e.g. 500, 502, 429.
+        status: u16,
+        /// Seconds for `Retry-After` (429 only; default 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+    /// Close the connection without answering.
+    Drop,
+    /// Answer 200 with a truncated JSON body.
+    Malformed,
+}
+
+/// One rule: which requests, what fault, how many or how often.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// API path prefix after `/api`, e.g. `/v2/flows` (empty matches everything).
+    #[serde(default)]
+    pub path: String,
+    /// Only this method (e.g. `POST`), or any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The fault.
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Apply to this many matching requests, then retire (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Apply to this share of matching requests, spread evenly (default 1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+}
+
+#[derive(Debug)]
+struct ActiveRule {
+    rule: FaultRule,
+    remaining: Option<u32>,
+    credit: f64,
+}
+
+/// The active rules.
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Mutex<Vec<ActiveRule>>,
+}
+
+impl Faults {
+    /// Adds a rule (checked in the order added; the first that fires wins).
+    pub fn add(&self, rule: FaultRule) {
+        let remaining = rule.count;
+        self.rules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ActiveRule {
+                rule,
+                remaining,
+                credit: 0.0,
+            });
+    }
+
+    /// Removes every rule.
+    pub fn clear(&self) {
+        self.rules.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// The rules still active.
+    pub fn list(&self) -> Vec<FaultRule> {
+        self.rules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|a| a.rule.clone())
+            .collect()
+    }
+
+    /// The fault to apply to a request, if any; consumes one use of the rule.
+    fn pick(&self, method: &Method, path: &str) -> Option<FaultKind> {
+        let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
+        let mut fired = None;
+        for active in rules.iter_mut() {
+            let rule = &active.rule;
+            if !path.starts_with(&rule.path)
+                || rule
+                    .method
+                    .as_deref()
+                    .is_some_and(|m| !m.eq_ignore_ascii_case(method.as_str()))
+                || active.remaining == Some(0)
+            {
+                continue;
+            }
+            active.credit += rule.ratio.unwrap_or(1.0).clamp(0.0, 1.0);
+            if active.credit < 1.0 - 1e-9 {
+                continue;
+            }
+            active.credit -= 1.0;
+            if let Some(n) = active.remaining.as_mut() {
+                *n -= 1;
+            }
+            fired = Some(rule.kind.clone());
+            break;
+        }
+        rules.retain(|a| a.remaining != Some(0));
+        fired
+    }
+}
+
+/// Middleware on the API routes.
+pub(crate) async fn inject(
+    State(state): State<SandboxState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(fault) = state.faults().pick(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
+    tracing::info!(path = %request.uri().path(), ?fault, "sandbox: injecting fault");
+    match fault {
+        FaultKind::Latency { latency_ms } => {
+            tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+            next.run(request).await
+        }
+        FaultKind::Status {
+            status,
+            retry_after,
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = ApiError::new("Injected fault", Some("service-unavailable"));
+            let mut response = (status, Json(body)).into_response();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.unwrap_or(1)),
+                );
+            }
+            response
+        }
+        // Unwinding out of the connection's task makes the server drop the connection without
+        // a response; `resume_unwind` skips the panic hook, so nothing is printed.
+        FaultKind::Drop => std::panic::resume_unwind(Box::new("sandbox fault: drop connection")),
+        FaultKind::Malformed => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"id": "5f0f8f8f-f8f8-f8f8-f8f8"#))
+            .expect("static response"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(path: &str, count: Option<u32>, ratio: Option<f64>) -> FaultRule {
+        FaultRule {
+            path: path.into(),
+            method: Some("POST".into()),
+            kind: FaultKind::Drop,
+            count,
+            ratio,
+        }
+    }
+
+    #[test]
+    fn counts_ratios_paths_and_methods() {
+        let faults = Faults::default();
+        faults.add(rule("/v2/flows", Some(2), None));
+        assert!(
+            faults.pick(&Method::GET, "/v2/flows").is_none(),
+            "method must match"
+        );
+        assert!(
+            faults.pick(&Method::POST, "/v2/users").is_none(),
+            "path must match"
+        );
+        assert!(faults.pick(&Method::POST, "/v2/flows").is_some());
+        assert!(faults.pick(&Method::POST, "/v2/flows/x").is_some());
+        assert!(
+            faults.pick(&Method::POST, "/v2/flows").is_none(),
+            "count exhausted"
+        );
+        assert!(faults.list().is_empty(), "exhausted rules retire");
+
+        faults.add(rule("", None, Some(0.25)));
+        let fired = (0..100)
+            .filter(|_| faults.pick(&Method::POST, "/v2/transfers").is_some())
+            .count();
+        assert_eq!(fired, 25, "a ratio fires on exactly that share");
+    }
+}

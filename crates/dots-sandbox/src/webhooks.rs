@@ -1,0 +1,177 @@
+//! Webhook delivery as Dots does it through Svix: a JSON POST to each endpoint with
+//! `svix-id`, `svix-timestamp` and `svix-signature`, retried with backoff on a non-2xx answer
+//! or a timeout (15 s), every attempt logged and kept for inspection.
+
+use dots_api::webhook::WebhookSecret;
+use serde::{Deserialize, Serialize};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::store::Event;
+use crate::SandboxState;
+
+/// How long an endpoint has to answer.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Svix-like backoff between attempts (the first attempt is immediate).
+pub const DEFAULT_RETRY_DELAYS_MS: [u64; 5] = [5_000, 30_000, 120_000, 600_000, 1_800_000];
+
+/// One delivery attempt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// The message id (the same across retries of one message).
+    pub msg_id: String,
+    /// The event type, e.g. `flow.updated`.
+    pub event_type: String,
+    /// Where it was sent.
+    pub endpoint: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// The endpoint's status, if it answered.
+    pub status: Option<u16>,
+    /// Why it failed without a status (timeout, connection refused).
+    pub error: Option<String>,
+    /// Whether this attempt delivered the message.
+    pub delivered: bool,
+    /// The payload sent.
+    pub payload: serde_json::Value,
+}
+
+/// Delivery settings, changeable at run time through `PUT /_sandbox/webhooks`.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Endpoints that receive every event.
+    pub endpoints: Vec<String>,
+    /// The signing secret.
+    pub secret: WebhookSecret,
+    /// Delays between attempts; its length is the number of retries.
+    pub retry_delays: Vec<Duration>,
+}
+
+/// The sender.
+pub struct Webhooks {
+    settings: RwLock<WebhookSettings>,
+    attempts: Mutex<Vec<Attempt>>,
+    http: reqwest::Client,
+}
+
+impl Webhooks {
+    /// A sender to `endpoints`, signing with `secret`.
+    pub fn new(endpoints: Vec<String>, secret: WebhookSecret) -> Self {
+        Self {
+            settings: RwLock::new(WebhookSettings {
+                endpoints,
+                secret,
+                retry_delays: DEFAULT_RETRY_DELAYS_MS
+                    .iter()
+                    .map(|ms| Duration::from_millis(*ms))
+                    .collect(),
+            }),
+            attempts: Mutex::new(Vec::new()),
+            http: reqwest::Client::builder()
+                .timeout(DELIVERY_TIMEOUT)
+                .build()
+                .expect("a TLS backend is compiled in"),
+        }
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> WebhookSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the settings.
+    pub fn configure(&self, settings: WebhookSettings) {
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    /// Every attempt so far, oldest first.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Forgets the attempt log.
+    pub fn clear_attempts(&self) {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn record(&self, attempt: Attempt) {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(attempt);
+    }
+
+    /// Sends `event` to every endpoint in the background.
+    pub(crate) fn send(&self, event: Event, state: SandboxState) {
+        let settings = self.settings();
+        for endpoint in settings.endpoints.clone() {
+            let state = state.clone();
+            let settings = settings.clone();
+            let event = event.clone();
+            tokio::spawn(async move {
+                deliver(&state, &settings, &endpoint, &event).await;
+            });
+        }
+    }
+}
+
+async fn deliver(state: &SandboxState, settings: &WebhookSettings, endpoint: &str, event: &Event) {
+    let webhooks = state.webhooks();
+    let msg_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+    let body = serde_json::to_vec(&event.payload).expect("JSON values serialize");
+    let total = settings.retry_delays.len() as u32 + 1;
+    for attempt in 1..=total {
+        // Svix timestamps are real time, not the sandbox's adjustable clock.
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let signature = settings.secret.sign(&msg_id, timestamp, &body);
+        let result = webhooks
+            .http
+            .post(endpoint)
+            .header("content-type", "application/json")
+            .header("svix-id", &msg_id)
+            .header("svix-timestamp", timestamp.to_string())
+            .header("svix-signature", signature)
+            .body(body.clone())
+            .send()
+            .await;
+        let (status, error) = match &result {
+            Ok(response) => (Some(response.status().as_u16()), None),
+            Err(err) if err.is_timeout() => (None, Some("timed out".to_owned())),
+            Err(_) => (None, Some("connection failed".to_owned())),
+        };
+        let delivered = status.is_some_and(|s| (200..300).contains(&s));
+        tracing::info!(
+            %msg_id, event = event.event_type, %endpoint, attempt, ?status, ?error, delivered,
+            "sandbox: webhook attempt"
+        );
+        webhooks.record(Attempt {
+            msg_id: msg_id.clone(),
+            event_type: event.event_type.to_owned(),
+            endpoint: endpoint.to_owned(),
+            attempt,
+            status,
+            error,
+            delivered,
+            payload: event.payload.clone(),
+        });
+        if delivered {
+            return;
+        }
+        if let Some(delay) = settings.retry_delays.get(attempt as usize - 1) {
+            tokio::time::sleep(*delay).await;
+        }
+    }
+}
