@@ -34,7 +34,7 @@ pub enum FaultKind {
     },
     /// Close the connection without answering.
     Drop,
-    /// Answer 200 with a truncated JSON body.
+    /// Handle the request, then answer with the first half of its body (invalid JSON).
     Malformed,
 }
 
@@ -164,11 +164,18 @@ pub(crate) async fn inject(
         // Unwinding out of the connection's task makes the server drop the connection without
         // a response; `resume_unwind` skips the panic hook, so nothing is printed.
         FaultKind::Drop => std::panic::resume_unwind(Box::new("sandbox fault: drop connection")),
-        FaultKind::Malformed => Response::builder()
-            .status(StatusCode::OK)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(r#"{"id": "5f0f8f8f-f8f8-f8f8-f8f8"#))
-            .expect("static response"),
+        // The request is really handled (a create does create); only its answer is cut short,
+        // as when a response is truncated in transit.
+        FaultKind::Malformed => {
+            let response = next.run(request).await;
+            let (mut parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let cut = bytes.slice(..bytes.len() / 2);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(cut))
+        }
     }
 }
 
