@@ -47,7 +47,7 @@ run clippy-wasm cargo clippy -p dots-flow --all-targets --target wasm32-unknown-
 run native cargo test --workspace
 run browser cargo test -p dots-flow --target wasm32-unknown-unknown --tests
 run build-demo trunk build --release
-run build-proxy cargo build -p dots-proxy
+run build-servers cargo build -p dots-proxy -p dots-sandbox
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
 
 echo

@@ -45,13 +45,29 @@ test("a step completed in the iframe reaches the event log and the server", asyn
   assert.match(flowId, /^[0-9a-f-]{36}$/, "the demo shows the flow id");
 
   const frame = page.frameLocator("iframe.dots-flow__frame");
-  const button = frame.locator("#complete-step");
-  assert.equal(await button.getAttribute("data-step"), "compliance", "the flow starts at compliance");
-  await button.click();
+  // The flow was created without a user: it starts by signing in (onboarding).
+  await frame.locator('input[name="first_name"]').fill("Ada");
+  await frame.locator('input[name="last_name"]').fill("Lovelace");
+  await frame.locator('input[name="email"]').fill("ada@example.com");
+  await frame.locator('input[name="phone_number"]').fill("4155550199");
+  await frame.locator("#send-code").click();
+  await frame.locator('input[name="code"]').fill("123456");
+  await frame.locator("#verify-code").click();
+
+  // Compliance: a real form with validation.
+  await frame.locator('#panel[data-step="compliance"]').waitFor();
+  await frame.locator('input[name="tin"]').fill("123-45-6789");
+  await frame.locator('input[name="date_of_birth"]').fill("1990-04-01");
+  await frame.locator('input[name="line_1"]').fill("1 Main St");
+  await frame.locator('input[name="city"]').fill("San Francisco");
+  await frame.locator('input[name="state"]').fill("CA");
+  await frame.locator('input[name="postcode"]').fill("94107");
+  await frame.locator("#complete-step").click();
 
   const stepEntry = log.locator('li[data-kind="step"]');
   await stepEntry.first().waitFor();
   assert.match(await stepEntry.first().textContent(), /compliance completed/, "the step event is logged");
+  assert.equal(await page.locator("#flow-status").textContent(), "ready", "one of two steps is not the flow");
 
   await page.waitForFunction(() => document.querySelector("#server-completed")?.textContent.includes("compliance"));
 
@@ -64,10 +80,19 @@ test("a step completed in the iframe reaches the event log and the server", asyn
   const dir = ensureOutputDir();
   await page.screenshot({ path: path.join(dir, "demo-desktop.png") });
 
-  // Finish the flow: the component reports completion.
-  await frame.locator('#complete-step[data-step="manage-payouts"]').click();
+  // Finish the flow: add a payout method, save; the component reports completion.
+  await frame.locator('#panel[data-step="manage-payouts"]').waitFor();
+  await frame.locator('input[name="email"]').fill("ada@example.com");
+  await frame.locator("#add-method").click();
+  await frame.locator("#payout-methods li").first().waitFor();
+  await frame.locator("#complete-step").click();
   await page.waitForSelector('.dots-flow[data-status="completed"]');
   await log.locator('li[data-kind="flow-completed"]').waitFor();
+  assert.match(
+    (await log.locator('li[data-kind="step"]').nth(1).textContent()).trim(),
+    /manage-payouts completed$/,
+    "a changed payout setup is `completed`, not `completed-saved`",
+  );
 
   await page.setViewportSize({ width: 375, height: 760 });
   await page.screenshot({ path: path.join(dir, "demo-375.png") });

@@ -12,6 +12,8 @@ export const root = path.resolve(here, "..", "..");
 export const outputDir = path.resolve(here, "..", "output");
 
 export const API_KEY = "e2e-secret-api-key-5b1d";
+export const SANDBOX_CLIENT_ID = "pages-client";
+export const SANDBOX_API_KEY = "pages-secret-key-91c2";
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -28,7 +30,7 @@ export function freePort() {
 async function waitForHealth(url, child, logs, deadlineMs) {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`dots-proxy exited early:\n${logs.join("")}`);
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${logs.join("")}`);
     try {
       const response = await fetch(url);
       if (response.ok) return;
@@ -37,23 +39,16 @@ async function waitForHealth(url, child, logs, deadlineMs) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`dots-proxy did not become healthy:\n${logs.join("")}`);
+  throw new Error(`server did not become healthy:\n${logs.join("")}`);
 }
 
-/** Starts dots-proxy serving dist/ with the local sandbox in-process. */
-export async function startStack() {
+/** Starts a binary of the workspace on a free port and waits for its /healthz. */
+async function startServer(name, args, env) {
   const port = await freePort();
-  const bin = process.env.DOTS_PROXY_BIN || path.join(root, "target", "debug", "dots-proxy");
+  const bin = path.join(root, "target", "debug", name);
   const logs = [];
-  const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--static-dir", path.join(root, "dist")], {
-    env: {
-      ...process.env,
-      DOTS_ENV: "local",
-      DOTS_API_KEY: API_KEY,
-      DOTS_CLIENT_ID: "e2e-client",
-      RUST_LOG: "info",
-      NO_COLOR: "1",
-    },
+  const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, ...args], {
+    env: { ...process.env, RUST_LOG: "info", NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout.on("data", (d) => logs.push(d.toString()));
@@ -74,6 +69,35 @@ export async function startStack() {
       }
     },
   };
+}
+
+/** Starts dots-sandbox on its own (Basic auth with the given credentials). */
+export async function startSandbox() {
+  const server = await startServer("dots-sandbox", [], {
+    DOTS_CLIENT_ID: SANDBOX_CLIENT_ID,
+    DOTS_API_KEY: SANDBOX_API_KEY,
+  });
+  const auth = "Basic " + Buffer.from(`${SANDBOX_CLIENT_ID}:${SANDBOX_API_KEY}`).toString("base64");
+  server.api = async (method, apiPath, body) => {
+    const response = await fetch(`${server.base}/api${apiPath}`, {
+      method,
+      headers: { authorization: auth, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await response.json().catch(() => null);
+    if (!response.ok) throw new Error(`${method} ${apiPath} → ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  return server;
+}
+
+/** Starts dots-proxy serving dist/ with the local sandbox in-process. */
+export async function startStack() {
+  return startServer("dots-proxy", ["--static-dir", path.join(root, "dist")], {
+    DOTS_ENV: "local",
+    DOTS_API_KEY: API_KEY,
+    DOTS_CLIENT_ID: "e2e-client",
+  });
 }
 
 export async function launchBrowser() {
