@@ -78,6 +78,7 @@ test("a step completed in the iframe reaches the event log and the server", asyn
   assert.ok(!body.includes(API_KEY), "no key in the proxy's answer");
 
   const dir = ensureOutputDir();
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(dir, "demo-desktop.png") });
 
   // Finish the flow: add a payout method, save; the component reports completion.
