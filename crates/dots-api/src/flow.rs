@@ -156,6 +156,9 @@ pub struct BrowserFlow {
     pub steps: Vec<StepName>,
     /// The steps completed so far.
     pub completed_steps: Vec<StepName>,
+    /// When a pre-authenticated link stops working (RFC 3339), if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 impl BrowserFlow {
@@ -166,6 +169,7 @@ impl BrowserFlow {
             link,
             steps,
             completed_steps: completed,
+            expires_at: None,
         }
     }
 }

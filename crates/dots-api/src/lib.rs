@@ -21,6 +21,7 @@ mod flow;
 mod ids;
 mod message;
 mod step;
+mod style;
 mod transfer;
 mod user;
 #[cfg(feature = "svix")]
@@ -31,6 +32,7 @@ pub use flow::{BrowserFlow, CreateFlowRequest, Flow, FlowList, StartFlowRequest}
 pub use ids::{FlowId, TransferId, UserId};
 pub use message::{FlowMessage, StepStatus};
 pub use step::{Step, StepName, StepOptions};
+pub use style::{decode_uri_component, encode_uri_component, FlowStyle, StyleVariable, Theme};
 pub use transfer::{
     CreateTransferRequest, Transaction, Transfer, TransferList, TransferStatus, TransferType,
     UserList,

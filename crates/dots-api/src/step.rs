@@ -201,14 +201,63 @@ impl Step {
         step
     }
 
+    /// A `compliance` step (SSN/TIN, date of birth, address).
+    pub fn compliance() -> Self {
+        Self::new(StepName::Compliance)
+    }
+
+    /// An `id-verification` step (government ID and selfie).
+    pub fn id_verification() -> Self {
+        Self::new(StepName::IdVerification)
+    }
+
+    /// A `background-check` step.
+    pub fn background_check() -> Self {
+        Self::new(StepName::BackgroundCheck)
+    }
+
+    /// A `manage-payments` step (bank account for payments to the app).
+    pub fn manage_payments() -> Self {
+        Self::new(StepName::ManagePayments)
+    }
+
     /// A `manage-payouts` step; chain the option setters below to configure it.
     pub fn manage_payouts() -> Self {
         Self::new(StepName::ManagePayouts)
     }
 
-    /// Sets `hide_continue_button` (meaningful on `manage-payouts`).
+    /// A `payout` step (withdraw the wallet).
+    pub fn payout() -> Self {
+        Self::new(StepName::Payout)
+    }
+
+    /// `manage-payouts`: hide the continue button so the user stays on the step.
     pub fn hide_continue_button(mut self, hide: bool) -> Self {
         self.options.hide_continue_button = Some(hide);
+        self
+    }
+
+    /// `manage-payouts`: the user must choose a default payout method.
+    pub fn require_default_payout_method(mut self, required: bool) -> Self {
+        self.options.require_default_payout_method = Some(required);
+        self
+    }
+
+    /// `manage-payouts`: the user must set up automatic payouts.
+    pub fn require_auto_payout_method(mut self, required: bool) -> Self {
+        self.options.require_auto_payout_method = Some(required);
+        self
+    }
+
+    /// `payout` / `manage-payouts`: offer automatic payouts (Dots' default: true).
+    pub fn auto_payout_enabled(mut self, enabled: bool) -> Self {
+        self.options.auto_payout_enabled = Some(enabled);
+        self
+    }
+
+    /// `payout`: who pays the payout fee, `"user"` or `"app"`.
+    pub fn payout_fee_party(mut self, party: impl Into<String>) -> Self {
+        self.options.payout_fee_party = Some(party.into());
         self
     }
 
@@ -394,6 +443,33 @@ mod tests {
         step.options.redirect_url = Some("https://example.com".into());
         assert_eq!(step.validate(0).unwrap_err().field, "steps[0].redirect_url");
         assert!(Step::new(StepName::Onboarding).validate(0).is_err());
+    }
+
+    #[test]
+    fn builders_cover_every_option() {
+        let steps = [
+            Step::compliance(),
+            Step::id_verification(),
+            Step::background_check(),
+            Step::manage_payments(),
+            Step::manage_payouts()
+                .hide_continue_button(true)
+                .require_default_payout_method(true)
+                .require_auto_payout_method(false)
+                .auto_payout_enabled(true),
+            Step::payout().payout_fee_party("app").auto_payout_enabled(false),
+            Step::redirect("https://example.com"),
+            Step::pdf_form_fill("tpl"),
+        ];
+        for (i, step) in steps.iter().enumerate() {
+            assert!(step.validate(i).is_ok(), "{step:?}");
+        }
+        let json = serde_json::to_value(&steps[4]).unwrap();
+        assert_eq!(
+            json,
+            json!({"name": "manage-payouts", "hide_continue_button": true, "require_default_payout_method": true,
+                   "require_auto_payout_method": false, "auto_payout_enabled": true})
+        );
     }
 
     #[test]
