@@ -14,6 +14,8 @@ pub enum FlowStatus {
     Ready,
     /// Every step of the flow has been reported complete.
     Completed,
+    /// The pre-authenticated link expired and could not be refreshed. A retry button is shown.
+    Expired,
     /// Something failed; see the `on_error` callback. A retry button is shown.
     Error,
 }
@@ -25,6 +27,7 @@ impl FlowStatus {
             FlowStatus::Loading => "loading",
             FlowStatus::Ready => "ready",
             FlowStatus::Completed => "completed",
+            FlowStatus::Expired => "expired",
             FlowStatus::Error => "error",
         }
     }
@@ -61,6 +64,18 @@ pub enum FlowEvent {
         /// The flow's id.
         id: FlowId,
     },
+    /// The server confirmed these steps complete (it may know of steps whose message was lost).
+    ServerConfirmed {
+        /// The steps the server reports complete.
+        completed_steps: Vec<StepName>,
+    },
+    /// The link was about to expire and a fresh one replaced it; completed steps are kept.
+    LinkRefreshed {
+        /// The new flow's id.
+        id: FlowId,
+    },
+    /// The link expired and could not be refreshed.
+    Expired,
     /// A message from the flow frame of a kind Dots has not documented.
     Unknown(serde_json::Value),
     /// Something failed.
@@ -90,6 +105,8 @@ pub enum FlowError {
     InvalidResponse(String),
     /// The flow's link is not an absolute http(s) URL, so it is never put in the iframe.
     InvalidLink(String),
+    /// The frame did not load and report its height within the load timeout.
+    FrameTimeout,
 }
 
 impl fmt::Display for FlowError {
@@ -104,6 +121,7 @@ impl fmt::Display for FlowError {
             FlowError::InvalidLink(link) => {
                 write!(f, "the flow link is not a valid http(s) URL: {link}")
             }
+            FlowError::FrameTimeout => write!(f, "the payout form did not load in time"),
         }
     }
 }

@@ -1,25 +1,47 @@
-//! `<DotsFlow/>`: asks the host backend for a flow, frames it, and turns its messages into
-//! typed callbacks.
+//! `<DotsFlow/>`: the [`use_dots_flow`](crate::use_dots_flow) hook plus its markup — a
+//! skeleton while loading, an error panel with a retry button, and the responsive iframe.
 
-use dots_api::{BrowserFlow, FlowMessage, StartFlowRequest, Step, StepName};
-use leptos::ev;
-use leptos::html::Iframe;
+use dots_api::{BrowserFlow, FlowStyle, Step, StyleVariable, Theme};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+use std::time::Duration;
 
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
+use crate::hook::{use_dots_flow_with_options, UseDotsFlowOptions, UseDotsFlowReturn};
 use crate::link::FlowSource;
-use crate::messages;
 
-/// Height of the frame before the flow reports its own (CSS pixels).
-pub const DEFAULT_HEIGHT: f64 = 480.0;
-/// Default lower bound of the frame's height.
-pub const DEFAULT_MIN_HEIGHT: f64 = 240.0;
-/// Default upper bound of the frame's height.
-pub const DEFAULT_MAX_HEIGHT: f64 = 4000.0;
-/// Height changes smaller than this are ignored, so a frame that measures itself can never
-/// start a resize loop.
-pub const HEIGHT_TOLERANCE: f64 = 2.0;
+/// The component chrome's CSS custom properties driven by Flow Styles variables, so the
+/// skeleton and error panel match the themed flow.
+pub const CHROME_PROPERTIES: [(StyleVariable, &str); 8] = [
+    (StyleVariable::BackgroundColor, "--dots-flow-background"),
+    (StyleVariable::PrimaryTextColor, "--dots-flow-text"),
+    (StyleVariable::SecondaryTextColor, "--dots-flow-muted"),
+    (StyleVariable::TabBackgroundColor, "--dots-flow-skeleton"),
+    (
+        StyleVariable::TabHoverBackgroundColor,
+        "--dots-flow-skeleton-shine",
+    ),
+    (
+        StyleVariable::ButtonBackgroundColor,
+        "--dots-flow-button-background",
+    ),
+    (StyleVariable::ButtonTextColor, "--dots-flow-button-text"),
+    (StyleVariable::BorderRadius, "--dots-flow-radius"),
+];
+
+/// The chrome's inline custom properties for `style` (values that could break out of a CSS
+/// declaration are dropped).
+pub fn chrome_css(style: &FlowStyle) -> String {
+    CHROME_PROPERTIES
+        .iter()
+        .filter_map(|(variable, property)| {
+            let value = style.get(*variable)?;
+            let safe = !value
+                .chars()
+                .any(|c| matches!(c, ';' | '{' | '}' | '<' | '>' | '"' | '\\' | '\n'));
+            safe.then(|| format!("{property}:{value};"))
+        })
+        .collect()
+}
 
 /// Embeds a Dots flow.
 ///
@@ -28,42 +50,60 @@ pub const HEIGHT_TOLERANCE: f64 = 2.0;
 /// messages the flow posts: only those from the link's exact origin *and* from this
 /// component's own frame are accepted, so other frames and other instances on the page are
 /// ignored. The frame's height follows the flow's `{height}` messages within
-/// `min_height..=max_height`.
+/// `min_height..=max_height`. Progress is confirmed with the server after each step and
+/// every `confirm_interval`, so a lost message never loses a completion; a pre-authenticated
+/// link is replaced before it expires.
 #[component]
 pub fn DotsFlow(
     /// The steps of the flow. Validated before any request; changing them starts a new flow.
     #[prop(into)]
     steps: Signal<Vec<Step>>,
-    /// Where to get the flow: a host endpoint URL (default `/api/flows`) or a function.
+    /// Where to get the flow: a host endpoint URL (default `/api/flows`) or functions.
     #[prop(optional, into)]
     source: Option<FlowSource>,
     /// Metadata to attach to the flow (a string or an object).
     #[prop(optional, into)]
     metadata: Option<serde_json::Value>,
+    /// Flow Styles (theme and variables): appended as `?styles=` and applied to the
+    /// component's own chrome. Changing it re-themes the flow (the frame reloads).
+    #[prop(optional, into)]
+    style: MaybeProp<FlowStyle>,
     /// Lowest height of the frame in CSS pixels (default 240).
     #[prop(optional)]
     min_height: Option<f64>,
     /// Highest height of the frame in CSS pixels (default 4000).
     #[prop(optional)]
     max_height: Option<f64>,
+    /// How long the frame may take to load before it is an error (default 20 s).
+    #[prop(optional)]
+    load_timeout: Option<Duration>,
+    /// How often to confirm progress with the server while open (default 10 s).
+    #[prop(optional)]
+    confirm_interval: Option<Duration>,
     /// Extra classes for the component's root element.
     #[prop(optional, into)]
     class: MaybeProp<String>,
     /// The frame's accessible title (default "Payout setup").
     #[prop(optional, into)]
     title: MaybeProp<String>,
+    /// Receives the component's status (loading, ready, completed, expired, error).
+    #[prop(optional)]
+    status: Option<RwSignal<FlowStatus>>,
     /// Called once the frame has loaded and reported its height.
     #[prop(optional, into)]
     on_ready: Option<Callback<()>>,
     /// Called with each new height the flow reports (before clamping).
     #[prop(optional, into)]
     on_height: Option<Callback<f64>>,
-    /// Called when the flow reports a finished step.
+    /// Called when a step finishes (`completed`, or `completed-saved` for manage-payouts).
     #[prop(optional, into)]
     on_step_complete: Option<Callback<StepCompleted>>,
     /// Called once every step of the flow is complete.
     #[prop(optional, into)]
     on_flow_complete: Option<Callback<BrowserFlow>>,
+    /// Called when the link expired and could not be refreshed.
+    #[prop(optional, into)]
+    on_expired: Option<Callback<()>>,
     /// Called when something fails.
     #[prop(optional, into)]
     on_error: Option<Callback<FlowError>>,
@@ -71,169 +111,49 @@ pub fn DotsFlow(
     #[prop(optional, into)]
     on_event: Option<Callback<FlowEvent>>,
 ) -> impl IntoView {
-    let source = source.unwrap_or_default();
-    let min_height = min_height.unwrap_or(DEFAULT_MIN_HEIGHT).max(0.0);
-    let max_height = max_height.unwrap_or(DEFAULT_MAX_HEIGHT).max(min_height);
-    let clamp = move |h: f64| h.clamp(min_height, max_height);
+    let defaults = UseDotsFlowOptions::default();
+    let style_signal = Signal::derive(move || style.get());
+    let UseDotsFlowReturn {
+        status: flow_status,
+        src,
+        height,
+        error,
+        needs_camera,
+        frame,
+        on_frame_load,
+        retry,
+        ..
+    } = use_dots_flow_with_options(
+        steps,
+        UseDotsFlowOptions {
+            source: source.unwrap_or_default(),
+            metadata,
+            style: style_signal,
+            min_height: min_height.unwrap_or(defaults.min_height),
+            max_height: max_height.unwrap_or(defaults.max_height),
+            load_timeout: load_timeout.unwrap_or(defaults.load_timeout),
+            confirm_interval: confirm_interval.or(defaults.confirm_interval),
+            on_ready,
+            on_height,
+            on_step_complete,
+            on_flow_complete,
+            on_expired,
+            on_error,
+            on_event,
+            ..defaults
+        },
+    );
+    if let Some(out) = status {
+        Effect::new(move |_| out.set(flow_status.get()));
+    }
 
-    let status = RwSignal::new(FlowStatus::Loading);
-    let flow = RwSignal::new(None::<BrowserFlow>);
-    let error = RwSignal::new(None::<FlowError>);
-    let completed = RwSignal::new(Vec::<StepName>::new());
-    let height = RwSignal::new(clamp(DEFAULT_HEIGHT));
-    let loaded = RwSignal::new(false);
-    let got_height = RwSignal::new(false);
-    let attempt = RwSignal::new(0u32);
-    let generation = StoredValue::new(0u64);
-    let frame: NodeRef<Iframe> = NodeRef::new();
-
-    let emit = move |event: FlowEvent| {
-        if let Some(cb) = on_event {
-            cb.run(event);
-        }
+    let root_style = move || {
+        let chrome = style_signal.with(|s| s.as_ref().map(chrome_css).unwrap_or_default());
+        format!("min-height:{}px;{chrome}", height.get())
     };
-    let fail = move |err: FlowError| {
-        status.set(FlowStatus::Error);
-        error.set(Some(err.clone()));
-        if let Some(cb) = on_error {
-            cb.run(err.clone());
-        }
-        emit(FlowEvent::Error(err));
-    };
-    let check_ready = move || {
-        if status.get_untracked() == FlowStatus::Loading
-            && loaded.get_untracked()
-            && got_height.get_untracked()
-        {
-            status.set(FlowStatus::Ready);
-            if let Some(cb) = on_ready {
-                cb.run(());
-            }
-            emit(FlowEvent::Ready);
-        }
-    };
-
-    // The link only changes when a new flow is fetched, so the frame is not reloaded when
-    // progress (completed steps) changes.
-    let link = Memo::new(move |_| flow.with(|f| f.as_ref().map(|f| f.link.clone())));
-    let origin = Memo::new(move |_| link.get().as_deref().and_then(messages::link_origin));
-
-    // Fetch a flow on mount, when the steps change, and on retry. Effects never run on the
-    // server, so SSR builds do not touch the network or `window`.
-    Effect::new(move |_| {
-        let steps = steps.get();
-        attempt.track();
-        let generation_now = generation.get_value() + 1;
-        generation.set_value(generation_now);
-        status.set(FlowStatus::Loading);
-        error.set(None);
-        flow.set(None);
-        completed.set(Vec::new());
-        loaded.set(false);
-        got_height.set(false);
-
-        let mut request = StartFlowRequest::new(steps);
-        request.metadata = metadata.clone();
-        if let Err(err) = request.validate() {
-            fail(FlowError::InvalidSteps(err));
-            return;
-        }
-        let source = source.clone();
-        spawn_local(async move {
-            let result = source.get(request).await;
-            // Unmounted, or superseded by a newer request: drop the answer.
-            if generation.try_get_value() != Some(generation_now) {
-                return;
-            }
-            match result {
-                Ok(new_flow) if messages::link_origin(&new_flow.link).is_none() => {
-                    fail(FlowError::InvalidLink(new_flow.link));
-                }
-                Ok(new_flow) => {
-                    completed.set(new_flow.completed_steps.clone());
-                    emit(FlowEvent::Created {
-                        id: new_flow.id.clone(),
-                        link: new_flow.link.clone(),
-                    });
-                    flow.set(Some(new_flow));
-                }
-                Err(err) => fail(err),
-            }
-        });
-    });
-
-    let on_message = move |event: web_sys::MessageEvent| {
-        // Cheapest test first: most messages on a page come from elsewhere.
-        let sender = event.origin();
-        let Some(expected) = origin.try_get_untracked().flatten() else {
-            return;
-        };
-        if sender != expected {
-            return;
-        }
-        let Some(frame) = frame.get_untracked() else {
-            return;
-        };
-        let Some(message) = messages::accept(&event, &expected, &frame) else {
-            return;
-        };
-        match message {
-            FlowMessage::Height(reported) => {
-                if let Some(cb) = on_height {
-                    cb.run(reported);
-                }
-                emit(FlowEvent::Height(reported));
-                let next = clamp(reported);
-                if (next - height.get_untracked()).abs() >= HEIGHT_TOLERANCE {
-                    height.set(next);
-                }
-                got_height.set(true);
-                check_ready();
-            }
-            FlowMessage::Step {
-                step,
-                status: step_status,
-            } => {
-                let done = step_status.is_done();
-                let report = StepCompleted {
-                    step: step.clone(),
-                    status: step_status,
-                };
-                if let Some(cb) = on_step_complete {
-                    cb.run(report.clone());
-                }
-                emit(FlowEvent::StepCompleted(report));
-                if done && !completed.with_untracked(|c| c.contains(&step)) {
-                    completed.update(|c| c.push(step));
-                    let finished = flow.with_untracked(|f| {
-                        f.as_ref()
-                            .filter(|f| {
-                                completed.with_untracked(|c| f.steps.iter().all(|s| c.contains(s)))
-                            })
-                            .cloned()
-                    });
-                    if let Some(mut finished) = finished {
-                        if status.get_untracked() != FlowStatus::Completed {
-                            status.set(FlowStatus::Completed);
-                            finished.completed_steps = completed.get_untracked();
-                            emit(FlowEvent::FlowCompleted {
-                                id: finished.id.clone(),
-                            });
-                            if let Some(cb) = on_flow_complete {
-                                cb.run(finished);
-                            }
-                        }
-                    }
-                }
-            }
-            FlowMessage::Other(value) => emit(FlowEvent::Unknown(value)),
-            _ => {}
-        }
-    };
-    let listener = window_event_listener(ev::message, on_message);
-    on_cleanup(move || listener.remove());
-
-    let needs_camera = move || steps.with(|s| s.iter().any(|s| s.name == StepName::IdVerification));
+    let theme =
+        move || style_signal.with(|s| s.as_ref().map(|s| s.theme).unwrap_or(Theme::Light).as_str());
+    let show_retry = move || matches!(flow_status.get(), FlowStatus::Error | FlowStatus::Expired);
 
     view! {
         <div
@@ -241,37 +161,35 @@ pub fn DotsFlow(
                 Some(extra) => format!("dots-flow {extra}"),
                 None => "dots-flow".to_owned(),
             }
-            data-status=move || status.get().as_str()
-            aria-busy=move || (status.get() == FlowStatus::Loading).to_string()
-            style:min-height=move || format!("{}px", height.get())
+            data-status=move || flow_status.get().as_str()
+            data-theme=theme
+            aria-busy=move || (flow_status.get() == FlowStatus::Loading).to_string()
+            style=root_style
         >
-            <Show when=move || status.get() == FlowStatus::Loading>
+            <Show when=move || flow_status.get() == FlowStatus::Loading>
                 <div class="dots-flow__skeleton" aria-hidden="true">
                     <div class="dots-flow__skeleton-bar"></div>
                     <div class="dots-flow__skeleton-bar dots-flow__skeleton-bar--short"></div>
                     <div class="dots-flow__skeleton-block"></div>
                 </div>
             </Show>
+            <Show when=show_retry>
+                <div class="dots-flow__error" role="alert">
+                    <p class="dots-flow__error-message">
+                        {move || match (flow_status.get(), error.get()) {
+                            (FlowStatus::Expired, _) => "This link has expired.".to_owned(),
+                            (_, Some(err)) => err.to_string(),
+                            (_, None) => "Something went wrong.".to_owned(),
+                        }}
+                    </p>
+                    <button type="button" class="dots-flow__retry" on:click=move |_| retry.run(())>
+                        "Try again"
+                    </button>
+                </div>
+            </Show>
             {move || {
-                error
-                    .get()
-                    .map(|err| {
-                        view! {
-                            <div class="dots-flow__error" role="alert">
-                                <p class="dots-flow__error-message">{err.to_string()}</p>
-                                <button
-                                    type="button"
-                                    class="dots-flow__retry"
-                                    on:click=move |_| attempt.update(|n| *n += 1)
-                                >
-                                    "Try again"
-                                </button>
-                            </div>
-                        }
-                    })
-            }}
-            {move || {
-                link.get()
+                src.get()
+                    .filter(|_| !show_retry())
                     .map(|src| {
                         view! {
                             <iframe
@@ -279,13 +197,10 @@ pub fn DotsFlow(
                                 class="dots-flow__frame"
                                 src=src
                                 title=move || title.get().unwrap_or_else(|| "Payout setup".to_owned())
-                                allow=move || if needs_camera() { "camera" } else { "" }
+                                allow=move || if needs_camera.get() { "camera" } else { "" }
                                 referrerpolicy="strict-origin-when-cross-origin"
                                 style:height=move || format!("{}px", height.get())
-                                on:load=move |_| {
-                                    loaded.set(true);
-                                    check_ready();
-                                }
+                                on:load=move |_| on_frame_load.run(())
                             ></iframe>
                         }
                     })

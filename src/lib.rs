@@ -25,17 +25,19 @@
 
 mod events;
 mod flow_frame;
+mod hook;
 mod link;
 mod messages;
 
 pub use dots_api::{
-    BrowserFlow, FlowId, FlowMessage, StartFlowRequest, Step, StepName, StepOptions, StepStatus,
-    UserId,
+    BrowserFlow, FlowId, FlowMessage, FlowStyle, StartFlowRequest, Step, StepName, StepOptions,
+    StepStatus, StyleVariable, Theme, UserId,
 };
 pub use events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
-pub use flow_frame::{
-    DotsFlow, DotsFlowProps, DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT,
-    HEIGHT_TOLERANCE,
+pub use flow_frame::{chrome_css, DotsFlow, DotsFlowProps, CHROME_PROPERTIES};
+pub use hook::{
+    use_dots_flow, use_dots_flow_with_options, UseDotsFlowOptions, UseDotsFlowReturn,
+    DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE,
 };
 pub use link::{request_flow, FlowFuture, FlowSource};
 pub use messages::{accept as accept_message, link_origin, parse_data as parse_message_data};

@@ -1,24 +1,30 @@
-//! Getting a flow: from the host backend's endpoint, or from a function the app supplies.
+//! Getting a flow: from the host backend's endpoint, or from functions the app supplies.
 
-use dots_api::{BrowserFlow, ProxyErrorBody, StartFlowRequest};
+use dots_api::{BrowserFlow, FlowId, ProxyErrorBody, StartFlowRequest};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::events::FlowError;
 
-/// The future a [`FlowSource::Fetcher`] returns.
+/// The future a fetcher returns.
 pub type FlowFuture = Pin<Box<dyn Future<Output = Result<BrowserFlow, FlowError>>>>;
+type CreateFn = Arc<dyn Fn(StartFlowRequest) -> FlowFuture + Send + Sync>;
+type RetrieveFn = Arc<dyn Fn(FlowId) -> FlowFuture + Send + Sync>;
 
-/// Where the component gets its flow.
+/// Where the component gets its flow, and how it confirms progress with the server.
 #[derive(Clone)]
 pub enum FlowSource {
-    /// `POST` the steps as JSON to this URL of the host backend (the dots-flow proxy answers
-    /// `/api/flows`). Same-origin cookies are sent.
+    /// `POST` the steps as JSON to this URL of the host backend, and `GET {url}/{id}` to
+    /// confirm progress (the dots-flow proxy answers `/api/flows`). Same-origin cookies are sent.
     Endpoint(String),
-    /// Call this function (the Stripe `fetchClientSecret` pattern): the app fetches the flow
-    /// however it likes.
-    Fetcher(Arc<dyn Fn(StartFlowRequest) -> FlowFuture + Send + Sync>),
+    /// App-supplied functions (the Stripe `fetchClientSecret` pattern).
+    Fetcher {
+        /// Creates a flow for the request.
+        create: CreateFn,
+        /// Retrieves a flow by id, to confirm progress from the server (optional).
+        retrieve: Option<RetrieveFn>,
+    },
 }
 
 impl Default for FlowSource {
@@ -31,7 +37,10 @@ impl std::fmt::Debug for FlowSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FlowSource::Endpoint(url) => f.debug_tuple("Endpoint").field(url).finish(),
-            FlowSource::Fetcher(_) => f.write_str("Fetcher(..)"),
+            FlowSource::Fetcher { retrieve, .. } => f
+                .debug_struct("Fetcher")
+                .field("retrieve", &retrieve.is_some())
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -49,20 +58,54 @@ impl From<String> for FlowSource {
 }
 
 impl FlowSource {
-    /// A source that calls `fetch` for each flow.
-    pub fn fetcher<F, Fut>(fetch: F) -> Self
+    /// A source that calls `create` for each flow.
+    pub fn fetcher<F, Fut>(create: F) -> Self
     where
         F: Fn(StartFlowRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<BrowserFlow, FlowError>> + 'static,
     {
-        FlowSource::Fetcher(Arc::new(move |request| Box::pin(fetch(request))))
+        FlowSource::Fetcher {
+            create: Arc::new(move |request| Box::pin(create(request))),
+            retrieve: None,
+        }
+    }
+
+    /// Adds a function that retrieves a flow by id, so completion is confirmed by the server
+    /// even if a message from the frame is lost. (Endpoints have this built in.)
+    pub fn with_retrieve<F, Fut>(self, retrieve: F) -> Self
+    where
+        F: Fn(FlowId) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<BrowserFlow, FlowError>> + 'static,
+    {
+        match self {
+            FlowSource::Fetcher { create, .. } => FlowSource::Fetcher {
+                create,
+                retrieve: Some(Arc::new(move |id| Box::pin(retrieve(id)))),
+            },
+            endpoint => endpoint,
+        }
     }
 
     /// Gets a flow for `request`.
-    pub async fn get(&self, request: StartFlowRequest) -> Result<BrowserFlow, FlowError> {
+    pub async fn create(&self, request: StartFlowRequest) -> Result<BrowserFlow, FlowError> {
         match self {
             FlowSource::Endpoint(url) => request_flow(url, &request).await,
-            FlowSource::Fetcher(fetch) => fetch(request).await,
+            FlowSource::Fetcher { create, .. } => create(request).await,
+        }
+    }
+
+    /// The server's view of flow `id`, or `None` if this source cannot retrieve.
+    pub async fn retrieve(&self, id: FlowId) -> Option<Result<BrowserFlow, FlowError>> {
+        match self {
+            FlowSource::Endpoint(url) => {
+                let url = format!("{}/{}", url.trim_end_matches('/'), id);
+                Some(send(gloo_net::http::Request::get(&url).build()).await)
+            }
+            FlowSource::Fetcher {
+                retrieve: Some(retrieve),
+                ..
+            } => Some(retrieve(id).await),
+            FlowSource::Fetcher { retrieve: None, .. } => None,
         }
     }
 }
@@ -72,12 +115,17 @@ pub async fn request_flow(
     endpoint: &str,
     request: &StartFlowRequest,
 ) -> Result<BrowserFlow, FlowError> {
-    let response = gloo_net::http::Request::post(endpoint)
+    let built = gloo_net::http::Request::post(endpoint)
         .credentials(web_sys::RequestCredentials::SameOrigin)
-        .json(request)
-        .map_err(|err| {
-            FlowError::InvalidSteps(dots_api::ValidationError::new("steps", err.to_string()))
-        })?
+        .json(request);
+    send(built).await
+}
+
+async fn send(
+    request: Result<gloo_net::http::Request, gloo_net::Error>,
+) -> Result<BrowserFlow, FlowError> {
+    let request = request.map_err(|err| FlowError::BackendUnreachable(err.to_string()))?;
+    let response = request
         .send()
         .await
         .map_err(|err| FlowError::BackendUnreachable(err.to_string()))?;

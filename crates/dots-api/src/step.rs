@@ -457,7 +457,9 @@ mod tests {
                 .require_default_payout_method(true)
                 .require_auto_payout_method(false)
                 .auto_payout_enabled(true),
-            Step::payout().payout_fee_party("app").auto_payout_enabled(false),
+            Step::payout()
+                .payout_fee_party("app")
+                .auto_payout_enabled(false),
             Step::redirect("https://example.com"),
             Step::pdf_form_fill("tpl"),
         ];

@@ -215,7 +215,11 @@ impl FlowStyle {
             None => (base, None),
         };
         let mut params: Vec<&str> = query
-            .map(|q| q.split('&').filter(|p| !p.is_empty() && !p.starts_with("styles=") && *p != "styles").collect())
+            .map(|q| {
+                q.split('&')
+                    .filter(|p| !p.is_empty() && !p.starts_with("styles=") && *p != "styles")
+                    .collect()
+            })
             .unwrap_or_default();
         let styles = format!("styles={}", self.to_query_value());
         params.push(&styles);
@@ -229,9 +233,18 @@ pub fn encode_uri_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3);
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => {
-                out.push(byte as char)
-            }
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'~'
+            | b'*'
+            | b'\''
+            | b'('
+            | b')' => out.push(byte as char),
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -265,15 +278,25 @@ mod tests {
         assert_eq!(StyleVariable::ALL.len(), 19);
         for v in StyleVariable::ALL {
             assert_eq!(StyleVariable::parse(v.as_str()), Some(v));
-            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(v.as_str()));
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                serde_json::json!(v.as_str())
+            );
         }
-        assert_eq!(FlowStyle::dark().variables.len(), 19, "the dark preset sets every variable");
+        assert_eq!(
+            FlowStyle::dark().variables.len(),
+            19,
+            "the dark preset sets every variable"
+        );
     }
 
     #[test]
     fn encodes_exactly_like_encode_uri_component() {
         // Expected values computed with JavaScript's encodeURIComponent.
-        assert_eq!(encode_uri_component(r#"{"a":"b c"}"#), "%7B%22a%22%3A%22b%20c%22%7D");
+        assert_eq!(
+            encode_uri_component(r#"{"a":"b c"}"#),
+            "%7B%22a%22%3A%22b%20c%22%7D"
+        );
         assert_eq!(encode_uri_component("#ff00ff"), "%23ff00ff");
         assert_eq!(encode_uri_component("-_.!~*'()"), "-_.!~*'()");
         assert_eq!(encode_uri_component("é"), "%C3%A9");
@@ -296,8 +319,14 @@ mod tests {
     fn applies_to_links_with_queries_and_fragments() {
         let style = FlowStyle::light();
         let q = style.to_query_value();
-        assert_eq!(style.apply_to_link("https://x.test/flow/1"), format!("https://x.test/flow/1?styles={q}"));
-        assert_eq!(style.apply_to_link("https://x.test/flow/1?a=1#top"), format!("https://x.test/flow/1?a=1&styles={q}#top"));
+        assert_eq!(
+            style.apply_to_link("https://x.test/flow/1"),
+            format!("https://x.test/flow/1?styles={q}")
+        );
+        assert_eq!(
+            style.apply_to_link("https://x.test/flow/1?a=1#top"),
+            format!("https://x.test/flow/1?a=1&styles={q}#top")
+        );
         assert_eq!(
             style.apply_to_link("https://x.test/flow/1?styles=old&b=2"),
             format!("https://x.test/flow/1?b=2&styles={q}"),

@@ -1,0 +1,486 @@
+//! `use_dots_flow`: everything `<DotsFlow/>` does, as a hook for apps that render their own
+//! frame. The component is this hook plus markup.
+
+use dots_api::{BrowserFlow, FlowMessage, FlowStyle, StartFlowRequest, Step, StepName, StepStatus};
+use leptos::ev;
+use leptos::html::Iframe;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+
+use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
+use crate::link::FlowSource;
+use crate::messages;
+
+/// Height of the frame before the flow reports its own (CSS pixels).
+pub const DEFAULT_HEIGHT: f64 = 480.0;
+/// Default lower bound of the frame's height.
+pub const DEFAULT_MIN_HEIGHT: f64 = 240.0;
+/// Default upper bound of the frame's height.
+pub const DEFAULT_MAX_HEIGHT: f64 = 4000.0;
+/// Height changes smaller than this are ignored, so a frame that measures itself can never
+/// start a resize loop.
+pub const HEIGHT_TOLERANCE: f64 = 2.0;
+
+/// Options of [`use_dots_flow_with_options`]. Every field has a sensible default.
+#[derive(Clone)]
+pub struct UseDotsFlowOptions {
+    /// Where to get (and confirm) the flow. Default: `POST /api/flows`.
+    pub source: FlowSource,
+    /// Metadata to attach to the flow.
+    pub metadata: Option<serde_json::Value>,
+    /// Flow Styles, appended to the link as `?styles=`; changing it re-themes the flow.
+    pub style: Signal<Option<FlowStyle>>,
+    /// Lowest frame height (CSS px).
+    pub min_height: f64,
+    /// Highest frame height (CSS px).
+    pub max_height: f64,
+    /// How long the frame may take to load and report its height before it is an error.
+    pub load_timeout: Duration,
+    /// How often to ask the server for progress while the flow is open (`None`: only after
+    /// each step message).
+    pub confirm_interval: Option<Duration>,
+    /// How long before a pre-authenticated link expires to fetch a fresh one.
+    pub refresh_margin: Duration,
+    /// Called once the frame has loaded and reported its height.
+    pub on_ready: Option<Callback<()>>,
+    /// Called with each height the flow reports (before clamping).
+    pub on_height: Option<Callback<f64>>,
+    /// Called when a step finishes (from the frame, or confirmed by the server).
+    pub on_step_complete: Option<Callback<StepCompleted>>,
+    /// Called once every step of the flow is complete.
+    pub on_flow_complete: Option<Callback<BrowserFlow>>,
+    /// Called when the link expired and could not be refreshed.
+    pub on_expired: Option<Callback<()>>,
+    /// Called when something fails.
+    pub on_error: Option<Callback<FlowError>>,
+    /// Called with every event.
+    pub on_event: Option<Callback<FlowEvent>>,
+}
+
+impl Default for UseDotsFlowOptions {
+    fn default() -> Self {
+        Self {
+            source: FlowSource::default(),
+            metadata: None,
+            style: Signal::stored(None),
+            min_height: DEFAULT_MIN_HEIGHT,
+            max_height: DEFAULT_MAX_HEIGHT,
+            load_timeout: Duration::from_secs(20),
+            confirm_interval: Some(Duration::from_secs(10)),
+            refresh_margin: Duration::from_secs(60),
+            on_ready: None,
+            on_height: None,
+            on_step_complete: None,
+            on_flow_complete: None,
+            on_expired: None,
+            on_error: None,
+            on_event: None,
+        }
+    }
+}
+
+/// What [`use_dots_flow`] gives back: state to render, the frame's `NodeRef`, and actions.
+#[derive(Clone, Copy)]
+pub struct UseDotsFlowReturn {
+    /// Loading, ready, completed, expired or error.
+    pub status: Signal<FlowStatus>,
+    /// The current flow, once the backend returned one.
+    pub flow: Signal<Option<BrowserFlow>>,
+    /// The frame's `src`: the flow's link with `?styles=`; `None` until there is a valid link.
+    pub src: Signal<Option<String>>,
+    /// The frame's height in CSS px (clamped, tolerant of small changes).
+    pub height: Signal<f64>,
+    /// The last error, while in the error state.
+    pub error: Signal<Option<FlowError>>,
+    /// Steps completed so far (kept across link refreshes).
+    pub completed_steps: Signal<Vec<StepName>>,
+    /// Whether the steps include `id-verification` (the frame then needs `allow="camera"`).
+    pub needs_camera: Signal<bool>,
+    /// Attach to the `<iframe>`: messages are accepted only from this frame's window.
+    pub frame: NodeRef<Iframe>,
+    /// Call from the iframe's `load` event.
+    pub on_frame_load: Callback<()>,
+    /// Starts over with a fresh flow (after an error or expiry).
+    pub retry: Callback<()>,
+}
+
+/// The hook with default options.
+pub fn use_dots_flow(steps: impl Into<Signal<Vec<Step>>>) -> UseDotsFlowReturn {
+    use_dots_flow_with_options(steps, UseDotsFlowOptions::default())
+}
+
+/// Timers of one flow, cleared together.
+#[derive(Default)]
+struct Timers {
+    load: Option<TimeoutHandle>,
+    refresh: Option<TimeoutHandle>,
+    confirm: Option<IntervalHandle>,
+}
+
+impl Timers {
+    fn clear(&mut self) {
+        if let Some(t) = self.load.take() {
+            t.clear();
+        }
+        if let Some(t) = self.refresh.take() {
+            t.clear();
+        }
+        if let Some(t) = self.confirm.take() {
+            t.clear();
+        }
+    }
+}
+
+/// The hook.
+pub fn use_dots_flow_with_options(
+    steps: impl Into<Signal<Vec<Step>>>,
+    options: UseDotsFlowOptions,
+) -> UseDotsFlowReturn {
+    let steps: Signal<Vec<Step>> = steps.into();
+    let UseDotsFlowOptions {
+        source,
+        metadata,
+        style,
+        min_height,
+        max_height,
+        load_timeout,
+        confirm_interval,
+        refresh_margin,
+        on_ready,
+        on_height,
+        on_step_complete,
+        on_flow_complete,
+        on_expired,
+        on_error,
+        on_event,
+    } = options;
+    let min_height = min_height.max(0.0);
+    let max_height = max_height.max(min_height);
+    let clamp = move |h: f64| h.clamp(min_height, max_height);
+    let source = StoredValue::new(source);
+    let metadata = StoredValue::new(metadata);
+
+    let status = RwSignal::new(FlowStatus::Loading);
+    let flow = RwSignal::new(None::<BrowserFlow>);
+    let error = RwSignal::new(None::<FlowError>);
+    let completed = RwSignal::new(Vec::<StepName>::new());
+    // All steps of the flow as first created (a refreshed link covers only what remains).
+    let all_steps = RwSignal::new(Vec::<StepName>::new());
+    let height = RwSignal::new(clamp(DEFAULT_HEIGHT));
+    let loaded = RwSignal::new(false);
+    let got_height = RwSignal::new(false);
+    let attempt = RwSignal::new(0u32);
+    let expiring = RwSignal::new(None::<u64>);
+    let generation = StoredValue::new(0u64);
+    let timers = StoredValue::new_local(Timers::default());
+    let frame: NodeRef<Iframe> = NodeRef::new();
+
+    let emit = move |event: FlowEvent| {
+        if let Some(cb) = on_event {
+            cb.run(event);
+        }
+    };
+    let fail = move |err: FlowError| {
+        timers.update_value(Timers::clear);
+        status.set(FlowStatus::Error);
+        error.set(Some(err.clone()));
+        if let Some(cb) = on_error {
+            cb.run(err.clone());
+        }
+        emit(FlowEvent::Error(err));
+    };
+    let check_ready = move || {
+        if status.get_untracked() == FlowStatus::Loading
+            && loaded.get_untracked()
+            && got_height.get_untracked()
+        {
+            if let Some(t) = timers.try_update_value(|t| t.load.take()).flatten() {
+                t.clear();
+            }
+            status.set(FlowStatus::Ready);
+            if let Some(cb) = on_ready {
+                cb.run(());
+            }
+            emit(FlowEvent::Ready);
+        }
+    };
+    // Marks steps done; fires the step and flow callbacks exactly once each.
+    let mark_done = move |step: StepName, step_status: StepStatus, report: bool| {
+        if report {
+            let done = StepCompleted {
+                step: step.clone(),
+                status: step_status.clone(),
+            };
+            if let Some(cb) = on_step_complete {
+                cb.run(done.clone());
+            }
+            emit(FlowEvent::StepCompleted(done));
+        }
+        if !step_status.is_done() || completed.with_untracked(|c| c.contains(&step)) {
+            return;
+        }
+        completed.update(|c| c.push(step));
+        let all_done = all_steps.with_untracked(|all| {
+            !all.is_empty() && completed.with_untracked(|c| all.iter().all(|s| c.contains(s)))
+        });
+        if all_done && status.get_untracked() != FlowStatus::Completed {
+            timers.update_value(Timers::clear);
+            status.set(FlowStatus::Completed);
+            if let Some(mut finished) = flow.get_untracked() {
+                finished.steps = all_steps.get_untracked();
+                finished.completed_steps = completed.get_untracked();
+                emit(FlowEvent::FlowCompleted {
+                    id: finished.id.clone(),
+                });
+                if let Some(cb) = on_flow_complete {
+                    cb.run(finished);
+                }
+            }
+        }
+    };
+    // Asks the server for progress; steps it knows of but we missed are reported.
+    let confirm = move || {
+        let Some(current) = flow.get_untracked() else {
+            return;
+        };
+        let generation_now = generation.get_value();
+        let source = source.get_value();
+        spawn_local(async move {
+            let Some(Ok(server)) = source.retrieve(current.id.clone()).await else {
+                return;
+            };
+            if generation.try_get_value() != Some(generation_now) {
+                return;
+            }
+            let missed: Vec<StepName> = server
+                .completed_steps
+                .iter()
+                .filter(|s| !completed.with_untracked(|c| c.contains(s)))
+                .cloned()
+                .collect();
+            emit(FlowEvent::ServerConfirmed {
+                completed_steps: server.completed_steps.clone(),
+            });
+            for step in missed {
+                mark_done(step, StepStatus::Completed, true);
+            }
+        });
+    };
+
+    // Puts a fetched flow in place and arms its timers.
+    let install = move |new_flow: BrowserFlow, generation_now: u64, refreshed: bool| {
+        timers.update_value(Timers::clear);
+        loaded.set(false);
+        got_height.set(false);
+        status.set(FlowStatus::Loading);
+        if refreshed {
+            emit(FlowEvent::LinkRefreshed {
+                id: new_flow.id.clone(),
+            });
+        } else {
+            all_steps.set(new_flow.steps.clone());
+            completed.set(new_flow.completed_steps.clone());
+            emit(FlowEvent::Created {
+                id: new_flow.id.clone(),
+                link: new_flow.link.clone(),
+            });
+        }
+        let expires_at = new_flow.expires_at.clone();
+        flow.set(Some(new_flow));
+        let load = set_timeout_with_handle(
+            move || {
+                if generation.try_get_value() == Some(generation_now)
+                    && status.get_untracked() == FlowStatus::Loading
+                {
+                    fail(FlowError::FrameTimeout);
+                }
+            },
+            load_timeout,
+        )
+        .ok();
+        let confirm_timer = confirm_interval.and_then(|every| {
+            set_interval_with_handle(
+                move || {
+                    if generation.try_get_value() == Some(generation_now)
+                        && status.get_untracked() == FlowStatus::Ready
+                    {
+                        confirm();
+                    }
+                },
+                every,
+            )
+            .ok()
+        });
+        let refresh_timer = expires_at
+            .map(|at| js_sys::Date::parse(&at))
+            .filter(|ms| ms.is_finite())
+            .and_then(|expires_ms| {
+                let wait =
+                    (expires_ms - js_sys::Date::now() - refresh_margin.as_millis() as f64).max(0.0);
+                set_timeout_with_handle(
+                    move || {
+                        if generation.try_get_value() == Some(generation_now) {
+                            expiring.set(Some(generation_now));
+                        }
+                    },
+                    Duration::from_millis(wait as u64),
+                )
+                .ok()
+            });
+        timers.update_value(|t| {
+            t.load = load;
+            t.confirm = confirm_timer;
+            t.refresh = refresh_timer;
+        });
+    };
+
+    // When a pre-authenticated link is about to expire, fetch a fresh one for the steps not yet
+    // done (completed steps are kept), or report the expiry if that fails.
+    Effect::new(move |_| {
+        let Some(generation_now) = expiring.get() else {
+            return;
+        };
+        let remaining: Vec<Step> = steps
+            .get_untracked()
+            .into_iter()
+            .filter(|s| !completed.with_untracked(|c| c.contains(&s.name)))
+            .collect();
+        if remaining.is_empty() {
+            return;
+        }
+        let mut request = StartFlowRequest::new(remaining);
+        request.metadata = metadata.get_value();
+        let source = source.get_value();
+        spawn_local(async move {
+            let result = source.create(request).await;
+            if generation.try_get_value() != Some(generation_now) {
+                return;
+            }
+            match result {
+                Ok(new_flow) if messages::link_origin(&new_flow.link).is_some() => {
+                    install(new_flow, generation_now, true);
+                }
+                _ => {
+                    timers.update_value(Timers::clear);
+                    status.set(FlowStatus::Expired);
+                    if let Some(cb) = on_expired {
+                        cb.run(());
+                    }
+                    emit(FlowEvent::Expired);
+                }
+            }
+        });
+    });
+
+    // Fetch a flow on mount, when the steps change, and on retry. Effects never run on the
+    // server, so SSR builds do not touch the network or `window`.
+    Effect::new(move |_| {
+        let requested = steps.get();
+        attempt.track();
+        let generation_now = generation.get_value() + 1;
+        generation.set_value(generation_now);
+        timers.update_value(Timers::clear);
+        status.set(FlowStatus::Loading);
+        error.set(None);
+        flow.set(None);
+        completed.set(Vec::new());
+        all_steps.set(Vec::new());
+
+        let mut request = StartFlowRequest::new(requested);
+        request.metadata = metadata.get_value();
+        if let Err(err) = request.validate() {
+            fail(FlowError::InvalidSteps(err));
+            return;
+        }
+        let source = source.get_value();
+        spawn_local(async move {
+            let result = source.create(request).await;
+            // Unmounted, or superseded by a newer request: drop the answer.
+            if generation.try_get_value() != Some(generation_now) {
+                return;
+            }
+            match result {
+                Ok(new_flow) if messages::link_origin(&new_flow.link).is_none() => {
+                    fail(FlowError::InvalidLink(new_flow.link));
+                }
+                Ok(new_flow) => install(new_flow, generation_now, false),
+                Err(err) => fail(err),
+            }
+        });
+    });
+
+    let link = Memo::new(move |_| flow.with(|f| f.as_ref().map(|f| f.link.clone())));
+    let origin = Memo::new(move |_| link.get().as_deref().and_then(messages::link_origin));
+    let src = Memo::new(move |_| {
+        let link = link.get()?;
+        Some(match style.get() {
+            Some(style) => style.apply_to_link(&link),
+            None => link,
+        })
+    });
+
+    let on_message = move |event: web_sys::MessageEvent| {
+        // Cheapest test first: most messages on a page come from elsewhere.
+        let sender = event.origin();
+        let Some(expected) = origin.try_get_untracked().flatten() else {
+            return;
+        };
+        if sender != expected {
+            return;
+        }
+        let Some(frame) = frame.get_untracked() else {
+            return;
+        };
+        let Some(message) = messages::accept(&event, &expected, &frame) else {
+            return;
+        };
+        match message {
+            FlowMessage::Height(reported) => {
+                if let Some(cb) = on_height {
+                    cb.run(reported);
+                }
+                emit(FlowEvent::Height(reported));
+                let next = clamp(reported);
+                if (next - height.get_untracked()).abs() >= HEIGHT_TOLERANCE {
+                    height.set(next);
+                }
+                got_height.set(true);
+                check_ready();
+            }
+            FlowMessage::Step {
+                step,
+                status: step_status,
+            } => {
+                mark_done(step, step_status, true);
+                confirm();
+            }
+            FlowMessage::Other(value) => emit(FlowEvent::Unknown(value)),
+            _ => {}
+        }
+    };
+    let listener = window_event_listener(ev::message, on_message);
+    on_cleanup(move || {
+        listener.remove();
+        timers.try_update_value(Timers::clear);
+    });
+
+    let needs_camera =
+        Memo::new(move |_| steps.with(|s| s.iter().any(|s| s.name == StepName::IdVerification)));
+
+    UseDotsFlowReturn {
+        status: status.into(),
+        flow: flow.into(),
+        src: src.into(),
+        height: height.into(),
+        error: error.into(),
+        completed_steps: completed.into(),
+        needs_camera: needs_camera.into(),
+        frame,
+        on_frame_load: Callback::new(move |()| {
+            loaded.set(true);
+            check_ready();
+        }),
+        retry: Callback::new(move |()| attempt.update(|n| *n += 1)),
+    }
+}
