@@ -4,6 +4,7 @@
 #   lint         cargo fmt --check; clippy -D warnings (native workspace and the wasm component)
 #   native       cargo test --workspace (wire types, proxy, sandbox; real HTTP between them)
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
+#   ssr          the component rendered natively with Leptos' `ssr` feature (no `window`)
 #   end2end      the built demo + proxy + sandbox on free loopback ports, driven by Playwright
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +47,7 @@ run clippy cargo clippy --workspace --all-targets -- -D warnings
 run clippy-wasm cargo clippy -p dots-flow --all-targets --target wasm32-unknown-unknown -- -D warnings
 run native cargo test --workspace
 run browser cargo test -p dots-flow --target wasm32-unknown-unknown --tests
+run ssr cargo test -p dots-flow --no-default-features --features ssr --test ssr
 run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"

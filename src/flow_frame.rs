@@ -199,6 +199,9 @@ pub fn DotsFlow(
                                 title=move || title.get().unwrap_or_else(|| "Payout setup".to_owned())
                                 allow=move || if needs_camera.get() { "camera" } else { "" }
                                 referrerpolicy="strict-origin-when-cross-origin"
+                                style:display="block"
+                                style:width="100%"
+                                style:border="0"
                                 style:height=move || format!("{}px", height.get())
                                 on:load=move |_| on_frame_load.run(())
                             ></iframe>

@@ -2,7 +2,6 @@
 //! frame. The component is this hook plus markup.
 
 use dots_api::{BrowserFlow, FlowMessage, FlowStyle, StartFlowRequest, Step, StepName, StepStatus};
-use leptos::ev;
 use leptos::html::Iframe;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -459,9 +458,15 @@ pub fn use_dots_flow_with_options(
             _ => {}
         }
     };
-    let listener = window_event_listener(ev::message, on_message);
+    // On the server there is no window: nothing to listen to (leptos-use's pattern).
+    #[cfg(not(feature = "ssr"))]
+    {
+        let listener = window_event_listener(leptos::ev::message, on_message);
+        on_cleanup(move || listener.remove());
+    }
+    #[cfg(feature = "ssr")]
+    let _ = on_message;
     on_cleanup(move || {
-        listener.remove();
         timers.try_update_value(Timers::clear);
     });
 

@@ -10,115 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-use web_sys::{HtmlElement, HtmlIFrameElement, MessageEvent, MessageEventInit, Window};
+use web_sys::{HtmlElement, Window};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-fn window() -> Window {
-    web_sys::window().expect("a window")
-}
-
-fn page_origin() -> String {
-    window().location().origin().unwrap()
-}
-
-/// A fresh element to mount into.
-fn container() -> HtmlElement {
-    let document = window().document().unwrap();
-    let div: HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&div).unwrap();
-    div
-}
-
-/// A link on the test server's own origin (its content does not matter: messages are
-/// dispatched by the test as if the frame had posted them).
-fn frame_link() -> String {
-    format!(
-        "{}/dots-frame-{}",
-        page_origin(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-/// A source that answers with a flow at `link` for the requested steps, counting calls.
-fn fixed_source(link: String, calls: Arc<AtomicUsize>) -> FlowSource {
-    FlowSource::fetcher(move |request| {
-        let link = link.clone();
-        let calls = calls.clone();
-        async move {
-            let n = calls.fetch_add(1, Ordering::SeqCst);
-            Ok(BrowserFlow::new(
-                FlowId::from(format!("flow-{n}").as_str()),
-                link,
-                request.steps.iter().map(|s| s.name.clone()).collect(),
-                Vec::new(),
-            ))
-        }
-    })
-}
-
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
-}
-
-/// Lets spawned futures, effects and the DOM settle.
-async fn settle() {
-    for _ in 0..3 {
-        leptos::task::tick().await;
-        sleep(10).await;
-    }
-}
-
-/// Waits (bounded) until `check` holds.
-async fn wait_until(what: &str, check: impl Fn() -> bool) {
-    for _ in 0..200 {
-        if check() {
-            return;
-        }
-        sleep(10).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
-fn frame_in(root: &HtmlElement) -> Option<HtmlIFrameElement> {
-    root.query_selector("iframe")
-        .unwrap()
-        .map(|e| e.unchecked_into())
-}
-
-fn css_height(frame: &HtmlIFrameElement) -> String {
-    web_sys::HtmlElement::style(frame)
-        .get_property_value("height")
-        .unwrap()
-}
-
-fn status_of(root: &HtmlElement) -> String {
-    root.query_selector(".dots-flow")
-        .unwrap()
-        .and_then(|e| e.get_attribute("data-status"))
-        .unwrap_or_default()
-}
-
-/// Dispatches a `message` event on the window, as a frame's `postMessage` would.
-fn post(origin: &str, source: Option<&Window>, data: &JsValue) {
-    let init = MessageEventInit::new();
-    init.set_data(data);
-    init.set_origin(origin);
-    init.set_source(source.map(|w| w.unchecked_ref::<js_sys::Object>()));
-    let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
-    window().dispatch_event(&event).unwrap();
-}
-
-fn json(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).unwrap()
-}
+mod support;
+use support::*;
 
 #[derive(Default, Clone)]
 struct Seen {
@@ -575,30 +472,6 @@ async fn camera_is_allowed_only_for_id_verification() {
             .as_deref(),
         Some("camera")
     );
-}
-
-/// A real `MessageEvent` whose `origin` getter counts how often a listener reads it, so the
-/// test can tell whether any listener of the component still runs.
-fn counting_message(
-    origin: &str,
-    source: &Window,
-    data: &JsValue,
-    reads: Arc<AtomicUsize>,
-) -> MessageEvent {
-    let init = MessageEventInit::new();
-    init.set_data(data);
-    init.set_source(Some(source.unchecked_ref::<js_sys::Object>()));
-    let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
-    let origin = origin.to_owned();
-    let getter = wasm_bindgen::closure::Closure::<dyn FnMut() -> JsValue>::new(move || {
-        reads.fetch_add(1, Ordering::SeqCst);
-        JsValue::from_str(&origin)
-    });
-    let descriptor = js_sys::Object::new();
-    js_sys::Reflect::set(&descriptor, &"get".into(), getter.as_ref()).unwrap();
-    js_sys::Object::define_property(&event, &"origin".into(), &descriptor);
-    getter.forget();
-    event
 }
 
 #[wasm_bindgen_test]
