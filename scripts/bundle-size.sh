@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Prints the gzip size of the demo's wasm + js next to a bare Leptos hello-world built the same
+# way (trunk --release, opt-level z, LTO, wasm-opt -Oz); the difference is what dots-flow costs.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/setup.sh"
+measure() {  # dir dist
+  local dir="$1" out="$2"
+  (cd "$dir" && trunk build --release --dist "$out" >/dev/null 2>&1)
+  local wasm js
+  wasm=$(gzip -9 -c "$out"/*_bg.wasm | wc -c)
+  js=$(cat "$out"/*.js | gzip -9 | wc -c)
+  echo $((wasm + js)) "$wasm" "$js"
+}
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+read -r demo demo_wasm demo_js < <(measure "$ROOT" "$work/demo")
+read -r hello hello_wasm hello_js < <(measure "$ROOT/benches/hello-world" "$work/hello")
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+echo "bundle sizes (trunk --release with wasm-opt -Oz), gzip -9:"
+echo "  demo (component + demo UI): $(kib "$demo")  (wasm $(kib "$demo_wasm"), js $(kib "$demo_js"))"
+echo "  bare Leptos hello-world:    $(kib "$hello")  (wasm $(kib "$hello_wasm"), js $(kib "$hello_js"))"
+echo "  difference:                 $(kib $((demo - hello)))  (ratio $(awk -v a="$demo" -v b="$hello" 'BEGIN { printf "%.2f", a / b }'))"
