@@ -45,6 +45,7 @@ run() {
 run fmt cargo fmt --all --check
 run clippy cargo clippy --workspace --all-targets -- -D warnings
 run clippy-wasm cargo clippy -p dots-flow --all-targets --target wasm32-unknown-unknown -- -D warnings
+run clippy-ssr cargo clippy -p dots-flow --no-default-features --features ssr --all-targets -- -D warnings
 run native cargo test --workspace
 run browser cargo test -p dots-flow --target wasm32-unknown-unknown --tests
 run ssr cargo test -p dots-flow --no-default-features --features ssr --test ssr

@@ -280,17 +280,29 @@ async fn a_frame_that_never_reports_is_a_timeout_error() {
     let source = fixed_source(frame_link(), Arc::default());
     let errors: Log<FlowError> = Arc::default();
     let e = errors.clone();
+    let status = RwSignal::new(FlowStatus::Ready);
     let _handle = leptos::mount::mount_to(container.clone(), move || {
         view! {
             <DotsFlow
                 steps=vec![Step::payout()]
                 source=source
                 load_timeout=Duration::from_millis(300)
+                status=status
                 on_error=move |err| e.lock().unwrap().push(err)
             />
         }
     });
+    wait_until("the status prop reports loading", || {
+        status.get_untracked() == FlowStatus::Loading
+    })
+    .await;
     wait_until("the error state", || status_of(&container) == "error").await;
+    settle().await;
+    assert_eq!(
+        status.get_untracked(),
+        FlowStatus::Error,
+        "the status prop follows"
+    );
     assert_eq!(*errors.lock().unwrap(), vec![FlowError::FrameTimeout]);
     assert!(container
         .query_selector("[role=alert] .dots-flow__retry")
