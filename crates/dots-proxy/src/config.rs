@@ -63,6 +63,102 @@ pub struct Config {
     /// Seconds before an upstream call to Dots is abandoned.
     #[arg(long, env = "DOTS_UPSTREAM_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
     pub upstream_timeout_secs: u64,
+    /// Webhook signing secret(s) (`whsec_...`, comma-separated during rotation). In local mode
+    /// the in-process sandbox signs with the first; default: the sandbox's public secret.
+    #[arg(
+        long,
+        env = "DOTS_WEBHOOK_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_secret: Vec<SecretString>,
+    /// Where the proxy keeps its files (the SQLite database, a generated session key).
+    #[arg(long, env = "DOTS_PROXY_DATA_DIR", default_value = ".data")]
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://...` or `postgres://...` (default: SQLite in the data dir).
+    #[arg(long, env = "DOTS_PROXY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+    /// Bearer token for the host-side API (`/host/...`); the host API is off without it.
+    #[arg(long, env = "DOTS_PROXY_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<SecretString>,
+    /// Browser origins allowed to call the API (comma-separated). Default: the request's own
+    /// origin (same-origin only).
+    #[arg(long, env = "DOTS_PROXY_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Key for signing session cookies (at least 32 bytes). Default: generated once and kept in
+    /// the data dir.
+    #[arg(long, env = "DOTS_PROXY_SESSION_SECRET", hide_env_values = true)]
+    pub session_secret: Option<SecretString>,
+    /// HS256 secret of host-signed bearer tokens (`sub` = the host's user id). Off without it.
+    #[arg(long, env = "DOTS_PROXY_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+    /// Steps browsers may request (comma-separated); default: all.
+    #[arg(long, env = "DOTS_PROXY_ALLOWED_STEPS", value_delimiter = ',')]
+    pub allowed_steps: Vec<String>,
+    /// Send the session cookie only over HTTPS (default: on unless the proxy listens on loopback).
+    #[arg(long, env = "DOTS_PROXY_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+}
+
+impl Config {
+    /// The webhook secrets, parsed; the sandbox default in local mode when none is given.
+    pub fn webhook_secrets(
+        &self,
+        local: bool,
+    ) -> Result<Vec<dots_api::webhook::WebhookSecret>, ConfigError> {
+        use secrecy::ExposeSecret;
+        let mut secrets = Vec::new();
+        for secret in &self.webhook_secret {
+            secrets.push(
+                dots_api::webhook::WebhookSecret::parse(secret.expose_secret()).map_err(|_| {
+                    ConfigError {
+                        setting: "DOTS_WEBHOOK_SECRET",
+                        message: "each secret must be `whsec_` followed by base64".into(),
+                    }
+                })?,
+            );
+        }
+        if secrets.is_empty() && local {
+            secrets.push(
+                dots_api::webhook::WebhookSecret::parse(dots_sandbox::DEFAULT_WEBHOOK_SECRET)
+                    .expect("the sandbox default parses"),
+            );
+        }
+        Ok(secrets)
+    }
+
+    /// The steps browsers may request, parsed.
+    pub fn step_policy(&self) -> Result<Option<Vec<dots_api::StepName>>, ConfigError> {
+        if self.allowed_steps.is_empty() {
+            return Ok(None);
+        }
+        let mut steps = Vec::new();
+        for name in &self.allowed_steps {
+            let step = dots_api::StepName::parse(name.trim());
+            if !step.is_requestable() {
+                return Err(ConfigError {
+                    setting: "DOTS_PROXY_ALLOWED_STEPS",
+                    message: format!("`{name}` is not a Dots step"),
+                });
+            }
+            steps.push(step);
+        }
+        Ok(Some(steps))
+    }
+
+    /// Allowed browser origins, checked to be origins.
+    pub fn origins(&self) -> Result<Vec<String>, ConfigError> {
+        self.allowed_origins
+            .iter()
+            .map(|o| {
+                let url = url::Url::parse(o.trim()).map_err(|_| ConfigError {
+                    setting: "DOTS_PROXY_ALLOWED_ORIGINS",
+                    message: format!("`{o}` is not an origin like https://app.example.com"),
+                })?;
+                Ok(url.origin().ascii_serialization())
+            })
+            .collect()
+    }
 }
 
 /// Where the proxy will send API calls, once the configuration is resolved.

@@ -19,11 +19,68 @@ pub enum ProxyError {
     /// Talking to Dots failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// Missing or invalid credentials (bearer token, admin token).
+    #[error("unauthorized")]
+    Unauthorized,
+    /// A browser request from an origin that is not allowed (CSRF protection).
+    #[error("forbidden origin")]
+    ForbiddenOrigin,
+    /// A step the server-side policy does not let browsers request.
+    #[error("step not allowed: {0}")]
+    StepNotAllowed(String),
+    /// The request conflicts with an earlier one (e.g. a payment reference reused).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Something broke on this server; the cause is logged, never returned.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<crate::db::DbError> for ProxyError {
+    fn from(err: crate::db::DbError) -> Self {
+        ProxyError::Internal(err.to_string())
+    }
 }
 
 impl IntoResponse for ProxyError {
     fn into_response(self) -> Response {
         let (status, body, retry_after) = match self {
+            ProxyError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                ProxyErrorBody::new("unauthorized", "missing or invalid credentials", None),
+                None,
+            ),
+            ProxyError::ForbiddenOrigin => (
+                StatusCode::FORBIDDEN,
+                ProxyErrorBody::new(
+                    "forbidden_origin",
+                    "requests must come from an allowed origin",
+                    None,
+                ),
+                None,
+            ),
+            ProxyError::StepNotAllowed(step) => (
+                StatusCode::FORBIDDEN,
+                ProxyErrorBody::new(
+                    "step_not_allowed",
+                    format!("the step `{step}` is not allowed here"),
+                    Some("steps".into()),
+                ),
+                None,
+            ),
+            ProxyError::Conflict(message) => (
+                StatusCode::CONFLICT,
+                ProxyErrorBody::new("conflict", message, None),
+                None,
+            ),
+            ProxyError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ProxyErrorBody::new("internal", "something went wrong on the server", None),
+                    None,
+                )
+            }
             ProxyError::Invalid(err) => (
                 StatusCode::BAD_REQUEST,
                 ProxyErrorBody::new("invalid_request", err.to_string(), Some(err.field)),

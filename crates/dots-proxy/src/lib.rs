@@ -1,12 +1,17 @@
 //! The server half of dots-flow: the only place that holds the Dots client id and API key.
 //!
-//! It creates and retrieves flows for the browser (`POST /api/flows`, `GET /api/flows/{id}`)
-//! and turns every failure into a typed JSON error. Mount it inside your own axum app with
-//! [`router`], or run the `dots-proxy` binary.
+//! - Browser API (session cookie or host-signed bearer token): `POST /api/flows`,
+//!   `GET /api/flows/{id}` (own flows only), `GET /api/events` (SSE, replay with
+//!   `Last-Event-ID`).
+//! - `POST /webhooks/dots`: Svix-verified Dots webhooks, deduplicated, feeding the streams and
+//!   binding each browser identity to the Dots user its onboarding created.
+//! - Host API (`/host/...`, admin bearer token only): users, transfers, "pay this user".
+//!
+//! Mount it inside your own axum app with [`router`], or run the `dots-proxy` binary.
 //!
 //! ```no_run
 //! # async fn run() {
-//! use dots_proxy::{router, AppState, DotsClient};
+//! use dots_proxy::{db::Db, router, AppState, DotsClient, ProxySettings};
 //! use std::time::Duration;
 //!
 //! let dots = DotsClient::new(
@@ -16,7 +21,8 @@
 //!     None,
 //!     Duration::from_secs(10),
 //! );
-//! let app = axum::Router::new().merge(router(AppState::new(dots)));
+//! let db = Db::connect("sqlite://dots-proxy.sqlite?mode=rwc").await.unwrap();
+//! let app = axum::Router::new().merge(router(AppState::new(dots, db, ProxySettings::default())));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
 //! axum::serve(listener, app).await.unwrap();
 //! # }
@@ -24,24 +30,86 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod db;
 mod error;
+pub mod hub;
+pub mod identity;
 mod routes;
 mod upstream;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use axum_extra::extract::cookie::Key;
+use dots_api::webhook::WebhookSecret;
+use dots_api::StepName;
+use secrecy::SecretString;
+use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ProxyError;
 pub use upstream::{DotsClient, UpstreamError};
 
-/// Largest request body accepted from a browser.
+/// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// How long a pre-authenticated Dots link lives.
+pub const PREAUTH_LINK_TTL_MS: i64 = 15 * 60 * 1000;
+
+/// Security settings of the proxy.
+#[derive(Clone)]
+pub struct ProxySettings {
+    /// Signs session cookies.
+    pub session_key: Key,
+    /// Verifies host-signed bearer tokens (HS256); bearer auth is off without it.
+    pub jwt_secret: Option<SecretString>,
+    /// The host API's bearer token; the host API is off without it.
+    pub admin_token: Option<SecretString>,
+    /// Accepted webhook signing secrets (several during rotation).
+    pub webhook_secrets: Vec<WebhookSecret>,
+    /// Allowed browser origins; empty means same-origin only.
+    pub allowed_origins: Vec<String>,
+    /// Steps browsers may request; `None` means all.
+    pub allowed_steps: Option<Vec<StepName>>,
+    /// Mark the session cookie `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl Default for ProxySettings {
+    /// A random session key, nothing else enabled, secure cookies.
+    fn default() -> Self {
+        Self {
+            session_key: Key::generate(),
+            jwt_secret: None,
+            admin_token: None,
+            webhook_secrets: Vec::new(),
+            allowed_origins: Vec::new(),
+            allowed_steps: None,
+            secure_cookies: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for ProxySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxySettings")
+            .field("session_key", &"[redacted]")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("webhook_secrets", &self.webhook_secrets.len())
+            .field("allowed_origins", &self.allowed_origins)
+            .field("allowed_steps", &self.allowed_steps)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}
 
 /// Shared state of the proxy.
 #[derive(Clone)]
@@ -51,49 +119,71 @@ pub struct AppState {
 
 struct Inner {
     dots: DotsClient,
-    flows: Mutex<HashSet<String>>,
+    db: db::Db,
+    hub: hub::Hub,
+    settings: ProxySettings,
 }
 
 impl AppState {
-    /// State talking to Dots through `dots`.
-    pub fn new(dots: DotsClient) -> Self {
+    /// State talking to Dots through `dots`, keeping its records in `db`.
+    pub fn new(dots: DotsClient, db: db::Db, settings: ProxySettings) -> Self {
         Self {
             inner: Arc::new(Inner {
                 dots,
-                flows: Mutex::new(HashSet::new()),
+                db,
+                hub: hub::Hub::default(),
+                settings,
             }),
         }
     }
 
-    pub(crate) fn dots(&self) -> &DotsClient {
+    /// The Dots client.
+    pub fn dots(&self) -> &DotsClient {
         &self.inner.dots
     }
 
-    fn flows(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.inner.flows.lock().unwrap_or_else(|p| p.into_inner())
+    /// The database.
+    pub fn db(&self) -> &db::Db {
+        &self.inner.db
     }
 
-    pub(crate) fn remember_flow(&self, id: &str) {
-        self.flows().insert(id.to_owned());
+    /// The event hub.
+    pub fn hub(&self) -> &hub::Hub {
+        &self.inner.hub
     }
 
-    pub(crate) fn knows_flow(&self, id: &str) -> bool {
-        self.flows().contains(id)
+    /// The security settings.
+    pub fn settings(&self) -> &ProxySettings {
+        &self.inner.settings
     }
 }
 
-/// The proxy's routes (`/api/...`), ready to merge into a host's axum app.
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Key {
+        state.inner.settings.session_key.clone()
+    }
+}
+
+/// The proxy's routes, ready to merge into a host's axum app.
 pub fn router(state: AppState) -> Router {
+    let no_store = SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     let api = Router::new()
         .route("/flows", post(routes::flows::create))
         .route("/flows/{flow_id}", get(routes::flows::retrieve))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
+        .route("/events", get(routes::events::stream));
+    let host = routes::host::routes().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        routes::host::require_admin,
+    ));
     Router::new()
         .nest("/api", api)
+        .nest("/host", host)
+        .route("/webhooks/dots", post(routes::webhooks::receive))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(no_store)
         .route("/healthz", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -1,8 +1,12 @@
 //! `dots-proxy`: run the proxy (and, in local mode, the Dots sandbox in-process).
 
+use axum_extra::extract::cookie::Key;
 use clap::Parser;
-use dots_proxy::config::{Config, Upstream};
-use dots_proxy::{router, AppState, DotsClient};
+use dots_proxy::config::{Config, ConfigError, Upstream};
+use dots_proxy::db::Db;
+use dots_proxy::{router, AppState, DotsClient, ProxySettings};
+use secrecy::ExposeSecret;
+use std::path::Path;
 use std::time::Duration;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -20,17 +24,89 @@ async fn main() {
     }
 }
 
+/// The session key: from DOTS_PROXY_SESSION_SECRET, or generated once and kept in the data dir
+/// so sessions survive a restart.
+fn session_key(config: &Config) -> Result<Key, Box<dyn std::error::Error>> {
+    if let Some(secret) = &config.session_secret {
+        let bytes = secret.expose_secret().as_bytes();
+        if bytes.len() < 32 {
+            return Err(ConfigError {
+                setting: "DOTS_PROXY_SESSION_SECRET",
+                message: "must be at least 32 bytes".into(),
+            }
+            .into());
+        }
+        return Ok(Key::derive_from(bytes));
+    }
+    let path = config.data_dir.join("session.key");
+    if let Ok(existing) = std::fs::read(&path) {
+        if existing.len() >= 64 {
+            return Ok(Key::from(&existing));
+        }
+    }
+    let key = Key::generate();
+    write_private(&path, key.master())?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(bytes)
+}
+
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let timeout = Duration::from_secs(config.upstream_timeout_secs);
+    let upstream = config.upstream()?;
+    let local = matches!(upstream, Upstream::LocalSandbox { .. });
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "DOTS_PROXY_DATA_DIR: cannot create {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let webhook_secrets = config.webhook_secrets(local)?;
+    let settings = ProxySettings {
+        session_key: session_key(&config)?,
+        jwt_secret: config.jwt_secret.clone(),
+        admin_token: config.admin_token.clone(),
+        webhook_secrets: webhook_secrets.clone(),
+        allowed_origins: config.origins()?,
+        allowed_steps: config.step_policy()?,
+        secure_cookies: config
+            .secure_cookies
+            .unwrap_or(!config.addr.ip().is_loopback()),
+    };
+    let database_url = match &config.database_url {
+        Some(url) => url.expose_secret().to_owned(),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            config.data_dir.join("dots-proxy.sqlite").display()
+        ),
+    };
+    let db = Db::connect(&database_url)
+        .await
+        .map_err(|e| format!("DOTS_PROXY_DATABASE_URL: {e}"))?;
+
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("DOTS_PROXY_ADDR: cannot listen on {}: {e}", config.addr))?;
+    let addr = listener.local_addr()?;
+
     let mut _sandbox = None;
-    let dots = match config.upstream()? {
+    let dots = match upstream {
         Upstream::LocalSandbox { client_id, api_key } => {
-            use secrecy::ExposeSecret;
             let sandbox = dots_sandbox::spawn(dots_sandbox::SandboxConfig {
                 addr: config.sandbox_addr,
                 client_id: client_id.clone(),
                 api_key: api_key.expose_secret().to_owned(),
-                ..dots_sandbox::SandboxConfig::default()
+                webhook_urls: vec![format!("http://{addr}/webhooks/dots")],
+                webhook_secret: webhook_secrets[0].clone(),
             })
             .await
             .map_err(|e| {
@@ -65,7 +141,12 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             )
         }
     };
-    let mut app = router(AppState::new(dots));
+    if settings.webhook_secrets.is_empty() {
+        tracing::warn!(
+            "no DOTS_WEBHOOK_SECRET: webhooks will be refused, so flows are not followed"
+        );
+    }
+    let mut app = router(AppState::new(dots, db, settings));
     if let Some(dir) = &config.static_dir {
         if !dir.join("index.html").is_file() {
             return Err(
@@ -75,10 +156,6 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         app = app
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| format!("DOTS_PROXY_ADDR: cannot listen on {}: {e}", config.addr))?;
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, "dots-proxy listening");
     println!("dots-proxy listening on http://{addr}");
     axum::serve(listener, app)

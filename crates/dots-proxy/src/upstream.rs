@@ -1,6 +1,8 @@
 //! A typed client of the Dots API: Basic auth, timeouts, retried GETs, typed errors.
 
-use dots_api::{ApiError, CreateFlowRequest, Flow};
+use dots_api::{
+    ApiError, CreateFlowRequest, CreateTransferRequest, CreateUserRequest, Flow, Transfer, User,
+};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -98,6 +100,55 @@ impl DotsClient {
         self.get(&format!("/v2/flows/{flow_id}")).await
     }
 
+    /// `POST /v2/users` (found or created by phone number). Never retried.
+    pub async fn create_user(&self, request: &CreateUserRequest) -> Result<User, UpstreamError> {
+        self.send(self.request(Method::POST, "/v2/users").json(request))
+            .await
+    }
+
+    /// `GET /v2/users/{id}`, retried with backoff.
+    pub async fn retrieve_user(&self, user_id: &str) -> Result<User, UpstreamError> {
+        check_id(user_id)?;
+        self.get(&format!("/v2/users/{user_id}")).await
+    }
+
+    /// `POST /v2/users/{id}/send-verification-token`.
+    pub async fn send_verification_token(&self, user_id: &str) -> Result<(), UpstreamError> {
+        check_id(user_id)?;
+        let builder = self
+            .request(
+                Method::POST,
+                &format!("/v2/users/{user_id}/send-verification-token"),
+            )
+            .json(&serde_json::json!({}));
+        self.send::<serde_json::Value>(builder).await.map(drop)
+    }
+
+    /// `POST /v2/users/{id}/verify`.
+    pub async fn verify_user(&self, user_id: &str, token: &str) -> Result<(), UpstreamError> {
+        check_id(user_id)?;
+        let builder = self
+            .request(Method::POST, &format!("/v2/users/{user_id}/verify"))
+            .json(&serde_json::json!({ "token": token }));
+        self.send::<serde_json::Value>(builder).await.map(drop)
+    }
+
+    /// `POST /v2/transfers`. Never retried here: callers pass an idempotency key and retry
+    /// with the same key.
+    pub async fn create_transfer(
+        &self,
+        request: &CreateTransferRequest,
+    ) -> Result<Transfer, UpstreamError> {
+        self.send(self.request(Method::POST, "/v2/transfers").json(request))
+            .await
+    }
+
+    /// `GET /v2/transfers/{id}`, retried with backoff.
+    pub async fn retrieve_transfer(&self, transfer_id: &str) -> Result<Transfer, UpstreamError> {
+        check_id(transfer_id)?;
+        self.get(&format!("/v2/transfers/{transfer_id}")).await
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
         let mut delay = Duration::from_millis(100);
         let mut attempt = 1;
@@ -159,6 +210,19 @@ impl DotsClient {
             s => UpstreamError::Unavailable(format!("HTTP {s}")),
         })
     }
+}
+
+/// Ids go into URL paths: only letters, digits, `-` and `_`.
+fn check_id(id: &str) -> Result<(), UpstreamError> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(UpstreamError::NotFound);
+    }
+    Ok(())
 }
 
 /// A description of a transport error without the URL (which is ours, but keep logs lean).

@@ -1,19 +1,21 @@
-//! The browser-facing flow routes, driven with `oneshot` against a real sandbox over HTTP.
+//! The browser-facing routes, driven with `oneshot` (router tests) against a real sandbox.
+
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::{settings, temp_db_path, API_KEY, ORIGIN};
 use dots_api::{BrowserFlow, ProxyErrorBody, StepName};
-use dots_proxy::{router, AppState, DotsClient};
+use dots_proxy::db::Db;
+use dots_proxy::{router, AppState, DotsClient, ProxySettings};
 use dots_sandbox::{spawn, RunningSandbox, SandboxConfig};
 use http_body_util::BodyExt;
 use std::time::Duration;
 use tower::ServiceExt;
 
-const KEY: &str = "test-api-key-7f3a9c";
-
-async fn setup() -> (RunningSandbox, axum::Router) {
+async fn setup_with(settings: ProxySettings) -> (RunningSandbox, axum::Router) {
     let sandbox = spawn(SandboxConfig {
-        api_key: KEY.into(),
+        api_key: API_KEY.into(),
         ..SandboxConfig::default()
     })
     .await
@@ -21,39 +23,78 @@ async fn setup() -> (RunningSandbox, axum::Router) {
     let dots = DotsClient::new(
         sandbox.api_base(),
         dots_sandbox::DEFAULT_CLIENT_ID,
-        KEY.to_owned().into(),
+        API_KEY.to_owned().into(),
         None,
         Duration::from_secs(5),
     );
-    (sandbox, router(AppState::new(dots)))
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", temp_db_path().display()))
+        .await
+        .unwrap();
+    (sandbox, router(AppState::new(dots, db, settings)))
 }
 
-async fn call(app: &axum::Router, method: &str, uri: &str, body: &str) -> (StatusCode, String) {
-    let request = Request::builder()
+async fn setup() -> (RunningSandbox, axum::Router) {
+    setup_with(settings()).await
+}
+
+struct Reply {
+    status: StatusCode,
+    cookie: Option<String>,
+    body: String,
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let mut request = Request::builder()
         .method(method)
         .uri(uri)
         .header("content-type", "application/json")
-        .body(Body::from(body.to_owned()))
+        .header("host", "proxy.test");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+        .await
         .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
+    Reply {
+        status,
+        cookie,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
 }
 
+const FROM_APP: &[(&str, &str)] = &[("origin", ORIGIN)];
+
 #[tokio::test]
-async fn create_returns_only_what_the_browser_needs() {
+async fn create_returns_only_what_the_browser_needs_and_sets_a_session() {
     let (sandbox, app) = setup().await;
-    let (status, body) = call(
+    let reply = call(
         &app,
         "POST",
         "/api/flows",
         r#"{"steps": ["compliance", "payout"]}"#,
+        FROM_APP,
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(!body.contains(KEY), "the API key never reaches a response");
-    let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        !reply.body.contains(API_KEY),
+        "the API key never reaches a response"
+    );
+    let value: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     let mut keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
     keys.sort();
     assert_eq!(
@@ -70,6 +111,46 @@ async fn create_returns_only_what_the_browser_needs() {
         sandbox.state().store().flow("", flow.id.as_str()).is_some(),
         "created upstream"
     );
+    let cookie = reply.cookie.expect("a session cookie is set");
+    assert!(cookie.starts_with("dots_flow_session="), "{cookie}");
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_httponly_samesite_and_signed() {
+    let (_sandbox, app) = setup().await;
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/flows")
+        .header("content-type", "application/json")
+        .header("origin", ORIGIN)
+        .body(Body::from(r#"{"steps": ["payout"]}"#))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let value = set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    // A forged (unsigned or tampered) session id is no session: the flow is not found.
+    let forged = format!("dots_flow_session=x{}", &value[1..]);
+    let reply = call(
+        &app,
+        "GET",
+        "/api/flows/anything",
+        "",
+        &[("cookie", &forged)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -94,67 +175,220 @@ async fn invalid_requests_name_the_field_and_send_nothing_upstream() {
         ("not json", "body"),
     ];
     for (body, field) in cases {
-        let (status, answer) = call(&app, "POST", "/api/flows", body).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {answer}");
-        let error: ProxyErrorBody = serde_json::from_str(&answer).unwrap();
+        let reply = call(&app, "POST", "/api/flows", body, FROM_APP).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body} → {}",
+            reply.body
+        );
+        let error: ProxyErrorBody = serde_json::from_str(&reply.body).unwrap();
         assert_eq!(error.error, "invalid_request");
-        assert_eq!(error.field.as_deref(), Some(field), "{body} → {answer}");
+        assert_eq!(
+            error.field.as_deref(),
+            Some(field),
+            "{body} → {}",
+            reply.body
+        );
     }
     let huge = format!(
         r#"{{"steps": ["payout"], "metadata": "{}"}}"#,
         "x".repeat(64 * 1024)
     );
-    let (status, _) = call(&app, "POST", "/api/flows", &huge).await;
+    let reply = call(&app, "POST", "/api/flows", &huge, FROM_APP).await;
     assert_eq!(
-        status,
+        reply.status,
         StatusCode::PAYLOAD_TOO_LARGE,
         "oversize bodies are refused"
     );
-    let flows = sandbox.state().store().flows("");
-    assert!(flows.is_empty(), "nothing the proxy rejected reached Dots");
+    assert!(
+        sandbox.state().store().flows("").is_empty(),
+        "nothing the proxy rejected reached Dots"
+    );
 }
 
 #[tokio::test]
-async fn retrieve_reflects_completed_steps_for_known_flows_only() {
+async fn cookie_writes_need_an_allowed_origin() {
     let (sandbox, app) = setup().await;
-    let (_, body) = call(
+    let body = r#"{"steps": ["payout"]}"#;
+    for headers in [
+        vec![],
+        vec![("origin", "http://evil.test")],
+        vec![("origin", "null")],
+    ] {
+        let reply = call(&app, "POST", "/api/flows", body, &headers).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(reply.body.contains("forbidden_origin"));
+    }
+    assert!(sandbox.state().store().flows("").is_empty());
+
+    // Without a configured list, only the request's own origin is allowed.
+    let (_sandbox, same_origin_app) = setup_with(ProxySettings {
+        allowed_origins: vec![],
+        ..settings()
+    })
+    .await;
+    let reply = call(
+        &same_origin_app,
+        "POST",
+        "/api/flows",
+        body,
+        &[("origin", "http://proxy.test")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = call(
+        &same_origin_app,
+        "POST",
+        "/api/flows",
+        body,
+        &[("origin", "http://other.test")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn another_session_gets_404_for_your_flow() {
+    let (_sandbox, app) = setup().await;
+    let mine = call(
+        &app,
+        "POST",
+        "/api/flows",
+        r#"{"steps": ["payout"]}"#,
+        FROM_APP,
+    )
+    .await;
+    let flow: BrowserFlow = serde_json::from_str(&mine.body).unwrap();
+    let my_cookie = mine.cookie.unwrap();
+    let theirs = call(
+        &app,
+        "POST",
+        "/api/flows",
+        r#"{"steps": ["payout"]}"#,
+        FROM_APP,
+    )
+    .await;
+    let their_cookie = theirs.cookie.unwrap();
+    assert_ne!(my_cookie, their_cookie, "each browser gets its own session");
+
+    let uri = format!("/api/flows/{}", flow.id);
+    let reply = call(&app, "GET", &uri, "", &[("cookie", &my_cookie)]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = call(&app, "GET", &uri, "", &[("cookie", &their_cookie)]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "another session");
+    let reply = call(&app, "GET", &uri, "", &[]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "no session");
+    let missing = call(
+        &app,
+        "GET",
+        "/api/flows/00000000-0000-0000-0000-000000000000",
+        "",
+        &[("cookie", &my_cookie)],
+    )
+    .await;
+    assert_eq!(
+        missing.body, reply.body,
+        "a missing flow and someone else's look the same"
+    );
+}
+
+#[tokio::test]
+async fn host_signed_bearer_tokens_name_the_identity() {
+    let (_sandbox, app) = setup().await;
+    let token = |sub: &str, exp: u64, secret: &str| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &serde_json::json!({"sub": sub, "exp": exp}),
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let later = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs())
+        + 600;
+    let alice = format!("Bearer {}", token("alice", later, common::JWT_SECRET));
+    // No Origin needed: a bearer token is not sent by a browser on its own (no CSRF).
+    let reply = call(
+        &app,
+        "POST",
+        "/api/flows",
+        r#"{"steps": ["payout"]}"#,
+        &[("authorization", &alice)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply.cookie.is_none(),
+        "no session cookie for bearer callers"
+    );
+    let flow: BrowserFlow = serde_json::from_str(&reply.body).unwrap();
+    let uri = format!("/api/flows/{}", flow.id);
+    assert_eq!(
+        call(&app, "GET", &uri, "", &[("authorization", &alice)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let bob = format!("Bearer {}", token("bob", later, common::JWT_SECRET));
+    assert_eq!(
+        call(&app, "GET", &uri, "", &[("authorization", &bob)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    for bad in [
+        format!("Bearer {}", token("alice", later, "wrong-secret")),
+        format!("Bearer {}", token("alice", 1_000, common::JWT_SECRET)),
+        "Bearer not-a-jwt".to_owned(),
+        "Basic YWxpY2U6".to_owned(),
+    ] {
+        let reply = call(
+            &app,
+            "POST",
+            "/api/flows",
+            r#"{"steps": ["payout"]}"#,
+            &[("authorization", &bad)],
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn a_step_policy_limits_what_browsers_may_request() {
+    let (sandbox, app) = setup_with(ProxySettings {
+        allowed_steps: Some(vec![StepName::Compliance, StepName::ManagePayouts]),
+        ..settings()
+    })
+    .await;
+    let reply = call(
         &app,
         "POST",
         "/api/flows",
         r#"{"steps": ["compliance", "payout"]}"#,
+        FROM_APP,
     )
     .await;
-    let flow: BrowserFlow = serde_json::from_str(&body).unwrap();
-    sandbox
-        .state()
-        .store()
-        .complete_step(flow.id.as_str(), &StepName::Compliance, 0)
-        .expect("step exists");
-    let (status, body) = call(&app, "GET", &format!("/api/flows/{}", flow.id), "").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let fetched: BrowserFlow = serde_json::from_str(&body).unwrap();
-    assert_eq!(fetched.completed_steps, vec![StepName::Compliance]);
-
-    // A flow that exists upstream but was not created through this proxy is not visible.
-    let other = sandbox
-        .state()
-        .store()
-        .create_flow(
-            "",
-            dots_api::CreateFlowRequest::new([dots_api::Step::new(StepName::Payout)]),
-            "http://x",
-            0,
-        )
-        .unwrap();
-    let (status, body) = call(&app, "GET", &format!("/api/flows/{}", other.id), "").await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, _) = call(&app, "GET", "/api/flows/not-a-flow", "").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let error: ProxyErrorBody = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(error.error, "step_not_allowed");
+    assert!(sandbox.state().store().flows("").is_empty());
+    let reply = call(
+        &app,
+        "POST",
+        "/api/flows",
+        r#"{"steps": ["compliance"]}"#,
+        FROM_APP,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn an_unreachable_dots_is_a_typed_502() {
-    // Bind then drop a listener so the port is (very likely) closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -163,18 +397,29 @@ async fn an_unreachable_dots_is_a_typed_502() {
     let dots = DotsClient::new(
         format!("http://127.0.0.1:{port}/api"),
         "id",
-        KEY.to_owned().into(),
+        API_KEY.to_owned().into(),
         None,
         Duration::from_secs(2),
     );
-    let app = router(AppState::new(dots));
-    let (status, body) = call(&app, "POST", "/api/flows", r#"{"steps": ["payout"]}"#).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY);
-    let error: ProxyErrorBody = serde_json::from_str(&body).unwrap();
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", temp_db_path().display()))
+        .await
+        .unwrap();
+    let app = router(AppState::new(dots, db, settings()));
+    let reply = call(
+        &app,
+        "POST",
+        "/api/flows",
+        r#"{"steps": ["payout"]}"#,
+        FROM_APP,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    let error: ProxyErrorBody = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(error.error, "upstream_unavailable");
     assert!(
-        !body.contains(KEY) && !body.contains(&port.to_string()),
-        "nothing internal leaks: {body}"
+        !reply.body.contains(API_KEY) && !reply.body.contains(&port.to_string()),
+        "nothing internal leaks: {}",
+        reply.body
     );
 }
 
@@ -188,8 +433,18 @@ async fn wrong_credentials_upstream_do_not_leak_to_the_browser() {
         None,
         Duration::from_secs(2),
     );
-    let app = router(AppState::new(dots));
-    let (status, body) = call(&app, "POST", "/api/flows", r#"{"steps": ["payout"]}"#).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert!(!body.contains("wrong-key"));
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", temp_db_path().display()))
+        .await
+        .unwrap();
+    let app = router(AppState::new(dots, db, settings()));
+    let reply = call(
+        &app,
+        "POST",
+        "/api/flows",
+        r#"{"steps": ["payout"]}"#,
+        FROM_APP,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{}", reply.body);
+    assert!(!reply.body.contains("wrong-key"));
 }

@@ -2,34 +2,86 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::Json;
-use dots_api::{parse_json_body, BrowserFlow, CreateFlowRequest, StartFlowRequest};
+use axum_extra::extract::cookie::SignedCookieJar;
+use dots_api::{parse_json_body, BrowserFlow, CreateFlowRequest, StartFlowRequest, UserId};
 
+use crate::db::{now_ms, FlowRow};
 use crate::error::ProxyError;
-use crate::AppState;
+use crate::identity::{check_origin, identify};
+use crate::{AppState, PREAUTH_LINK_TTL_MS};
 
-/// Creates a flow upstream for the browser. The body is validated completely before anything
-/// is sent to Dots; the browser cannot name a `user_id`.
+/// Creates a flow upstream for the caller. The body is validated completely before anything
+/// is sent to Dots; the browser cannot name a `user_id`: the Dots user bound to this identity
+/// (if any) is attached, which makes the link pre-authenticated for 15 minutes.
 pub(crate) async fn create(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: SignedCookieJar,
     body: Bytes,
-) -> Result<Json<BrowserFlow>, ProxyError> {
+) -> Result<(SignedCookieJar, Json<BrowserFlow>), ProxyError> {
+    let (caller, jar) = identify(&state, &headers, jar, true)?;
+    let caller = caller.expect("identify creates a session");
+    if caller.via_cookie {
+        check_origin(&state, &headers)?;
+    }
     let request: StartFlowRequest = parse_json_body(&body)?;
     request.validate()?;
+    if let Some(allowed) = &state.settings().allowed_steps {
+        if let Some(step) = request.steps.iter().find(|s| !allowed.contains(&s.name)) {
+            return Err(ProxyError::StepNotAllowed(step.name.to_string()));
+        }
+    }
+    let db = state.db();
+    db.touch_identity(&caller.identity).await?;
+    let bound = db.bound_user(&caller.identity).await?;
     let mut upstream = CreateFlowRequest::new(request.steps);
     upstream.metadata = request.metadata;
+    upstream.user_id = bound.clone().map(UserId);
+    let created_at = now_ms();
     let flow = state.dots().create_flow(&upstream).await?;
-    state.remember_flow(flow.id.as_str());
-    tracing::info!(flow_id = %flow.id, "flow created");
-    Ok(Json(flow.into()))
+    db.insert_flow(&FlowRow {
+        id: flow.id.to_string(),
+        identity: caller.identity.clone(),
+        steps: flow.steps.clone(),
+        completed_steps: flow.completed_steps.clone(),
+        user_id: flow.user_id.as_ref().map(|u| u.to_string()),
+    })
+    .await?;
+    tracing::info!(flow_id = %flow.id, preauthenticated = bound.is_some(), "flow created");
+    let mut answer = BrowserFlow::from(flow);
+    if bound.is_some() {
+        answer.expires_at = Some(rfc3339(created_at + PREAUTH_LINK_TTL_MS));
+    }
+    Ok((jar, Json(answer)))
 }
 
-/// Retrieves a flow this proxy created.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Retrieves a flow the caller created (404 for any other, whether or not it exists).
 pub(crate) async fn retrieve(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: SignedCookieJar,
     Path(flow_id): Path<String>,
 ) -> Result<Json<BrowserFlow>, ProxyError> {
-    if !state.knows_flow(&flow_id) {
+    let (caller, _) = identify(&state, &headers, jar, false)?;
+    let caller = caller.ok_or(ProxyError::NotFound)?;
+    let stored = state
+        .db()
+        .flow(&flow_id)
+        .await?
+        .ok_or(ProxyError::NotFound)?;
+    if stored.identity != caller.identity {
         return Err(ProxyError::NotFound);
     }
     let flow = state.dots().retrieve_flow(&flow_id).await?;

@@ -1,3 +1,6 @@
-//! Browser-facing routes.
+//! The proxy's routes, one file per area.
 
+pub(crate) mod events;
 pub(crate) mod flows;
+pub(crate) mod host;
+pub(crate) mod webhooks;

@@ -1,0 +1,348 @@
+//! The proxy's state, in SQLite by default or PostgreSQL, through one code path (sqlx `Any`):
+//! who owns which flow, which Dots user a browser identity is bound to, processed webhook ids,
+//! the event log behind the SSE streams, and host payouts' idempotency keys.
+
+use dots_api::StepName;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// A stored flow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowRow {
+    /// Flow id.
+    pub id: String,
+    /// The identity that created it.
+    pub identity: String,
+    /// Its steps.
+    pub steps: Vec<StepName>,
+    /// Steps known complete.
+    pub completed_steps: Vec<StepName>,
+    /// The Dots user on the flow, once known.
+    pub user_id: Option<String>,
+}
+
+/// One event of an identity's stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// Position in the log (the SSE id).
+    pub seq: i64,
+    /// Whose stream.
+    pub identity: String,
+    /// Event name, e.g. `step_completed`.
+    pub kind: String,
+    /// JSON data.
+    pub data: String,
+}
+
+/// A host payout and its idempotency key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaymentRow {
+    /// The host's reference (e.g. an order id).
+    pub reference: String,
+    /// The key sent to Dots.
+    pub idempotency_key: String,
+    /// The user paid.
+    pub user_id: String,
+    /// Cents.
+    pub amount: i64,
+}
+
+/// Database errors: details go to the log, never to a response.
+#[derive(Debug, thiserror::Error)]
+#[error("database error: {0}")]
+pub struct DbError(#[from] sqlx::Error);
+
+/// The database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+}
+
+fn migrations(postgres: bool) -> Vec<String> {
+    let serial = if postgres {
+        "BIGSERIAL PRIMARY KEY"
+    } else {
+        "INTEGER PRIMARY KEY AUTOINCREMENT"
+    };
+    vec![
+        "CREATE TABLE IF NOT EXISTS identities (id TEXT PRIMARY KEY, dots_user_id TEXT, created_ms BIGINT NOT NULL)".into(),
+        "CREATE TABLE IF NOT EXISTS flows (id TEXT PRIMARY KEY, identity TEXT NOT NULL, steps TEXT NOT NULL, \
+         completed_steps TEXT NOT NULL, user_id TEXT, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL)".into(),
+        "CREATE INDEX IF NOT EXISTS flows_by_identity ON flows (identity)".into(),
+        "CREATE TABLE IF NOT EXISTS webhook_messages (svix_id TEXT PRIMARY KEY, received_ms BIGINT NOT NULL)".into(),
+        format!("CREATE TABLE IF NOT EXISTS events (seq {serial}, identity TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, created_ms BIGINT NOT NULL)"),
+        "CREATE INDEX IF NOT EXISTS events_by_identity ON events (identity, seq)".into(),
+        "CREATE TABLE IF NOT EXISTS payments (reference TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL, \
+         user_id TEXT NOT NULL, amount BIGINT NOT NULL, transfer_id TEXT, created_ms BIGINT NOT NULL)".into(),
+    ]
+}
+
+fn steps_to_text(steps: &[StepName]) -> String {
+    serde_json::to_string(steps).expect("step names serialize")
+}
+
+fn steps_from_text(text: &str) -> Vec<StepName> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn flow_from(row: &AnyRow) -> Result<FlowRow, sqlx::Error> {
+    Ok(FlowRow {
+        id: row.try_get("id")?,
+        identity: row.try_get("identity")?,
+        steps: steps_from_text(&row.try_get::<String, _>("steps")?),
+        completed_steps: steps_from_text(&row.try_get::<String, _>("completed_steps")?),
+        user_id: row.try_get("user_id")?,
+    })
+}
+
+impl Db {
+    /// Connects and applies the migrations. `url` is `sqlite://...` or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres");
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { 10 } else { 4 })
+            .connect(url)
+            .await?;
+        if !postgres {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+            sqlx::query("PRAGMA busy_timeout = 5000")
+                .execute(&pool)
+                .await?;
+        }
+        for statement in migrations(postgres) {
+            sqlx::query(&statement).execute(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// Makes sure the identity exists.
+    pub async fn touch_identity(&self, identity: &str) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO identities (id, created_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(identity)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The Dots user bound to an identity.
+    pub async fn bound_user(&self, identity: &str) -> Result<Option<String>, DbError> {
+        let row = sqlx::query("SELECT dots_user_id FROM identities WHERE id = $1")
+            .bind(identity)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<Option<String>, _>("dots_user_id")?,
+            None => None,
+        })
+    }
+
+    /// Binds a Dots user to an identity that has none. Returns whether it bound.
+    pub async fn bind_user(&self, identity: &str, user_id: &str) -> Result<bool, DbError> {
+        self.touch_identity(identity).await?;
+        let result = sqlx::query(
+            "UPDATE identities SET dots_user_id = $1 WHERE id = $2 AND dots_user_id IS NULL",
+        )
+        .bind(user_id)
+        .bind(identity)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// The identities bound to a Dots user.
+    pub async fn identities_of_user(&self, user_id: &str) -> Result<Vec<String>, DbError> {
+        let rows = sqlx::query("SELECT id FROM identities WHERE dots_user_id = $1")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("id").map_err(DbError::from))
+            .collect()
+    }
+
+    /// Records a flow created for `identity`.
+    pub async fn insert_flow(&self, flow: &FlowRow) -> Result<(), DbError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO flows (id, identity, steps, completed_steps, user_id, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&flow.id)
+        .bind(&flow.identity)
+        .bind(steps_to_text(&flow.steps))
+        .bind(steps_to_text(&flow.completed_steps))
+        .bind(flow.user_id.clone())
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A stored flow.
+    pub async fn flow(&self, id: &str) -> Result<Option<FlowRow>, DbError> {
+        let row = sqlx::query(
+            "SELECT id, identity, steps, completed_steps, user_id FROM flows WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(flow_from)
+            .transpose()
+            .map_err(DbError::from)
+    }
+
+    /// Updates a flow's progress.
+    pub async fn update_flow(
+        &self,
+        id: &str,
+        completed: &[StepName],
+        user_id: Option<&str>,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE flows SET completed_steps = $1, user_id = COALESCE($2, user_id), updated_ms = $3 WHERE id = $4")
+            .bind(steps_to_text(completed))
+            .bind(user_id.map(str::to_owned))
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a webhook message id; `false` if it was already processed.
+    pub async fn first_delivery(&self, svix_id: &str) -> Result<bool, DbError> {
+        let result = sqlx::query("INSERT INTO webhook_messages (svix_id, received_ms) VALUES ($1, $2) ON CONFLICT (svix_id) DO NOTHING")
+            .bind(svix_id)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Forgets a webhook message id (its processing failed; let Dots retry it).
+    pub async fn forget_delivery(&self, svix_id: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM webhook_messages WHERE svix_id = $1")
+            .bind(svix_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends an event to an identity's log.
+    pub async fn append_event(
+        &self,
+        identity: &str,
+        kind: &str,
+        data: &str,
+    ) -> Result<EventRow, DbError> {
+        let row = sqlx::query("INSERT INTO events (identity, kind, data, created_ms) VALUES ($1, $2, $3, $4) RETURNING seq")
+            .bind(identity)
+            .bind(kind)
+            .bind(data)
+            .bind(now_ms())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(EventRow {
+            seq: row.try_get("seq")?,
+            identity: identity.to_owned(),
+            kind: kind.to_owned(),
+            data: data.to_owned(),
+        })
+    }
+
+    /// An identity's events after `after` (oldest first, at most `limit`).
+    pub async fn events_after(
+        &self,
+        identity: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT seq, identity, kind, data FROM events WHERE identity = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(identity)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventRow {
+                    seq: r.try_get("seq")?,
+                    identity: r.try_get("identity")?,
+                    kind: r.try_get("kind")?,
+                    data: r.try_get("data")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The payment for a host reference, if any.
+    pub async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, DbError> {
+        let row = sqlx::query(
+            "SELECT reference, idempotency_key, user_id, amount FROM payments WHERE reference = $1",
+        )
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(PaymentRow {
+                reference: r.try_get("reference")?,
+                idempotency_key: r.try_get("idempotency_key")?,
+                user_id: r.try_get("user_id")?,
+                amount: r.try_get("amount")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a payment's key before it is sent, so a retry after a crash reuses it.
+    /// Returns the stored row (the existing one if another request got there first).
+    pub async fn reserve_payment(&self, payment: &PaymentRow) -> Result<PaymentRow, DbError> {
+        sqlx::query(
+            "INSERT INTO payments (reference, idempotency_key, user_id, amount, created_ms) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (reference) DO NOTHING",
+        )
+        .bind(&payment.reference)
+        .bind(&payment.idempotency_key)
+        .bind(&payment.user_id)
+        .bind(payment.amount)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(self
+            .payment(&payment.reference)
+            .await?
+            .expect("just stored"))
+    }
+
+    /// Records the transfer a payment produced.
+    pub async fn complete_payment(
+        &self,
+        reference: &str,
+        transfer_id: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE payments SET transfer_id = $1 WHERE reference = $2")
+            .bind(transfer_id)
+            .bind(reference)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! Who a browser request is: a signed, HttpOnly session cookie, or a host-signed bearer token
+//! (HS256, `sub` = the host's user id) when the host's own login should decide. Plus the
+//! same-origin check that keeps cookie-authenticated writes safe from CSRF.
+
+use axum::http::{header, HeaderMap};
+use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProxyError;
+use crate::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "dots_flow_session";
+
+/// The caller of a browser-facing route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// A stable key: `session:<id>` or `host:<sub>`.
+    pub identity: String,
+    /// Authenticated by the session cookie (so writes need an allowed `Origin`).
+    pub via_cookie: bool,
+}
+
+/// Claims of a host-signed bearer token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HostClaims {
+    /// The host's user id.
+    pub sub: String,
+    /// Expiry (Unix seconds); required.
+    pub exp: u64,
+}
+
+/// Identifies the caller. With `create`, a browser without a session gets one (returned in the
+/// jar, to be sent back as `Set-Cookie`).
+pub(crate) fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    jar: SignedCookieJar,
+    create: bool,
+) -> Result<(Option<Caller>, SignedCookieJar), ProxyError> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ProxyError::Unauthorized)?;
+        let secret = state
+            .settings()
+            .jwt_secret
+            .as_ref()
+            .ok_or(ProxyError::Unauthorized)?;
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 30;
+        let data = jsonwebtoken::decode::<HostClaims>(
+            token.trim(),
+            &jsonwebtoken::DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+            &validation,
+        )
+        .map_err(|_| ProxyError::Unauthorized)?;
+        if data.claims.sub.trim().is_empty() {
+            return Err(ProxyError::Unauthorized);
+        }
+        return Ok((
+            Some(Caller {
+                identity: format!("host:{}", data.claims.sub),
+                via_cookie: false,
+            }),
+            jar,
+        ));
+    }
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        let id = cookie.value().to_owned();
+        if !id.is_empty() {
+            return Ok((
+                Some(Caller {
+                    identity: format!("session:{id}"),
+                    via_cookie: true,
+                }),
+                jar,
+            ));
+        }
+    }
+    if !create {
+        return Ok((None, jar));
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let cookie = Cookie::build((SESSION_COOKIE, id.clone()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings().secure_cookies)
+        .path("/")
+        .max_age(time::Duration::days(30))
+        .build();
+    Ok((
+        Some(Caller {
+            identity: format!("session:{id}"),
+            via_cookie: true,
+        }),
+        jar.add(cookie),
+    ))
+}
+
+/// Cookie-authenticated writes must come from an allowed origin: one of the configured
+/// origins, or else the request's own (`Origin` matching `Host`).
+pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ProxyError> {
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ProxyError::ForbiddenOrigin)?;
+    let allowed = &state.settings().allowed_origins;
+    if !allowed.is_empty() {
+        return if allowed.iter().any(|a| a == origin) {
+            Ok(())
+        } else {
+            Err(ProxyError::ForbiddenOrigin)
+        };
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ProxyError::ForbiddenOrigin)?;
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or(ProxyError::ForbiddenOrigin)?;
+    if origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(ProxyError::ForbiddenOrigin)
+    }
+}

@@ -1,0 +1,192 @@
+//! The host-side API (`/host/...`): server-to-server calls for the app's backend, behind the
+//! admin bearer token. Cookies are never looked at here, so a browser can never reach it.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dots_api::{
+    parse_json_body, CreateTransferRequest, CreateUserRequest, Flow, Transfer, User, UserId,
+    ValidationError,
+};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use crate::db::PaymentRow;
+use crate::error::ProxyError;
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(create_user))
+        .route("/users/{user_id}", get(retrieve_user))
+        .route(
+            "/users/{user_id}/send-verification-token",
+            post(send_verification_token),
+        )
+        .route("/users/{user_id}/verify", post(verify_user))
+        .route("/users/{user_id}/pay", post(pay_user))
+        .route("/transfers", post(create_transfer))
+        .route("/transfers/{transfer_id}", get(retrieve_transfer))
+        .route("/flows/{flow_id}", get(retrieve_flow))
+}
+
+/// Only `Authorization: Bearer <admin token>` passes; without a configured token the host API
+/// does not exist (404).
+pub(crate) async fn require_admin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = state.settings().admin_token.as_ref() else {
+        return ProxyError::NotFound.into_response();
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(
+        presented
+            .as_bytes()
+            .ct_eq(expected.expose_secret().as_bytes()),
+    ) {
+        next.run(request).await
+    } else {
+        ProxyError::Unauthorized.into_response()
+    }
+}
+
+async fn create_user(State(state): State<AppState>, body: Bytes) -> Result<Json<User>, ProxyError> {
+    let request: CreateUserRequest = parse_json_body(&body)?;
+    request.validate()?;
+    Ok(Json(state.dots().create_user(&request).await?))
+}
+
+async fn retrieve_user(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<User>, ProxyError> {
+    Ok(Json(state.dots().retrieve_user(&user_id).await?))
+}
+
+async fn send_verification_token(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, ProxyError> {
+    state.dots().send_verification_token(&user_id).await?;
+    Ok(Json(json!({"sent": true})))
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    token: String,
+}
+
+async fn verify_user(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ProxyError> {
+    let VerifyBody { token } = parse_json_body(&body)?;
+    if token.trim().len() < 6 {
+        return Err(ValidationError::new("token", "must be at least 6 characters").into());
+    }
+    state.dots().verify_user(&user_id, &token).await?;
+    Ok(Json(json!({"verified": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    /// Cents to pay the user (positive).
+    amount_cents: i64,
+    /// The host's own id for this payment (e.g. an order id): the same reference is never
+    /// paid twice.
+    reference: String,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+/// "Pay this user N cents": sends the negative amount Dots expects, with an idempotency key
+/// stored before the call, so a retry after a crash reuses it and Dots pays once.
+async fn pay_user(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Transfer>, ProxyError> {
+    let body: PayBody = parse_json_body(&body)?;
+    if body.amount_cents <= 0 || body.amount_cents > 100_000_000 {
+        return Err(
+            ValidationError::new("amount_cents", "must be a positive number of cents").into(),
+        );
+    }
+    let reference = body.reference.trim();
+    if reference.is_empty() || reference.len() > 200 {
+        return Err(ValidationError::new("reference", "must be 1 to 200 characters").into());
+    }
+    let payment = state
+        .db()
+        .reserve_payment(&PaymentRow {
+            reference: reference.to_owned(),
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
+            user_id: user_id.clone(),
+            amount: body.amount_cents,
+        })
+        .await?;
+    if payment.user_id != user_id || payment.amount != body.amount_cents {
+        return Err(ProxyError::Conflict(format!(
+            "reference `{reference}` was already used for another payment"
+        )));
+    }
+    let mut request = CreateTransferRequest::pay_user(
+        UserId(user_id),
+        u32::try_from(body.amount_cents).expect("bounded above"),
+        payment.idempotency_key.clone(),
+    );
+    request.metadata = body.metadata;
+    let transfer = state.dots().create_transfer(&request).await?;
+    state
+        .db()
+        .complete_payment(reference, transfer.id.as_str())
+        .await?;
+    tracing::info!(transfer_id = %transfer.id, "user paid");
+    Ok(Json(transfer))
+}
+
+/// A raw transfer; an `idempotency_key` is required so a retry never moves money twice.
+async fn create_transfer(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Transfer>, ProxyError> {
+    let request: CreateTransferRequest = parse_json_body(&body)?;
+    request.validate()?;
+    if request.idempotency_key.is_none() {
+        return Err(ValidationError::new(
+            "idempotency_key",
+            "is required, so a retry never pays twice",
+        )
+        .into());
+    }
+    Ok(Json(state.dots().create_transfer(&request).await?))
+}
+
+async fn retrieve_transfer(
+    State(state): State<AppState>,
+    Path(transfer_id): Path<String>,
+) -> Result<Json<Transfer>, ProxyError> {
+    Ok(Json(state.dots().retrieve_transfer(&transfer_id).await?))
+}
+
+async fn retrieve_flow(
+    State(state): State<AppState>,
+    Path(flow_id): Path<String>,
+) -> Result<Json<Flow>, ProxyError> {
+    Ok(Json(state.dots().retrieve_flow(&flow_id).await?))
+}

@@ -1,0 +1,249 @@
+//! A real sandbox and a real proxy on free loopback ports, wired like local mode (the sandbox's
+//! webhooks go to the proxy), plus a tiny browser-like client that keeps its session cookie.
+#![allow(dead_code)]
+
+use dots_api::webhook::WebhookSecret;
+use dots_proxy::db::Db;
+use dots_proxy::{router, AppState, DotsClient, ProxySettings};
+use dots_sandbox::{spawn, RunningSandbox, SandboxConfig};
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const API_KEY: &str = "proxy-test-api-key-3c9d1e";
+pub const ADMIN_TOKEN: &str = "admin-token-for-tests-0f4e";
+pub const JWT_SECRET: &str = "jwt-secret-for-tests-77aa";
+pub const ORIGIN: &str = "http://app.test";
+pub const WEBHOOK_SECRET: &str = "whsec_cHJveHktdGVzdC13ZWJob29rLXNlY3JldA==";
+
+pub fn settings() -> ProxySettings {
+    ProxySettings {
+        jwt_secret: Some(JWT_SECRET.to_owned().into()),
+        admin_token: Some(ADMIN_TOKEN.to_owned().into()),
+        webhook_secrets: vec![WebhookSecret::parse(WEBHOOK_SECRET).unwrap()],
+        allowed_origins: vec![ORIGIN.to_owned()],
+        secure_cookies: false,
+        ..ProxySettings::default()
+    }
+}
+
+pub fn temp_db_path() -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("dots-proxy-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("proxy.sqlite")
+}
+
+pub struct Stack {
+    pub sandbox: RunningSandbox,
+    pub state: AppState,
+    pub base: String,
+    pub db_path: PathBuf,
+    server: AbortOnDrop,
+}
+
+/// Stops the proxy's server task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        Self::start_with(settings(), temp_db_path(), None).await
+    }
+
+    /// A proxy over `db_path`; with `sandbox` given, reuses it (a restarted proxy).
+    pub async fn start_with(
+        settings: ProxySettings,
+        db_path: PathBuf,
+        sandbox: Option<RunningSandbox>,
+    ) -> Self {
+        let sandbox = match sandbox {
+            Some(s) => s,
+            None => spawn(SandboxConfig {
+                api_key: API_KEY.into(),
+                webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+                ..SandboxConfig::default()
+            })
+            .await
+            .unwrap(),
+        };
+        let dots = DotsClient::new(
+            sandbox.api_base(),
+            dots_sandbox::DEFAULT_CLIENT_ID,
+            API_KEY.to_owned().into(),
+            None,
+            Duration::from_secs(2),
+        );
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", db_path.display()))
+            .await
+            .unwrap();
+        let state = AppState::new(dots, db, settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = router(state.clone());
+        let server = AbortOnDrop(tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        }));
+        let mut webhooks = sandbox.state().webhooks().settings();
+        webhooks.endpoints = vec![format!("http://{addr}/webhooks/dots")];
+        webhooks.retry_delays = vec![Duration::from_millis(50); 3];
+        sandbox.state().webhooks().configure(webhooks);
+        Self {
+            sandbox,
+            state,
+            base: format!("http://{addr}"),
+            db_path,
+            server,
+        }
+    }
+
+    /// Stops the proxy, keeping the sandbox for a restarted one.
+    pub fn stop(self) -> (RunningSandbox, PathBuf) {
+        drop(self.server);
+        (self.sandbox, self.db_path)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            http: reqwest::Client::new(),
+            base: self.base.clone(),
+            cookie: None,
+            origin: Some(ORIGIN.to_owned()),
+            bearer: None,
+        }
+    }
+
+    pub async fn host(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = reqwest::Client::new().request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Completes a flow's onboarding in the sandbox as the hosted page would.
+    pub async fn onboard(&self, flow_id: &str, phone: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/_sandbox/flows/{flow_id}/onboard", self.sandbox.origin()))
+            .json(&serde_json::json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+                                      "country_code": "1", "phone_number": phone}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    pub async fn complete_step(&self, flow_id: &str, step: &str) {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/_sandbox/flows/{flow_id}/complete",
+                self.sandbox.origin()
+            ))
+            .json(&serde_json::json!({"step": step}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+}
+
+/// A browser: keeps the session cookie, sends an `Origin`.
+#[derive(Clone)]
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookie: Option<String>,
+    pub origin: Option<String>,
+    pub bearer: Option<String>,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+}
+
+impl Browser {
+    pub async fn send(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie.clone());
+        }
+        if let Some(origin) = &self.origin {
+            request = request.header("origin", origin.clone());
+        }
+        if let Some(bearer) = &self.bearer {
+            request = request.bearer_auth(bearer);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        if let Some(set) = headers
+            .get("set-cookie")
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+        {
+            self.cookie = Some(set.split(';').next().unwrap().to_owned());
+        }
+        let text = response.text().await.unwrap();
+        Answer {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn create_flow(&mut self, body: Value) -> Value {
+        let answer = self
+            .send(reqwest::Method::POST, "/api/flows", Some(body))
+            .await;
+        assert_eq!(answer.status, 200, "create flow: {}", answer.text);
+        answer.json()
+    }
+}
+
+/// Polls `check` until it holds (bounded).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
