@@ -23,7 +23,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 say "starting dots-proxy on $PROXY_ADDR"
-DOTS_PROXY_ADDR="$PROXY_ADDR" "$ROOT/target/debug/dots-proxy" &
+# The page is served by trunk on another port, so its origin must be allowed explicitly.
+DOTS_PROXY_ADDR="$PROXY_ADDR" \
+DOTS_PROXY_ALLOWED_ORIGINS="http://127.0.0.1:$DEMO_PORT,http://localhost:$DEMO_PORT" \
+  "$ROOT/target/debug/dots-proxy" &
 pids+=($!)
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/${PROXY_ADDR%:*}/${PROXY_ADDR#*:}") 2>/dev/null && break

@@ -105,16 +105,25 @@ test("a step completed in the iframe reaches the event log and the server", asyn
   await context.close();
 });
 
-test("a bad request surfaces as a typed error from the proxy", async () => {
+test("a bad request from the page is a typed error; a cross-site one is refused", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(stack.base);
-  const response = await page.request.post(`${stack.base}/api/flows`, {
-    data: { steps: ["compliance", "compliance"] },
+  const answer = await page.evaluate(async () => {
+    const response = await fetch("/api/flows", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ steps: ["compliance", "compliance"] }),
+    });
+    return { status: response.status, body: await response.json() };
   });
-  assert.equal(response.status(), 400);
-  const body = await response.json();
-  assert.equal(body.error, "invalid_request");
-  assert.equal(body.field, "steps[1]");
+  assert.equal(answer.status, 400);
+  assert.equal(answer.body.error, "invalid_request");
+  assert.equal(answer.body.field, "steps[1]");
+
+  // A request that does not come from the page's origin (no Origin header) is refused.
+  const forged = await page.request.post(`${stack.base}/api/flows`, { data: { steps: ["payout"] } });
+  assert.equal(forged.status(), 403);
+  assert.equal((await forged.json()).error, "forbidden_origin");
   await context.close();
 });

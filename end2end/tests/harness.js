@@ -2,7 +2,8 @@
 // loopback ports, and a headless Chromium. Everything stops by itself after the tests.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -93,7 +94,8 @@ export async function startSandbox() {
 
 /** Starts dots-proxy serving dist/ with the local sandbox in-process. */
 export async function startStack() {
-  return startServer("dots-proxy", ["--static-dir", path.join(root, "dist")], {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "dots-proxy-e2e-"));
+  return startServer("dots-proxy", ["--static-dir", path.join(root, "dist"), "--data-dir", dataDir], {
     DOTS_ENV: "local",
     DOTS_API_KEY: API_KEY,
     DOTS_CLIENT_ID: "e2e-client",
