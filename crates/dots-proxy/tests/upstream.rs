@@ -1,0 +1,149 @@
+//! Dots failures, injected through the sandbox's control plane, become typed errors; GETs are
+//! retried, creates never duplicated.
+
+mod common;
+
+use common::Stack;
+use reqwest::Method;
+use serde_json::json;
+
+async fn fault(stack: &Stack, rule: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/_sandbox/faults", stack.sandbox.origin()))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn each_fault_on_create_gives_its_typed_error_and_at_most_one_flow() {
+    let stack = Stack::start().await;
+    let cases = [
+        (
+            json!({"fault": "status", "status": 500}),
+            502,
+            "upstream_unavailable",
+        ),
+        (
+            json!({"fault": "status", "status": 502}),
+            502,
+            "upstream_unavailable",
+        ),
+        (
+            json!({"fault": "status", "status": 429, "retry_after": 9}),
+            429,
+            "rate_limited",
+        ),
+        (json!({"fault": "drop"}), 502, "upstream_unavailable"),
+        (
+            json!({"fault": "latency", "latency_ms": 3000}),
+            502,
+            "upstream_unavailable",
+        ),
+    ];
+    let mut browser = stack.browser();
+    for (kind, status, code) in cases {
+        let mut rule = kind.clone();
+        rule["path"] = json!("/v2/flows");
+        rule["method"] = json!("POST");
+        rule["count"] = json!(1);
+        fault(&stack, rule).await;
+        let answer = browser
+            .send(
+                Method::POST,
+                "/api/flows",
+                Some(json!({"steps": ["payout"]})),
+            )
+            .await;
+        assert_eq!(answer.status, status, "{kind}: {}", answer.text);
+        assert_eq!(answer.json()["error"], code, "{kind}");
+        if status == 429 {
+            assert_eq!(
+                answer.headers["retry-after"], "9",
+                "Retry-After is passed on"
+            );
+        }
+        assert!(
+            stack.sandbox.state().store().flows("").len() <= 1,
+            "never more than one flow upstream"
+        );
+    }
+    // Dropping the slow request made the sandbox drop it too; either way at most one flow.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let before = stack.sandbox.state().store().flows("").len();
+    assert!(before <= 1, "the proxy never retried a create: {before}");
+
+    // A malformed answer: the create happened upstream, the proxy reports unavailable and does
+    // not retry, so exactly one more flow exists.
+    fault(
+        &stack,
+        json!({"path": "/v2/flows", "method": "POST", "fault": "malformed", "count": 1}),
+    )
+    .await;
+    let answer = browser
+        .send(
+            Method::POST,
+            "/api/flows",
+            Some(json!({"steps": ["payout"]})),
+        )
+        .await;
+    assert_eq!(answer.status, 502);
+    assert_eq!(answer.json()["error"], "upstream_unavailable");
+    assert_eq!(
+        stack.sandbox.state().store().flows("").len(),
+        before + 1,
+        "exactly one more flow"
+    );
+}
+
+#[tokio::test]
+async fn upstream_validation_is_upstream_rejected_with_dots_message() {
+    let stack = Stack::start().await;
+    fault(&stack, json!({"path": "/v2/flows", "method": "POST", "fault": "status", "status": 400, "count": 1})).await;
+    let mut browser = stack.browser();
+    let answer = browser
+        .send(
+            Method::POST,
+            "/api/flows",
+            Some(json!({"steps": ["payout"]})),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert_eq!(answer.json()["error"], "upstream_rejected");
+    assert_eq!(
+        answer.json()["message"],
+        "Injected fault",
+        "Dots' message is passed on"
+    );
+}
+
+#[tokio::test]
+async fn gets_are_retried_with_backoff() {
+    let stack = Stack::start().await;
+    let mut browser = stack.browser();
+    let flow = browser.create_flow(json!({"steps": ["payout"]})).await;
+    fault(&stack, json!({"path": "/v2/flows/", "method": "GET", "fault": "status", "status": 502, "count": 2})).await;
+    let answer = browser
+        .send(
+            Method::GET,
+            &format!("/api/flows/{}", flow["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        answer.status, 200,
+        "two failures, then success on the third try: {}",
+        answer.text
+    );
+    fault(&stack, json!({"path": "/v2/flows/", "method": "GET", "fault": "status", "status": 502, "count": 3})).await;
+    let answer = browser
+        .send(
+            Method::GET,
+            &format!("/api/flows/{}", flow["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 502, "three failures exhaust the retries");
+}

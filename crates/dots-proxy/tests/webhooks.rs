@@ -1,0 +1,296 @@
+//! Webhooks into the proxy over real HTTP: Svix verification, dedupe, user binding, the SSE
+//! stream with replay, and persistence across a restart.
+
+mod common;
+
+use common::{eventually, Stack, WEBHOOK_SECRET};
+use dots_api::webhook::WebhookSecret;
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn post_webhook(stack: &Stack, id: &str, timestamp: i64, signature: &str, body: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/webhooks/dots", stack.base))
+        .header("svix-id", id)
+        .header("svix-timestamp", timestamp.to_string())
+        .header("svix-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Reads an SSE stream until `count` events arrived (bounded); returns (id, event, data).
+async fn read_events(
+    stack: &Stack,
+    cookie: &str,
+    last_event_id: Option<&str>,
+    count: usize,
+) -> Vec<(String, String, serde_json::Value)> {
+    let mut request = reqwest::Client::new()
+        .get(format!("{}/api/events", stack.base))
+        .header("cookie", cookie);
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let mut response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while events.len() < count {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .expect("events in time")
+            .unwrap();
+        let Some(chunk) = chunk else { break };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                }
+            }
+            if !event.is_empty() {
+                events.push((id, event, serde_json::from_str(&data).unwrap()));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn forged_tampered_stale_and_replayed_webhooks_are_refused_or_ignored() {
+    let stack = Stack::start().await;
+    let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
+    let body = r#"{"event":"flow.updated","flow_id":"00000000-0000-0000-0000-000000000000"}"#;
+    let ts = now();
+    let good = secret.sign("msg_1", ts, body.as_bytes());
+    let forged = WebhookSecret::from_key(b"attacker").sign("msg_2", ts, body.as_bytes());
+    assert_eq!(
+        post_webhook(&stack, "msg_2", ts, &forged, body).await,
+        401,
+        "forged signature"
+    );
+    let tampered = body.replace("0000-0000-0000-000000000000", "0000-0000-0000-000000000001");
+    assert_eq!(
+        post_webhook(&stack, "msg_1", ts, &good, &tampered).await,
+        401,
+        "tampered body"
+    );
+    let stale = secret.sign("msg_3", ts - 600, body.as_bytes());
+    assert_eq!(
+        post_webhook(&stack, "msg_3", ts - 600, &stale, body).await,
+        401,
+        "stale timestamp"
+    );
+    assert_eq!(
+        post_webhook(&stack, "msg_1", ts, &good, body).await,
+        204,
+        "genuine"
+    );
+    assert_eq!(
+        post_webhook(&stack, "msg_1", ts, &good, body).await,
+        204,
+        "a replay is acknowledged…"
+    );
+    assert!(
+        !stack.state.db().first_delivery("msg_1").await.unwrap(),
+        "…and was recorded once"
+    );
+    assert!(
+        stack.state.db().first_delivery("msg_2").await.unwrap(),
+        "refused ids were never recorded"
+    );
+}
+
+#[tokio::test]
+async fn onboarding_binds_the_user_and_the_stream_tells_the_browser() {
+    let stack = Stack::start().await;
+    let mut browser = stack.browser();
+    let flow = browser
+        .create_flow(json!({"steps": ["compliance", "payout"]}))
+        .await;
+    let flow_id = flow["id"].as_str().unwrap();
+    assert!(
+        flow.get("expires_at").is_none(),
+        "an anonymous flow is not pre-authenticated"
+    );
+    let cookie = browser.cookie.clone().unwrap();
+
+    stack.onboard(flow_id, "4155550500").await;
+    stack.complete_step(flow_id, "compliance").await;
+    stack.complete_step(flow_id, "payout").await;
+    let events = read_events(&stack, &cookie, None, 4).await;
+    let kinds: Vec<&str> = events.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "user_bound",
+            "step_completed",
+            "step_completed",
+            "flow_completed"
+        ],
+        "{events:?}"
+    );
+    assert_eq!(events[1].2["step"], "compliance");
+    assert_eq!(events[3].2["flow_id"], flow_id);
+    let user_id = events[0].2["user_id"].as_str().unwrap().to_owned();
+
+    // The next flow of this browser is for that user: no onboarding, a pre-authenticated link.
+    let next = browser.create_flow(json!({"steps": ["payout"]})).await;
+    assert!(
+        next["expires_at"].is_string(),
+        "pre-authenticated links say when they expire: {next}"
+    );
+    let upstream = stack
+        .sandbox
+        .state()
+        .store()
+        .flow("", next["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        upstream.user_id.unwrap().to_string(),
+        user_id,
+        "the proxy attached the bound user"
+    );
+
+    // Another browser's stream sees none of it.
+    let mut other = stack.browser();
+    other.create_flow(json!({"steps": ["payout"]})).await;
+    let other_cookie = other.cookie.clone().unwrap();
+    let mut response = reqwest::Client::new()
+        .get(format!("{}/api/events", stack.base))
+        .header("cookie", other_cookie)
+        .send()
+        .await
+        .unwrap();
+    let quiet = tokio::time::timeout(Duration::from_millis(300), async {
+        loop {
+            match response.chunk().await.unwrap() {
+                Some(chunk) if String::from_utf8_lossy(&chunk).contains("event:") => return chunk,
+                Some(_) => continue,
+                None => std::future::pending::<()>().await,
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "no events cross to another browser");
+}
+
+#[tokio::test]
+async fn a_reconnect_with_last_event_id_replays_what_was_missed() {
+    let stack = Stack::start().await;
+    let mut browser = stack.browser();
+    let flow = browser
+        .create_flow(json!({"steps": ["compliance", "payout"]}))
+        .await;
+    let flow_id = flow["id"].as_str().unwrap();
+    let cookie = browser.cookie.clone().unwrap();
+    stack.onboard(flow_id, "4155550501").await;
+    let first = read_events(&stack, &cookie, None, 1).await;
+    assert_eq!(first[0].1, "user_bound");
+    // While disconnected, steps complete.
+    stack.complete_step(flow_id, "compliance").await;
+    stack.complete_step(flow_id, "payout").await;
+    let db = stack.state.db().clone();
+    eventually("the webhooks are processed", || {
+        let db = db.clone();
+        let flow_id = flow_id.to_owned();
+        async move {
+            db.flow(&flow_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .completed_steps
+                .len()
+                == 2
+        }
+    })
+    .await;
+    let replayed = read_events(&stack, &cookie, Some(&first[0].0), 3).await;
+    let kinds: Vec<&str> = replayed.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["step_completed", "step_completed", "flow_completed"],
+        "only what came after the id"
+    );
+    let ids: Vec<i64> = replayed
+        .iter()
+        .map(|(id, _, _)| id.parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+}
+
+#[tokio::test]
+async fn a_restart_keeps_ownership_bindings_and_dedupe() {
+    let settings = common::settings();
+    let stack = Stack::start_with(settings.clone(), common::temp_db_path(), None).await;
+    let mut browser = stack.browser();
+    let flow = browser.create_flow(json!({"steps": ["payout"]})).await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    stack.onboard(&flow_id, "4155550502").await;
+    let db = stack.state.db().clone();
+    eventually("the user is bound", || {
+        let db = db.clone();
+        let flow_id = flow_id.clone();
+        async move { db.flow(&flow_id).await.unwrap().unwrap().user_id.is_some() }
+    })
+    .await;
+    let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
+    let body = r#"{"user_id":"someone"}"#;
+    let ts = now();
+    let sig = secret.sign("msg_restart", ts, body.as_bytes());
+    assert_eq!(
+        post_webhook(&stack, "msg_restart", ts, &sig, body).await,
+        204
+    );
+
+    let (sandbox, db_path) = stack.stop();
+    let restarted = Stack::start_with(settings, db_path, Some(sandbox)).await;
+    browser.base = restarted.base.clone();
+    let answer = browser
+        .send(Method::GET, &format!("/api/flows/{flow_id}"), None)
+        .await;
+    assert_eq!(
+        answer.status, 200,
+        "the session still owns its flow: {}",
+        answer.text
+    );
+    let next = browser.create_flow(json!({"steps": ["payout"]})).await;
+    assert!(
+        next["expires_at"].is_string(),
+        "the binding survived: {next}"
+    );
+    assert_eq!(
+        post_webhook(&restarted, "msg_restart", ts, &sig, body).await,
+        204
+    );
+    assert!(
+        !restarted
+            .state
+            .db()
+            .first_delivery("msg_restart")
+            .await
+            .unwrap(),
+        "dedupe state survived"
+    );
+}
