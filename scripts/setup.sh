@@ -6,6 +6,7 @@
 #   trunk 0.21.14                  cargo install --locked (0.22 needs a newer rustc)
 #   wasm-bindgen-cli               cargo install, exactly the wasm-bindgen version in Cargo.lock
 #   chromium + chromium-driver     Debian packages (browser tests)
+#   postgresql                     Debian package (the proxy's database tests also run on it)
 #   playwright-core, binaryen      npm ci in end2end/ (end-to-end tests; wasm-opt 132)
 
 set -euo pipefail
@@ -46,10 +47,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_V
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+apt_packages=()
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  say "installing chromium and chromium-driver (Debian packages)"
+  apt_packages+=(chromium chromium-driver)
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_packages+=(postgresql)
+fi
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  say "installing ${apt_packages[*]} (Debian packages)"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_packages[@]}"
 fi
 
 lock_hash="$(sha256sum "$ROOT/end2end/package-lock.json" | cut -d' ' -f1)"

@@ -15,7 +15,30 @@ source "$ROOT/scripts/setup.sh" || { echo "setup failed"; exit 1; }
 set +e
 
 LOGS="$(mktemp -d)"
-trap 'rm -rf "$LOGS"' EXIT
+
+# A throwaway PostgreSQL cluster on a free loopback port, for the proxy's database tests.
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+PG_DIR="$(mktemp -d /tmp/dots-flow-pg.XXXXXX)"
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+start_postgres() {
+  local port
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  chmod 755 "$PG_DIR" && as_root chown postgres "$PG_DIR" &&
+    as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres >/dev/null &&
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+      -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null &&
+    export DOTS_PROXY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+stop_postgres() {
+  [ -f "$PG_DIR/data/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null
+  as_root rm -rf "$PG_DIR"
+}
+trap 'stop_postgres; rm -rf "$LOGS"' EXIT
+if start_postgres; then
+  say "PostgreSQL for the tests at ${DOTS_PROXY_TEST_POSTGRES_URL}"
+else
+  echo "could not start PostgreSQL; the proxy's PostgreSQL test will fail"; cat "$PG_DIR/log" 2>/dev/null
+fi
 total_passed=0
 total_failed=0
 failed_steps=()

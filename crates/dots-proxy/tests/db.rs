@@ -1,0 +1,150 @@
+//! The database layer's contract, run on SQLite always and on PostgreSQL when the test command
+//! provides one (`DOTS_PROXY_TEST_POSTGRES_URL`; scripts/test.sh starts a throwaway cluster).
+
+mod common;
+
+use dots_api::StepName;
+use dots_proxy::db::{Db, FlowRow, PaymentRow};
+
+async fn contract(db: Db) {
+    // Identities and bindings.
+    db.touch_identity("session:a").await.unwrap();
+    db.touch_identity("session:a").await.unwrap();
+    assert_eq!(db.bound_user("session:a").await.unwrap(), None);
+    assert!(db.bind_user("session:a", "user-1").await.unwrap());
+    assert!(
+        !db.bind_user("session:a", "user-2").await.unwrap(),
+        "a binding is never replaced"
+    );
+    assert_eq!(
+        db.bound_user("session:a").await.unwrap().as_deref(),
+        Some("user-1")
+    );
+    assert_eq!(
+        db.identities_of_user("user-1").await.unwrap(),
+        vec!["session:a".to_owned()]
+    );
+
+    // Flows.
+    let flow = FlowRow {
+        id: "flow-1".into(),
+        identity: "session:a".into(),
+        steps: vec![StepName::Compliance, StepName::Payout],
+        completed_steps: vec![],
+        user_id: None,
+    };
+    db.insert_flow(&flow).await.unwrap();
+    assert_eq!(db.flow("flow-1").await.unwrap(), Some(flow.clone()));
+    db.update_flow("flow-1", &[StepName::Compliance], Some("user-1"))
+        .await
+        .unwrap();
+    db.update_flow("flow-1", &[StepName::Compliance], None)
+        .await
+        .unwrap();
+    let stored = db.flow("flow-1").await.unwrap().unwrap();
+    assert_eq!(stored.completed_steps, vec![StepName::Compliance]);
+    assert_eq!(
+        stored.user_id.as_deref(),
+        Some("user-1"),
+        "a later update without a user keeps it"
+    );
+    assert_eq!(db.flow("flow-2").await.unwrap(), None);
+
+    // Webhook dedupe.
+    assert!(db.first_delivery("msg_1").await.unwrap());
+    assert!(!db.first_delivery("msg_1").await.unwrap());
+    db.forget_delivery("msg_1").await.unwrap();
+    assert!(db.first_delivery("msg_1").await.unwrap());
+
+    // The event log.
+    let a1 = db
+        .append_event("session:a", "step_completed", "{}")
+        .await
+        .unwrap();
+    let b1 = db
+        .append_event("session:b", "step_completed", "{}")
+        .await
+        .unwrap();
+    let a2 = db
+        .append_event("session:a", "flow_completed", "{\"x\":1}")
+        .await
+        .unwrap();
+    assert!(
+        a1.seq < b1.seq && b1.seq < a2.seq,
+        "sequence numbers increase"
+    );
+    let after = db.events_after("session:a", a1.seq, 10).await.unwrap();
+    assert_eq!(after, vec![a2.clone()], "only this identity's later events");
+    assert_eq!(db.events_after("session:a", 0, 1).await.unwrap(), vec![a1]);
+
+    // Payments: the first reservation of a reference wins.
+    let first = PaymentRow {
+        reference: "order-1".into(),
+        idempotency_key: "k-1".into(),
+        user_id: "user-1".into(),
+        amount: 500,
+    };
+    assert_eq!(db.reserve_payment(&first).await.unwrap(), first);
+    let second = PaymentRow {
+        idempotency_key: "k-2".into(),
+        amount: 900,
+        ..first.clone()
+    };
+    assert_eq!(
+        db.reserve_payment(&second).await.unwrap(),
+        first,
+        "the stored key is reused"
+    );
+    db.complete_payment("order-1", "transfer-1").await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_meets_the_contract() {
+    let path = common::temp_db_path();
+    contract(
+        Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap(),
+    )
+    .await;
+    // Reopening applies the migrations again without harm and keeps the data.
+    let reopened = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.bound_user("session:a").await.unwrap().as_deref(),
+        Some("user-1")
+    );
+}
+
+#[tokio::test]
+async fn postgres_meets_the_contract() {
+    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must provide DOTS_PROXY_TEST_POSTGRES_URL"
+        );
+        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)");
+        return;
+    };
+    // A fresh database per run.
+    sqlx::any::install_default_drivers();
+    let name = format!("dots_proxy_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .expect("PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("the URL names a database"),
+    };
+    contract(Db::connect(&url).await.unwrap()).await;
+    let reopened = Db::connect(&url).await.unwrap();
+    assert_eq!(
+        reopened.bound_user("session:a").await.unwrap().as_deref(),
+        Some("user-1")
+    );
+}
