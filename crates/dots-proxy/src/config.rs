@@ -321,6 +321,47 @@ mod tests {
     }
 
     #[test]
+    fn webhook_secrets_steps_and_origins_are_checked_by_name() {
+        let config = parse(&["--webhook-secret", "not-a-secret"]);
+        assert_eq!(
+            config.webhook_secrets(false).unwrap_err().setting,
+            "DOTS_WEBHOOK_SECRET"
+        );
+        let config = parse(&[]);
+        assert_eq!(
+            config.webhook_secrets(true).unwrap().len(),
+            1,
+            "local mode defaults to the sandbox secret"
+        );
+        assert!(config.webhook_secrets(false).unwrap().is_empty());
+        let config = parse(&["--webhook-secret", "whsec_b2xk,whsec_bmV3"]);
+        assert_eq!(
+            config.webhook_secrets(false).unwrap().len(),
+            2,
+            "rotation: several secrets"
+        );
+
+        let config = parse(&["--allowed-steps", "compliance,teleport"]);
+        assert_eq!(
+            config.step_policy().unwrap_err().setting,
+            "DOTS_PROXY_ALLOWED_STEPS"
+        );
+        let config = parse(&["--allowed-steps", "compliance,payout"]);
+        assert_eq!(config.step_policy().unwrap().unwrap().len(), 2);
+
+        let config = parse(&["--allowed-origins", "https://app.example.com/path,notaurl"]);
+        assert_eq!(
+            config.origins().unwrap_err().setting,
+            "DOTS_PROXY_ALLOWED_ORIGINS"
+        );
+        let config = parse(&["--allowed-origins", "https://app.example.com/"]);
+        assert_eq!(
+            config.origins().unwrap(),
+            vec!["https://app.example.com".to_owned()]
+        );
+    }
+
+    #[test]
     fn debug_output_never_shows_the_key() {
         let config = parse(&[
             "--dots-client-id",
