@@ -24,7 +24,7 @@ trap cleanup EXIT INT TERM
 
 say "starting dots-proxy on $PROXY_ADDR"
 # The page is served by trunk on another port, so its origin must be allowed explicitly.
-DOTS_PROXY_ADDR="$PROXY_ADDR" \
+DOTS_PROXY_ADDR="$PROXY_ADDR" DOTS_PROXY_DEMO=1 \
 DOTS_PROXY_ALLOWED_ORIGINS="http://127.0.0.1:$DEMO_PORT,http://localhost:$DEMO_PORT" \
   "$ROOT/target/debug/dots-proxy" &
 pids+=($!)

@@ -19,89 +19,141 @@ after(async () => {
   await stack?.stop();
 });
 
-test("a step completed in the iframe reaches the event log and the server", async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
+async function fill(frame, values) {
+  for (const [name, value] of Object.entries(values)) {
+    await frame.locator(`input[name="${name}"]`).fill(value);
+  }
+}
+
+test("the payout journey: onboard, user appears, host pays, user withdraws; theme editor", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const consoleErrors = [];
   page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(`${msg.text()} @ ${msg.location().url}`));
   page.on("pageerror", (err) => consoleErrors.push(String(err)));
-
   await page.goto(stack.base);
-  const component = page.locator(".dots-flow");
-  await component.waitFor();
-  await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
 
-  const frameElement = page.locator("iframe.dots-flow__frame");
+  // 1. Onboarding + compliance in the embedded flow.
+  const onboarding = page.locator(".dots-flow").first();
+  await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
+  const frameElement = onboarding.locator("iframe.dots-flow__frame");
   const src = await frameElement.getAttribute("src");
   assert.match(src, /^http:\/\/127\.0\.0\.1:\d+\/flow\/[0-9a-f-]{36}$/, "the iframe shows the sandbox's hosted page");
   assert.notEqual(new URL(src).origin, new URL(stack.base).origin, "the flow runs on another origin than the page");
-  const frameHeight = await frameElement.evaluate((el) => el.getBoundingClientRect().height);
-  assert.ok(frameHeight >= 240, `the frame follows the flow's height (got ${frameHeight}px)`);
-
-  const log = page.locator("#event-log");
-  await log.locator('li[data-kind="created"]').waitFor();
-  await log.locator('li[data-kind="ready"]').waitFor();
-  const flowId = (await page.locator("#flow-id").textContent()).trim();
-  assert.match(flowId, /^[0-9a-f-]{36}$/, "the demo shows the flow id");
-
-  const frame = page.frameLocator("iframe.dots-flow__frame");
-  // The flow was created without a user: it starts by signing in (onboarding).
-  await frame.locator('input[name="first_name"]').fill("Ada");
-  await frame.locator('input[name="last_name"]').fill("Lovelace");
-  await frame.locator('input[name="email"]').fill("ada@example.com");
-  await frame.locator('input[name="phone_number"]').fill("4155550199");
+  assert.equal(await page.locator("#user-id").textContent(), "not onboarded yet");
+  assert.equal(await page.locator("#pay-user").isDisabled(), true, "nobody to pay yet");
+  const frame = page.frameLocator(".dots-flow >> nth=0 >> iframe");
+  await fill(frame, { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone_number: "4155550199" });
   await frame.locator("#send-code").click();
-  await frame.locator('input[name="code"]').fill("123456");
+  await fill(frame, { code: "123456" });
   await frame.locator("#verify-code").click();
-
-  // Compliance: a real form with validation.
   await frame.locator('#panel[data-step="compliance"]').waitFor();
-  await frame.locator('input[name="tin"]').fill("123-45-6789");
-  await frame.locator('input[name="date_of_birth"]').fill("1990-04-01");
-  await frame.locator('input[name="line_1"]').fill("1 Main St");
-  await frame.locator('input[name="city"]').fill("San Francisco");
-  await frame.locator('input[name="state"]').fill("CA");
-  await frame.locator('input[name="postcode"]').fill("94107");
+  await fill(frame, { tin: "123-45-6789", date_of_birth: "1990-04-01", line_1: "1 Main St", city: "San Francisco", state: "CA", postcode: "94107" });
   await frame.locator("#complete-step").click();
+  const log = page.locator("#event-log");
+  await log.locator('li[data-kind="step"][data-source="onboarding"]').first().waitFor();
+  assert.match(await log.locator('li[data-kind="step"]').first().textContent(), /compliance completed/);
+  await page.waitForSelector("#flow-status:text('completed')");
 
-  const stepEntry = log.locator('li[data-kind="step"]');
-  await stepEntry.first().waitFor();
-  assert.match(await stepEntry.first().textContent(), /compliance completed/, "the step event is logged");
-  assert.equal(await page.locator("#flow-status").textContent(), "ready", "one of two steps is not the flow");
+  // 2. The user id arrives from the server (webhook → proxy → event stream).
+  await page.waitForFunction(() => /^[0-9a-f-]{36}$/.test(document.querySelector("#user-id")?.textContent ?? ""));
+  await log.locator('li[data-kind="user_bound"][data-source="server"]').waitFor();
+  assert.equal(await page.locator("#app-wallet").textContent(), "$100.00", "sandbox apps start with $100");
+  assert.equal(await page.locator("#user-wallet").textContent(), "$0.00");
 
-  await page.waitForFunction(() => document.querySelector("#server-completed")?.textContent.includes("compliance"));
-
-  const response = await page.request.get(`${stack.base}/api/flows/${flowId}`);
-  assert.equal(response.status(), 200);
-  const body = await response.text();
-  assert.deepEqual(JSON.parse(body).completed_steps, ["compliance"], "the proxy reports the completed step");
-  assert.ok(!body.includes(API_KEY), "no key in the proxy's answer");
+  // 3. The host backend pays the user $25.
+  await page.locator("#pay-user").click();
+  await page.waitForSelector("#transfer-status:text('completed')");
+  assert.equal(await page.locator("#user-wallet").textContent(), "$25.00");
+  assert.equal(await page.locator("#app-wallet").textContent(), "$75.00");
+  await log.locator('li[data-kind="transfer_updated"]').first().waitFor();
 
   const dir = ensureOutputDir();
   await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(400); // let the cross-origin frames repaint after scrolling
   await page.screenshot({ path: path.join(dir, "demo-desktop.png") });
 
-  // Finish the flow: add a payout method, save; the component reports completion.
-  await frame.locator('#panel[data-step="manage-payouts"]').waitFor();
-  await frame.locator('input[name="email"]').fill("ada@example.com");
-  await frame.locator("#add-method").click();
-  await frame.locator("#payout-methods li").first().waitFor();
-  await frame.locator("#complete-step").click();
-  await page.waitForSelector('.dots-flow[data-status="completed"]');
-  await log.locator('li[data-kind="flow-completed"]').waitFor();
-  assert.match(
-    (await log.locator('li[data-kind="step"]').nth(1).textContent()).trim(),
-    /manage-payouts completed$/,
-    "a changed payout setup is `completed`, not `completed-saved`",
-  );
+  // 4. A payout flow for the same user: no sign-in, then the wallet drops to zero.
+  await page.locator("#start-payout").click();
+  const payoutFrame = page.frameLocator("section[aria-labelledby=step4] iframe");
+  await payoutFrame.locator('#panel[data-step="payout"]').waitFor();
+  assert.equal(await payoutFrame.locator("#wallet-balance").textContent(), "$25.00");
+  await fill(payoutFrame, { email: "ada@example.com" });
+  await payoutFrame.locator("#add-method").click();
+  await payoutFrame.locator("#complete-step:not([disabled])").click();
+  await page.waitForSelector("#payout-status:text('completed')");
+  await page.waitForSelector("#user-wallet:text('$0.00')");
 
-  await page.setViewportSize({ width: 375, height: 760 });
+  // Theme editor: a preset and a colour re-theme every embedded flow; the Rust code follows.
+  const before = await page.locator("section[aria-labelledby=step4] iframe").getAttribute("src");
+  await page.locator('button[data-preset="dark"]').click();
+  await page.waitForFunction(() => document.querySelector("section[aria-labelledby=step4] iframe")?.src.includes("styles="));
+  const themed = await page.locator("section[aria-labelledby=step4] iframe").getAttribute("src");
+  assert.notEqual(themed, before);
+  assert.match(decodeURIComponent(themed.split("styles=")[1]), /"theme":"dark"/);
+  const picker = page.locator('input[data-variable="buttonBackgroundColor"]');
+  await picker.evaluate((input) => {
+    input.value = "#ff0000";
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  await page.waitForFunction(() => decodeURIComponent(document.querySelector("section[aria-labelledby=step4] iframe")?.src ?? "").includes('"buttonBackgroundColor":"#ff0000"'));
+  const code = await page.locator("#rust-code").textContent();
+  assert.match(code, /FlowStyle::light\(\)\.with_theme\(Theme::Dark\)/);
+  assert.match(code, /\.with\(StyleVariable::ButtonBackgroundColor, "#ff0000"\)/);
+  const chrome = await page.locator(".dots-flow").first().getAttribute("style");
+  assert.match(chrome, /--dots-flow-button-background:#ff0000/, "the component's chrome follows");
+
+  // The event log filters by kind.
+  await page.locator("#log-filter").selectOption("step");
+  const kinds = await log.locator("li").evaluateAll((items) => items.map((li) => li.dataset.kind));
+  assert.ok(kinds.length > 0 && kinds.every((k) => k === "step"), `filtered: ${kinds}`);
+
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(400);
   await page.screenshot({ path: path.join(dir, "demo-375.png") });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 375px (${overflow}px)`);
 
   assert.deepEqual(consoleErrors, [], "no console errors");
   const html = await page.content();
   assert.ok(!html.includes(API_KEY), "no key in the page");
   assert.ok(!stack.logs.join("").includes(API_KEY), "no key in the proxy's logs");
+  await context.close();
+});
+
+test("every other step kind can be tried alone", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(stack.base);
+  for (const step of ["id-verification", "background-check", "manage-payouts", "manage-payments", "redirect", "pdf-form-fill"]) {
+    await page.locator(`button[data-try="${step}"]`).click();
+    const tryFrame = page.locator(`.demo-try[data-trying="${step}"] iframe`);
+    await tryFrame.waitFor();
+    const frame = page.frameLocator(`.demo-try[data-trying="${step}"] iframe`);
+    // A new visitor signs in first; the step follows.
+    await frame.locator("#panel").waitFor();
+    assert.match(await frame.locator("#rail").textContent(), /Sign in/, `${step}: onboarding comes first`);
+    if (step === "id-verification") {
+      assert.equal(await tryFrame.getAttribute("allow"), "camera", "camera allowed for ID verification");
+    }
+  }
+  await context.close();
+});
+
+test("the fault switch: an upstream error shows the retry state", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(stack.base);
+  await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
+  await page.locator('button[data-fault="errors"]').click();
+  await page.waitForSelector("#fault-note:text('502')");
+  await page.locator('button[data-try="background-check"]').click();
+  const card = page.locator('.demo-try[data-trying="background-check"] .dots-flow');
+  await card.locator("[role=alert]").waitFor();
+  assert.equal(await card.getAttribute("data-status"), "error");
+  await card.locator(".dots-flow__retry").click();
+  await page.waitForSelector('.demo-try[data-trying="background-check"] .dots-flow[data-status="ready"]', { timeout: 20000 });
   await context.close();
 });
 

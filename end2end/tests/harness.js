@@ -97,6 +97,7 @@ export async function startStack() {
   const dataDir = mkdtempSync(path.join(tmpdir(), "dots-proxy-e2e-"));
   return startServer("dots-proxy", ["--static-dir", path.join(root, "dist"), "--data-dir", dataDir], {
     DOTS_ENV: "local",
+    DOTS_PROXY_DEMO: "1",
     DOTS_API_KEY: API_KEY,
     DOTS_CLIENT_ID: "e2e-client",
   });

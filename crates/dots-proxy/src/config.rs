@@ -95,8 +95,14 @@ pub struct Config {
     /// Steps browsers may request (comma-separated); default: all.
     #[arg(long, env = "DOTS_PROXY_ALLOWED_STEPS", value_delimiter = ',')]
     pub allowed_steps: Vec<String>,
+    /// Demo mode (local mode only): adds `/demo/...` routes that pay the caller's own bound user
+    /// from the sandbox app wallet and switch sandbox faults, for the demo page.
+    #[arg(long, env = "DOTS_PROXY_DEMO", action = clap::ArgAction::Set, num_args = 0..=1,
+          default_value = "false", default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
     /// Send the session cookie only over HTTPS (default: on unless the proxy listens on loopback).
-    #[arg(long, env = "DOTS_PROXY_SECURE_COOKIES")]
+    #[arg(long, env = "DOTS_PROXY_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
     pub secure_cookies: Option<bool>,
 }
 
@@ -358,6 +364,22 @@ mod tests {
         assert_eq!(
             config.origins().unwrap(),
             vec!["https://app.example.com".to_owned()]
+        );
+    }
+
+    #[test]
+    fn booleans_accept_the_usual_spellings() {
+        assert!(parse(&["--demo"]).demo);
+        assert!(parse(&["--demo", "1"]).demo);
+        assert!(!parse(&["--demo", "false"]).demo);
+        assert!(!parse(&[]).demo);
+        assert_eq!(
+            parse(&["--secure-cookies", "yes"]).secure_cookies,
+            Some(true)
+        );
+        assert_eq!(
+            parse(&["--secure-cookies", "0"]).secure_cookies,
+            Some(false)
         );
     }
 

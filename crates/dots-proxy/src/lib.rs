@@ -31,6 +31,7 @@
 
 pub mod config;
 pub mod db;
+pub mod demo;
 mod error;
 pub mod hub;
 pub mod identity;

@@ -98,6 +98,14 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("DOTS_PROXY_ADDR: cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
 
+    if config.demo && !local {
+        return Err(ConfigError {
+            setting: "DOTS_PROXY_DEMO",
+            message: "demo mode pays from the sandbox wallet and only runs with DOTS_ENV=local"
+                .into(),
+        }
+        .into());
+    }
     let mut _sandbox = None;
     let dots = match upstream {
         Upstream::LocalSandbox { client_id, api_key } => {
@@ -146,7 +154,20 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             "no DOTS_WEBHOOK_SECRET: webhooks will be refused, so flows are not followed"
         );
     }
-    let mut app = router(AppState::new(dots, db, settings));
+    let state = AppState::new(dots, db, settings);
+    let mut app = router(state.clone());
+    if config.demo {
+        let sandbox = _sandbox
+            .as_ref()
+            .expect("demo mode is local")
+            .state()
+            .clone();
+        app = app.merge(dots_proxy::demo::demo_router(dots_proxy::demo::DemoState {
+            app: state,
+            sandbox,
+        }));
+        tracing::info!("demo mode: /demo routes pay the caller's own user from the sandbox wallet");
+    }
     if let Some(dir) = &config.static_dir {
         if !dir.join("index.html").is_file() {
             return Err(

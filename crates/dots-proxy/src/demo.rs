@@ -1,0 +1,159 @@
+//! Demo-only routes (`/demo/...`), mounted by the binary only in local mode with
+//! `DOTS_PROXY_DEMO=1`. They stand in for the host's own backend in the demo page: the page
+//! never holds the admin token; these routes act for the caller's bound user alone, and reach
+//! into the in-process sandbox for its app wallet, clock and fault injection.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use axum_extra::extract::cookie::SignedCookieJar;
+use dots_api::{parse_json_body, ValidationError};
+use dots_sandbox::{FaultKind, FaultRule, SandboxState};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ProxyError;
+use crate::identity::{check_origin, identify, Caller};
+use crate::AppState;
+
+/// The demo routes' state: the proxy's plus the in-process sandbox's.
+#[derive(Clone)]
+pub struct DemoState {
+    /// The proxy.
+    pub app: AppState,
+    /// The local sandbox.
+    pub sandbox: SandboxState,
+}
+
+impl axum::extract::FromRef<DemoState> for axum_extra::extract::cookie::Key {
+    fn from_ref(state: &DemoState) -> Self {
+        state.app.settings().session_key.clone()
+    }
+}
+
+/// `/demo/state`, `/demo/pay`, `/demo/faults`.
+pub fn demo_router(state: DemoState) -> Router {
+    Router::new()
+        .route("/demo/state", get(demo_state))
+        .route("/demo/pay", post(demo_pay))
+        .route("/demo/faults", post(demo_faults))
+        .with_state(state)
+}
+
+fn caller(
+    state: &DemoState,
+    headers: &HeaderMap,
+    jar: SignedCookieJar,
+    write: bool,
+) -> Result<Caller, ProxyError> {
+    let (caller, _) = identify(&state.app, headers, jar, false)?;
+    let caller = caller.ok_or(ProxyError::NotFound)?;
+    if write && caller.via_cookie {
+        check_origin(&state.app, headers)?;
+    }
+    Ok(caller)
+}
+
+async fn wallets(state: &DemoState, user_id: Option<&str>) -> Result<Value, ProxyError> {
+    let user = match user_id {
+        Some(id) => Some(state.app.dots().retrieve_user(id).await?),
+        None => None,
+    };
+    Ok(json!({
+        "user_id": user_id,
+        "user_wallet": user.as_ref().map(|u| u.wallet.amount),
+        "app_wallet": state.sandbox.store().app_wallet(""),
+    }))
+}
+
+async fn demo_state(
+    State(state): State<DemoState>,
+    headers: HeaderMap,
+    jar: SignedCookieJar,
+) -> Result<Json<Value>, ProxyError> {
+    // A visitor without a session yet simply has no user.
+    let bound = match caller(&state, &headers, jar, false) {
+        Ok(caller) => state.app.db().bound_user(&caller.identity).await?,
+        Err(ProxyError::NotFound) => None,
+        Err(err) => return Err(err),
+    };
+    Ok(Json(wallets(&state, bound.as_deref()).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    amount_cents: i64,
+}
+
+async fn demo_pay(
+    State(state): State<DemoState>,
+    headers: HeaderMap,
+    jar: SignedCookieJar,
+    body: Bytes,
+) -> Result<Json<Value>, ProxyError> {
+    let caller = caller(&state, &headers, jar, true)?;
+    let PayBody { amount_cents } = parse_json_body(&body)?;
+    if !(1..=10_000).contains(&amount_cents) {
+        return Err(ValidationError::new(
+            "amount_cents",
+            "must be between 1 and 10000 cents in the demo",
+        )
+        .into());
+    }
+    let user = state
+        .app
+        .db()
+        .bound_user(&caller.identity)
+        .await?
+        .ok_or_else(|| ProxyError::Conflict("finish onboarding first: no user yet".into()))?;
+    let reference = format!("demo-{}", uuid::Uuid::new_v4());
+    let transfer =
+        crate::routes::host::pay(&state.app, &user, amount_cents, &reference, None).await?;
+    let mut answer = wallets(&state, Some(&user)).await?;
+    answer["transfer"] = json!(transfer);
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+struct FaultBody {
+    fault: String,
+}
+
+async fn demo_faults(
+    State(state): State<DemoState>,
+    headers: HeaderMap,
+    jar: SignedCookieJar,
+    body: Bytes,
+) -> Result<Json<Value>, ProxyError> {
+    caller(&state, &headers, jar, true)?;
+    let FaultBody { fault } = parse_json_body(&body)?;
+    let faults = state.sandbox.faults();
+    let rule = |kind: FaultKind, count: Option<u32>| FaultRule {
+        path: "/v2/flows".into(),
+        method: Some("POST".into()),
+        kind,
+        count,
+        ratio: None,
+    };
+    match fault.as_str() {
+        "slow" => faults.add(rule(FaultKind::Latency { latency_ms: 3000 }, Some(1))),
+        "errors" => faults.add(rule(
+            FaultKind::Status {
+                status: 502,
+                retry_after: None,
+            },
+            Some(1),
+        )),
+        "expire" => state.sandbox.clock().advance(16 * 60),
+        "clear" => faults.clear(),
+        _ => {
+            return Err(
+                ValidationError::new("fault", "must be slow, errors, expire or clear").into(),
+            )
+        }
+    }
+    Ok(Json(json!({"fault": fault, "active": faults.list()})))
+}
