@@ -6,6 +6,7 @@
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
 #   ssr          the component rendered natively with Leptos' `ssr` feature (no `window`)
 #   end2end      the built demo + proxy + sandbox on free loopback ports, driven by Playwright
+#   bench-smoke  the benchmark program at tiny sizes (proves it still runs; no figures kept)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -75,6 +76,7 @@ run ssr cargo test -p dots-flow --no-default-features --features ssr --test ssr
 run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
+run bench-smoke cargo run -q -p dots-bench -- --quick --repetitions 1 --proxy-bin target/debug/dots-proxy
 
 echo
 say "summary"

@@ -15,7 +15,11 @@ async fn follow(mut response: reqwest::Response) -> Vec<(String, Value)> {
     let mut buffer = String::new();
     let mut events = Vec::new();
     loop {
-        let chunk = response.chunk().await.expect("stream stays open").expect("stream not ended");
+        let chunk = response
+            .chunk()
+            .await
+            .expect("stream stays open")
+            .expect("stream not ended");
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let block: String = buffer.drain(..end + 2).collect();
@@ -51,7 +55,9 @@ async fn two_hundred_sessions_each_see_only_their_own_completion() {
         let base = stack.base.clone();
         let sandbox_origin = sandbox_origin.clone();
         tasks.push(tokio::spawn(async move {
-            let flow = browser.create_flow(json!({"steps": ["background-check"], "metadata": {"session": i}})).await;
+            let flow = browser
+                .create_flow(json!({"steps": ["background-check"], "metadata": {"session": i}}))
+                .await;
             let flow_id = flow["id"].as_str().unwrap().to_owned();
             let stream = reqwest::Client::new()
                 .get(format!("{base}/api/events"))
@@ -61,7 +67,9 @@ async fn two_hundred_sessions_each_see_only_their_own_completion() {
                 .unwrap();
             assert_eq!(stream.status(), 200);
             let completed = reqwest::Client::new()
-                .post(format!("{sandbox_origin}/_sandbox/flows/{flow_id}/complete"))
+                .post(format!(
+                    "{sandbox_origin}/_sandbox/flows/{flow_id}/complete"
+                ))
                 .json(&json!({"step": "background-check"}))
                 .send()
                 .await
@@ -77,10 +85,17 @@ async fn two_hundred_sessions_each_see_only_their_own_completion() {
     for task in tasks {
         let (flow_id, events) = task.await.unwrap();
         for (kind, data) in &events {
-            assert_eq!(data["flow_id"], flow_id, "a {kind} event of another session's flow crossed over");
+            assert_eq!(
+                data["flow_id"], flow_id,
+                "a {kind} event of another session's flow crossed over"
+            );
         }
         let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(kinds, ["step_completed", "flow_completed"], "exactly this flow's events, once");
+        assert_eq!(
+            kinds,
+            ["step_completed", "flow_completed"],
+            "exactly this flow's events, once"
+        );
         assert!(seen.insert(flow_id), "flows are distinct");
     }
     assert_eq!(seen.len(), SESSIONS, "nothing lost");

@@ -1,0 +1,398 @@
+//! Benchmarks of dots-flow. Prints figures; it is not a test.
+//!
+//! It starts the `dots-proxy` binary in local mode (the sandbox in-process, on a known port) and
+//! measures, in one run with one load generator:
+//!
+//! 1. proxy overhead: create-flow and retrieve-flow through the proxy vs. straight to the
+//!    sandbox, at a fixed concurrency of 1 (latency) and at saturation (throughput);
+//! 2. webhook → browser: from completing a step in the sandbox (which sends `flow.updated`) to
+//!    the event arriving on the session's SSE stream, with 1, 100 and 1,000 open streams, and
+//!    the proxy's resident memory.
+//!
+//! `cargo run -p dots-bench --release -- --proxy-bin target/release/dots-proxy`; `--quick` runs
+//! tiny sizes (the CI smoke).
+
+use base64::Engine;
+use clap::Parser;
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// The proxy binary to measure.
+    #[arg(long, default_value = "target/release/dots-proxy")]
+    proxy_bin: String,
+    /// Tiny sizes: proves the benchmark still works.
+    #[arg(long)]
+    quick: bool,
+    /// Repetitions of each measurement (min / median / max are printed).
+    #[arg(long, default_value_t = 3)]
+    repetitions: usize,
+}
+
+const CLIENT_ID: &str = "bench-client";
+const API_KEY: &str = "bench-api-key";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Proxy {
+    child: Child,
+    base: String,
+    sandbox: String,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proxy {
+    fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            })
+            .unwrap_or(0)
+    }
+}
+
+async fn start_proxy(bin: &str) -> Proxy {
+    let (port, sandbox_port) = (free_port(), free_port());
+    let data = std::env::temp_dir().join(format!("dots-bench-{port}"));
+    let child = Command::new(bin)
+        .env("DOTS_ENV", "local")
+        .env("DOTS_CLIENT_ID", CLIENT_ID)
+        .env("DOTS_API_KEY", API_KEY)
+        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
+        .env("DOTS_SANDBOX_ADDR", format!("127.0.0.1:{sandbox_port}"))
+        .env("DOTS_PROXY_DATA_DIR", &data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it first)"));
+    let proxy = Proxy {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        sandbox: format!("http://127.0.0.1:{sandbox_port}"),
+    };
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http
+            .get(format!("{}/healthz", proxy.base))
+            .send()
+            .await
+            .is_ok()
+        {
+            return proxy;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the proxy did not start");
+}
+
+/// Percentile of sorted durations, in microseconds.
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e6
+}
+
+struct Run {
+    p50_us: f64,
+    p99_us: f64,
+    rps: f64,
+}
+
+/// `requests` requests with `concurrency` workers; each request made by `make(i)`.
+async fn run<F, Fut>(requests: usize, concurrency: usize, make: F) -> Run
+where
+    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let started = Instant::now();
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let make = make.clone();
+        let counter = counter.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= requests {
+                    return latencies;
+                }
+                let t = Instant::now();
+                assert!(make(i).await, "request {i} failed");
+                latencies.push(t.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Run {
+        p50_us: pct(&all, 0.5),
+        p99_us: pct(&all, 0.99),
+        rps: requests as f64 / elapsed.as_secs_f64(),
+    }
+}
+
+fn summary(values: &mut [f64]) -> String {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    format!(
+        "{:>9.1} {:>9.1} {:>9.1}",
+        values[0],
+        values[values.len() / 2],
+        values[values.len() - 1]
+    )
+}
+
+async fn overhead(proxy: &Proxy, args: &Args) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{API_KEY}"))
+    );
+    // A session and a flow to retrieve, on both paths.
+    let created = http
+        .post(format!("{}/api/flows", proxy.base))
+        .header("origin", &proxy.base)
+        .json(&json!({"steps": ["payout"]}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = created.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let flow: Value = created.json().await.unwrap();
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+
+    let (n, sat) = if args.quick { (20, 4) } else { (2000, 32) };
+    println!(
+        "\n## Proxy overhead ({n} requests per run, {} runs; µs and requests/s: min median max)",
+        args.repetitions
+    );
+    println!(
+        "{:<34} {:>29} {:>29} {:>29}",
+        "", "p50 µs", "p99 µs", "req/s"
+    );
+    for (label, path_direct, path_proxy, post) in [
+        (
+            "retrieve",
+            format!("/api/v2/flows/{flow_id}"),
+            format!("/api/flows/{flow_id}"),
+            false,
+        ),
+        (
+            "create",
+            "/api/v2/flows".to_owned(),
+            "/api/flows".to_owned(),
+            true,
+        ),
+    ] {
+        for concurrency in [1, sat] {
+            let mut rows: Vec<(String, Vec<f64>, Vec<f64>, Vec<f64>)> = Vec::new();
+            for (who, base, path) in [
+                ("direct", proxy.sandbox.clone(), path_direct.clone()),
+                ("proxy", proxy.base.clone(), path_proxy.clone()),
+            ] {
+                let (mut p50, mut p99, mut rps) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..args.repetitions {
+                    let http = http.clone();
+                    let (url, auth, cookie, origin) = (
+                        format!("{base}{path}"),
+                        auth.clone(),
+                        cookie.clone(),
+                        proxy.base.clone(),
+                    );
+                    let direct = who == "direct";
+                    let result = run(n, concurrency, move |_| {
+                        let mut request = if post {
+                            http.post(&url).json(&json!({"steps": ["payout"]}))
+                        } else {
+                            http.get(&url)
+                        };
+                        request = if direct {
+                            request.header("authorization", &auth)
+                        } else {
+                            request.header("cookie", &cookie).header("origin", &origin)
+                        };
+                        async move {
+                            request
+                                .send()
+                                .await
+                                .map(|r| r.status().is_success())
+                                .unwrap_or(false)
+                        }
+                    })
+                    .await;
+                    p50.push(result.p50_us);
+                    p99.push(result.p99_us);
+                    rps.push(result.rps);
+                }
+                rows.push((who.to_owned(), p50, p99, rps));
+            }
+            for (who, p50, p99, rps) in rows.iter_mut() {
+                println!(
+                    "{:<34} {} {} {}",
+                    format!("{label} c={concurrency} {who}"),
+                    summary(p50),
+                    summary(p99),
+                    summary(rps)
+                );
+            }
+            let median = |v: &Vec<f64>| {
+                let mut v = v.clone();
+                v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                v[v.len() / 2]
+            };
+            println!(
+                "{:<34} added p50 {:.0} µs, added p99 {:.0} µs, throughput ratio {:.2}",
+                format!("{label} c={concurrency} →"),
+                median(&rows[1].1) - median(&rows[0].1),
+                median(&rows[1].2) - median(&rows[0].2),
+                median(&rows[1].3) / median(&rows[0].3)
+            );
+        }
+    }
+}
+
+/// Opens a session with one flow and its event stream.
+async fn session(http: &reqwest::Client, proxy: &Proxy) -> (String, reqwest::Response) {
+    let created = http
+        .post(format!("{}/api/flows", proxy.base))
+        .header("origin", &proxy.base)
+        .json(&json!({"steps": ["background-check", "payout"]}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = created.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let flow: Value = created.json().await.unwrap();
+    let stream = http
+        .get(format!("{}/api/events", proxy.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (flow["id"].as_str().unwrap().to_owned(), stream)
+}
+
+async fn next_event(stream: &mut reqwest::Response) {
+    loop {
+        let chunk = stream.chunk().await.unwrap().expect("stream open");
+        if String::from_utf8_lossy(&chunk).contains("event: step_completed") {
+            return;
+        }
+    }
+}
+
+async fn webhook_latency(bin: &str, args: &Args) {
+    let sizes: &[usize] = if args.quick { &[1, 5] } else { &[1, 100, 1000] };
+    let samples = if args.quick { 3 } else { 50 };
+    println!("\n## Webhook → browser ({samples} events per size; latency in ms: min median max of p50/p99 over runs)");
+    for &streams in sizes {
+        let proxy = start_proxy(bin).await;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(2048)
+            .build()
+            .unwrap();
+        let mut sessions = Vec::new();
+        for _ in 0..streams {
+            sessions.push(session(&http, &proxy).await);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+        for rep in 0..args.repetitions {
+            let mut latencies = Vec::new();
+            for k in 0..samples {
+                let index = (k * 7919 + rep * 31) % streams;
+                let (flow_id, stream) = &mut sessions[index];
+                let step = "background-check";
+                let started = Instant::now();
+                let response = http
+                    .post(format!(
+                        "{}/_sandbox/flows/{flow_id}/complete",
+                        proxy.sandbox
+                    ))
+                    .json(&json!({"step": step}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                let fresh = tokio::time::timeout(Duration::from_secs(5), next_event(stream))
+                    .await
+                    .is_ok();
+                if fresh {
+                    latencies.push(started.elapsed());
+                }
+                // A step completes once; a fresh session keeps the next sample on this slot real.
+                let (new_flow, new_stream) = session(&http, &proxy).await;
+                sessions[index] = (new_flow, new_stream);
+            }
+            latencies.sort();
+            p50s.push(pct(&latencies, 0.5) / 1000.0);
+            p99s.push(pct(&latencies, 0.99) / 1000.0);
+        }
+        println!(
+            "{:>5} streams: p50 {} ms   p99 {} ms   proxy RSS {:.1} MiB",
+            streams,
+            summary(&mut p50s),
+            summary(&mut p99s),
+            proxy.rss_kib() as f64 / 1024.0
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    println!(
+        "# dots-flow benchmarks ({})",
+        if args.quick { "quick smoke" } else { "full" }
+    );
+    println!(
+        "proxy binary: {}; machine: {} cores",
+        args.proxy_bin,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    let proxy = start_proxy(&args.proxy_bin).await;
+    overhead(&proxy, &args).await;
+    drop(proxy);
+    webhook_latency(&args.proxy_bin, &args).await;
+    println!("\nbenchmarks finished");
+}
