@@ -157,6 +157,14 @@ where
     }
 }
 
+/// One path's figures over the repetitions.
+struct Row {
+    who: &'static str,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    rps: Vec<f64>,
+}
+
 fn summary(values: &mut [f64]) -> String {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
     format!(
@@ -218,7 +226,7 @@ async fn overhead(proxy: &Proxy, args: &Args) {
         ),
     ] {
         for concurrency in [1, sat] {
-            let mut rows: Vec<(String, Vec<f64>, Vec<f64>, Vec<f64>)> = Vec::new();
+            let mut rows: Vec<Row> = Vec::new();
             for (who, base, path) in [
                 ("direct", proxy.sandbox.clone(), path_direct.clone()),
                 ("proxy", proxy.base.clone(), path_proxy.clone()),
@@ -257,7 +265,7 @@ async fn overhead(proxy: &Proxy, args: &Args) {
                     p99.push(result.p99_us);
                     rps.push(result.rps);
                 }
-                rows.push((who.to_owned(), p50, p99, rps));
+                rows.push(Row { who, p50, p99, rps });
             }
             for (who, p50, p99, rps) in rows.iter_mut() {
                 println!(
@@ -276,9 +284,9 @@ async fn overhead(proxy: &Proxy, args: &Args) {
             println!(
                 "{:<34} added p50 {:.0} µs, added p99 {:.0} µs, throughput ratio {:.2}",
                 format!("{label} c={concurrency} →"),
-                median(&rows[1].1) - median(&rows[0].1),
-                median(&rows[1].2) - median(&rows[0].2),
-                median(&rows[1].3) / median(&rows[0].3)
+                median(&rows[1].p50) - median(&rows[0].p50),
+                median(&rows[1].p99) - median(&rows[0].p99),
+                median(&rows[1].rps) / median(&rows[0].rps)
             );
         }
     }
