@@ -267,13 +267,13 @@ async fn overhead(proxy: &Proxy, args: &Args) {
                 }
                 rows.push(Row { who, p50, p99, rps });
             }
-            for (who, p50, p99, rps) in rows.iter_mut() {
+            for row in rows.iter_mut() {
                 println!(
                     "{:<34} {} {} {}",
-                    format!("{label} c={concurrency} {who}"),
-                    summary(p50),
-                    summary(p99),
-                    summary(rps)
+                    format!("{label} c={concurrency} {}", row.who),
+                    summary(&mut row.p50),
+                    summary(&mut row.p99),
+                    summary(&mut row.rps)
                 );
             }
             let median = |v: &Vec<f64>| {
