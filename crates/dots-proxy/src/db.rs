@@ -225,6 +225,30 @@ impl Db {
         Ok(())
     }
 
+    /// Updates a flow's progress only if it is still `expected` (compare-and-set, so two
+    /// proxies processing webhooks of one flow never both report the same step). Returns
+    /// whether it updated.
+    pub async fn update_flow_if(
+        &self,
+        id: &str,
+        expected: &[StepName],
+        completed: &[StepName],
+        user_id: Option<&str>,
+    ) -> Result<bool, DbError> {
+        let result = sqlx::query(
+            "UPDATE flows SET completed_steps = $1, user_id = COALESCE($2, user_id), updated_ms = $3 \
+             WHERE id = $4 AND completed_steps = $5",
+        )
+        .bind(steps_to_text(completed))
+        .bind(user_id.map(str::to_owned))
+        .bind(now_ms())
+        .bind(id)
+        .bind(steps_to_text(expected))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// Records a webhook message id; `false` if it was already processed.
     pub async fn first_delivery(&self, svix_id: &str) -> Result<bool, DbError> {
         let result = sqlx::query("INSERT INTO webhook_messages (svix_id, received_ms) VALUES ($1, $2) ON CONFLICT (svix_id) DO NOTHING")

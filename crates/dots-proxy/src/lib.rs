@@ -123,6 +123,8 @@ struct Inner {
     db: db::Db,
     hub: hub::Hub,
     settings: ProxySettings,
+    /// Striped locks: webhooks about one flow are handled one at a time, in order.
+    flow_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -134,6 +136,7 @@ impl AppState {
                 db,
                 hub: hub::Hub::default(),
                 settings,
+                flow_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             }),
         }
     }
@@ -151,6 +154,15 @@ impl AppState {
     /// The event hub.
     pub fn hub(&self) -> &hub::Hub {
         &self.inner.hub
+    }
+
+    /// Holds the lock of `flow_id`'s stripe: updates of one flow never interleave.
+    pub(crate) async fn lock_flow(&self, flow_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        flow_id.hash(&mut hasher);
+        let stripe = (hasher.finish() % self.inner.flow_locks.len() as u64) as usize;
+        self.inner.flow_locks[stripe].lock().await
     }
 
     /// The security settings.

@@ -294,3 +294,55 @@ async fn a_restart_keeps_ownership_bindings_and_dedupe() {
         "dedupe state survived"
     );
 }
+
+/// Regression (issue 5, found by a cold CI run): two `flow.updated` webhooks of one flow handled
+/// at the same time reported a step after the flow's completion. They now go one at a time.
+#[tokio::test]
+async fn concurrent_webhooks_of_one_flow_keep_order_and_never_repeat() {
+    let stack = Stack::start().await;
+    // Uneven upstream latency makes the handlers' windows overlap, as on a loaded machine.
+    let response = reqwest::Client::new()
+        .post(format!("{}/_sandbox/faults", stack.sandbox.origin()))
+        .json(&json!({"path": "/v2/flows/", "method": "GET", "fault": "latency", "latency_ms": 40, "ratio": 0.5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    for round in 0..10 {
+        let mut browser = stack.browser();
+        let flow = browser
+            .create_flow(json!({"steps": ["compliance", "background-check", "payout"]}))
+            .await;
+        let flow_id = flow["id"].as_str().unwrap().to_owned();
+        let cookie = browser.cookie.clone().unwrap();
+        // Three completions fired together: three concurrent webhooks.
+        let (a, b, c) = tokio::join!(
+            stack.complete_step(&flow_id, "compliance"),
+            stack.complete_step(&flow_id, "background-check"),
+            stack.complete_step(&flow_id, "payout"),
+        );
+        let _ = (a, b, c);
+        let events = read_events(&stack, &cookie, None, 4).await;
+        let kinds: Vec<&str> = events.iter().map(|(_, kind, _)| kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "step_completed",
+                "step_completed",
+                "step_completed",
+                "flow_completed"
+            ],
+            "round {round}: {events:?}"
+        );
+        let mut steps: Vec<String> = events[..3]
+            .iter()
+            .map(|(_, _, d)| d["step"].as_str().unwrap().to_owned())
+            .collect();
+        steps.sort();
+        assert_eq!(
+            steps,
+            ["background-check", "compliance", "payout"],
+            "each step once"
+        );
+    }
+}

@@ -92,20 +92,35 @@ async fn process(state: &AppState, payload: &Value) -> Result<(), ProxyError> {
 /// identity's stream what changed.
 async fn flow_updated(state: &AppState, flow_id: &str) -> Result<(), ProxyError> {
     let db = state.db();
-    let Some(stored) = db.flow(flow_id).await? else {
-        tracing::info!(%flow_id, "webhook for a flow this proxy did not create; ignored");
-        return Ok(());
+    // One flow's webhooks are handled one at a time, so its events keep their order.
+    let _guard = state.lock_flow(flow_id).await;
+    let (stored, flow, newly) = loop {
+        let Some(stored) = db.flow(flow_id).await? else {
+            tracing::info!(%flow_id, "webhook for a flow this proxy did not create; ignored");
+            return Ok(());
+        };
+        let flow: Flow = state.dots().retrieve_flow(flow_id).await?;
+        let newly: Vec<_> = flow
+            .completed_steps
+            .iter()
+            .filter(|s| !stored.completed_steps.contains(s))
+            .cloned()
+            .collect();
+        let user = flow.user_id.as_ref().map(|u| u.to_string());
+        // Compare-and-set: another proxy instance may have recorded progress meanwhile.
+        if db
+            .update_flow_if(
+                flow_id,
+                &stored.completed_steps,
+                &flow.completed_steps,
+                user.as_deref(),
+            )
+            .await?
+        {
+            break (stored, flow, newly);
+        }
     };
-    let flow: Flow = state.dots().retrieve_flow(flow_id).await?;
-    let newly: Vec<_> = flow
-        .completed_steps
-        .iter()
-        .filter(|s| !stored.completed_steps.contains(s))
-        .cloned()
-        .collect();
     let user_id = flow.user_id.as_ref().map(|u| u.to_string());
-    db.update_flow(flow_id, &flow.completed_steps, user_id.as_deref())
-        .await?;
     let identity = &stored.identity;
     if let Some(user) = &user_id {
         if db.bind_user(identity, user).await? {
