@@ -33,6 +33,21 @@ async fn setup_with(settings: ProxySettings) -> (RunningSandbox, axum::Router) {
     (sandbox, router(AppState::new(dots, db, settings)))
 }
 
+/// A router over `base` with these credentials and a fresh database.
+async fn app_for(base: String, client_id: &str, key: &str) -> axum::Router {
+    let dots = DotsClient::new(
+        base,
+        client_id,
+        key.to_owned().into(),
+        None,
+        Duration::from_secs(2),
+    );
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", temp_db_path().display()))
+        .await
+        .unwrap();
+    router(AppState::new(dots, db, settings()))
+}
+
 async fn setup() -> (RunningSandbox, axum::Router) {
     setup_with(settings()).await
 }
@@ -394,17 +409,7 @@ async fn an_unreachable_dots_is_a_typed_502() {
         .local_addr()
         .unwrap()
         .port();
-    let dots = DotsClient::new(
-        format!("http://127.0.0.1:{port}/api"),
-        "id",
-        API_KEY.to_owned().into(),
-        None,
-        Duration::from_secs(2),
-    );
-    let db = Db::connect(&format!("sqlite://{}?mode=rwc", temp_db_path().display()))
-        .await
-        .unwrap();
-    let app = router(AppState::new(dots, db, settings()));
+    let app = app_for(format!("http://127.0.0.1:{port}/api"), "id", API_KEY).await;
     let reply = call(
         &app,
         "POST",
@@ -426,17 +431,7 @@ async fn an_unreachable_dots_is_a_typed_502() {
 #[tokio::test]
 async fn wrong_credentials_upstream_do_not_leak_to_the_browser() {
     let (sandbox, _) = setup().await;
-    let dots = DotsClient::new(
-        sandbox.api_base(),
-        "wrong-id",
-        "wrong-key".to_owned().into(),
-        None,
-        Duration::from_secs(2),
-    );
-    let db = Db::connect(&format!("sqlite://{}?mode=rwc", temp_db_path().display()))
-        .await
-        .unwrap();
-    let app = router(AppState::new(dots, db, settings()));
+    let app = app_for(sandbox.api_base(), "wrong-id", "wrong-key").await;
     let reply = call(
         &app,
         "POST",
