@@ -141,14 +141,18 @@ impl Db {
 
     /// The Dots user bound to an identity.
     pub async fn bound_user(&self, identity: &str) -> Result<Option<String>, DbError> {
+        Ok(self.identity(identity).await?.flatten())
+    }
+
+    /// `None` if the identity is unknown, else its bound Dots user (if any).
+    pub async fn identity(&self, identity: &str) -> Result<Option<Option<String>>, DbError> {
         let row = sqlx::query("SELECT dots_user_id FROM identities WHERE id = $1")
             .bind(identity)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(match row {
-            Some(row) => row.try_get::<Option<String>, _>("dots_user_id")?,
-            None => None,
-        })
+        row.map(|row| row.try_get::<Option<String>, _>("dots_user_id"))
+            .transpose()
+            .map_err(DbError::from)
     }
 
     /// Binds a Dots user to an identity that has none. Returns whether it bound.

@@ -34,8 +34,14 @@ pub(crate) async fn create(
         }
     }
     let db = state.db();
-    db.touch_identity(&caller.identity).await?;
-    let bound = db.bound_user(&caller.identity).await?;
+    // One read for a known identity; a write only for a new one.
+    let bound = match db.identity(&caller.identity).await? {
+        Some(bound) => bound,
+        None => {
+            db.touch_identity(&caller.identity).await?;
+            None
+        }
+    };
     let mut upstream = CreateFlowRequest::new(request.steps);
     upstream.metadata = request.metadata;
     upstream.user_id = bound.clone().map(UserId);
