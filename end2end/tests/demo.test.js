@@ -114,6 +114,13 @@ test("the payout journey: onboard, user appears, host pays, user withdraws; them
   await page.screenshot({ path: path.join(dir, "demo-375.png") });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling at 375px (${overflow}px)`);
+  await page.setViewportSize({ width: 320, height: 700 });
+  const narrow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(narrow <= 0, `no horizontal scrolling at 320px (${narrow}px)`);
+  // Keyboard: the primary controls are reachable with Tab.
+  await page.locator("#amount").focus();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "pay-user", "Tab moves from the amount to the pay button");
 
   assert.deepEqual(consoleErrors, [], "no console errors");
   const html = await page.content();
