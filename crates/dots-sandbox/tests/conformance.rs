@@ -10,11 +10,15 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 fn spec_path() -> PathBuf {
-    std::env::var_os("DOTS_OPENAPI_SPEC")
+    if let Some(path) = std::env::var_os("DOTS_OPENAPI_SPEC") {
+        return PathBuf::from(path);
+    }
+    // `cargo test` sets CARGO_MANIFEST_DIR at run time too; prefer it to the compile-time value
+    // so a moved checkout still finds `shared/` beside it.
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/dots-docs/v2.yaml")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    crate_dir.join("../../../shared/dots-docs/v2.yaml")
 }
 
 /// YAML's bare `null` inside a `type` list means the JSON Schema type "null".
