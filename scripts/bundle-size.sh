@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the gzip size of the demo's wasm + js next to a bare Leptos hello-world built the same
-# way (trunk --release, opt-level z, LTO, wasm-opt -Oz); the difference is what dots-flow costs.
+# way (trunk --release, opt-level z, LTO, wasm-opt -Oz), and a page with just one <DotsFlow/>:
+# that page minus hello-world is what the component costs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
@@ -15,9 +16,12 @@ measure() {  # dir dist
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 read -r demo demo_wasm demo_js < <(measure "$ROOT" "$work/demo")
+read -r component component_wasm component_js < <(measure "$ROOT/benches/component-only" "$work/component")
 read -r hello hello_wasm hello_js < <(measure "$ROOT/benches/hello-world" "$work/hello")
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 echo "bundle sizes (trunk --release with wasm-opt -Oz), gzip -9:"
 echo "  demo (component + demo UI): $(kib "$demo")  (wasm $(kib "$demo_wasm"), js $(kib "$demo_js"))"
+echo "  one <DotsFlow/> on a page:  $(kib "$component")  (wasm $(kib "$component_wasm"), js $(kib "$component_js"))"
 echo "  bare Leptos hello-world:    $(kib "$hello")  (wasm $(kib "$hello_wasm"), js $(kib "$hello_js"))"
-echo "  difference:                 $(kib $((demo - hello)))  (ratio $(awk -v a="$demo" -v b="$hello" 'BEGIN { printf "%.2f", a / b }'))"
+echo "  the component's cost:       $(kib $((component - hello)))  (one <DotsFlow/> minus hello-world)"
+echo "  the demo's cost:            $(kib $((demo - hello)))  (ratio $(awk -v a="$demo" -v b="$hello" 'BEGIN { printf "%.2f", a / b }'))"
