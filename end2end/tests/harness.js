@@ -46,7 +46,7 @@ async function waitForHealth(url, child, logs, deadlineMs) {
 /** Starts a binary of the workspace on a free port and waits for its /healthz. */
 async function startServer(name, args, env) {
   const port = await freePort();
-  const bin = path.join(root, "target", "debug", name);
+  const bin = path.join(process.env.DOTS_BIN_DIR || path.join(root, "target", "debug"), name);
   const logs = [];
   const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, ...args], {
     env: { ...process.env, RUST_LOG: "info", NO_COLOR: "1", ...env },

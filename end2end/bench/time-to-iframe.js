@@ -1,0 +1,44 @@
+// Time to iframe, in headless Chromium on loopback: from the component's mount (its root
+// appearing in the DOM) to the iframe's src being set, and to `ready` (frame loaded and its
+// first height received). Median of N page loads (default 20). A benchmark: prints figures.
+//   node bench/time-to-iframe.js [loads]
+import { startStack, launchBrowser } from "../tests/harness.js";
+
+const loads = Number(process.argv[2] || 20);
+const stack = await startStack();
+const browser = await launchBrowser();
+const toSrc = [];
+const toReady = [];
+try {
+  for (let i = 0; i < loads; i += 1) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      window.__times = {};
+      new MutationObserver(() => {
+        const root = document.querySelector(".dots-flow");
+        const t = window.__times;
+        if (root && t.mount === undefined) t.mount = performance.now();
+        if (root && t.src === undefined && root.querySelector("iframe[src]")) t.src = performance.now();
+        if (root && t.ready === undefined && root.dataset.status === "ready") t.ready = performance.now();
+      }).observe(document, { subtree: true, childList: true, attributes: true });
+    });
+    await page.goto(stack.base);
+    await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
+    const t = await page.evaluate(() => window.__times);
+    toSrc.push(t.src - t.mount);
+    toReady.push(t.ready - t.mount);
+    await context.close();
+  }
+} finally {
+  await browser.close();
+  await stack.stop();
+}
+const stats = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  return `min ${sorted[0].toFixed(1)} ms, median ${median.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`;
+};
+console.log(`time to iframe over ${loads} loads of the demo (release build, loopback):`);
+console.log(`  mount → iframe src set: ${stats(toSrc)}`);
+console.log(`  mount → ready:          ${stats(toReady)}`);
