@@ -43,6 +43,11 @@ pub fn chrome_css(style: &FlowStyle) -> String {
         .collect()
 }
 
+/// Whole CSS pixels (integer formatting keeps float printing out of the wasm).
+fn whole_px(height: f64) -> i64 {
+    height.round() as i64
+}
+
 /// Embeds a Dots flow.
 ///
 /// On mount it asks the host backend (by default `POST /api/flows`, answered by the
@@ -149,7 +154,7 @@ pub fn DotsFlow(
 
     let root_style = move || {
         let chrome = style_signal.with(|s| s.as_ref().map(chrome_css).unwrap_or_default());
-        format!("min-height:{}px;{chrome}", height.get())
+        format!("min-height:{}px;{chrome}", whole_px(height.get()))
     };
     let theme =
         move || style_signal.with(|s| s.as_ref().map(|s| s.theme).unwrap_or(Theme::Light).as_str());
@@ -202,7 +207,7 @@ pub fn DotsFlow(
                                 style:display="block"
                                 style:width="100%"
                                 style:border="0"
-                                style:height=move || format!("{}px", height.get())
+                                style:height=move || format!("{}px", whole_px(height.get()))
                                 on:load=move |_| on_frame_load.run(())
                             ></iframe>
                         }

@@ -195,7 +195,8 @@ impl FlowStyle {
 
     /// The JSON Dots expects: `{"theme": ..., "variables": {...}}`.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("strings serialize")
+        // A map of strings always serializes; no panic path (and its formatting) in the wasm.
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The value of the `styles` query parameter: the JSON, URL-encoded.
