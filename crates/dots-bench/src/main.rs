@@ -185,22 +185,7 @@ async fn overhead(proxy: &Proxy, args: &Args) {
         base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{API_KEY}"))
     );
     // A session and a flow to retrieve, on both paths.
-    let created = http
-        .post(format!("{}/api/flows", proxy.base))
-        .header("origin", &proxy.base)
-        .json(&json!({"steps": ["payout"]}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = created.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let flow: Value = created.json().await.unwrap();
-    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let (cookie, flow_id) = create_session_flow(&http, proxy).await;
 
     let (n, sat) = if args.quick { (20, 4) } else { (2000, 32) };
     println!(
@@ -292,8 +277,87 @@ async fn overhead(proxy: &Proxy, args: &Args) {
     }
 }
 
-/// Opens a session with one flow and its event stream.
-async fn session(http: &reqwest::Client, proxy: &Proxy) -> (String, reqwest::Response) {
+/// Open loop: requests sent at a fixed `rate` for `seconds`, each timed from when it was due
+/// (so a slow server cannot hide its queueing). Returns (p50 µs, p99 µs).
+async fn fixed_rate<F, Fut>(rate: u64, seconds: f64, make: F) -> (f64, f64)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let total = (rate as f64 * seconds) as u64;
+    let start = tokio::time::Instant::now();
+    let mut handles = Vec::new();
+    for i in 0..total {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due).await;
+        let request = make();
+        handles.push(tokio::spawn(async move {
+            let ok = request.await;
+            (ok, due.elapsed())
+        }));
+    }
+    let mut latencies = Vec::new();
+    for h in handles {
+        let (ok, latency) = h.await.unwrap();
+        assert!(ok, "a fixed-rate request failed");
+        latencies.push(latency);
+    }
+    latencies.sort();
+    (pct(&latencies, 0.5), pct(&latencies, 0.99))
+}
+
+async fn overhead_at_fixed_rates(proxy: &Proxy, args: &Args) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .build()
+        .unwrap();
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{API_KEY}"))
+    );
+    let (cookie, flow_id) = create_session_flow(&http, proxy).await;
+    let (rates, seconds): (&[u64], f64) = if args.quick {
+        (&[50], 0.2)
+    } else {
+        (&[500, 2000], 3.0)
+    };
+    println!("\n## Retrieve at fixed rates (open loop, {seconds} s per run; µs)");
+    for &rate in rates {
+        let direct_url = format!("{}/api/v2/flows/{flow_id}", proxy.sandbox);
+        let proxy_url = format!("{}/api/flows/{flow_id}", proxy.base);
+        let (http_a, auth) = (http.clone(), auth.clone());
+        let direct = fixed_rate(rate, seconds, move || {
+            let request = http_a.get(&direct_url).header("authorization", &auth);
+            async move {
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
+        })
+        .await;
+        let (http_b, cookie) = (http.clone(), cookie.clone());
+        let proxied = fixed_rate(rate, seconds, move || {
+            let request = http_b.get(&proxy_url).header("cookie", &cookie);
+            async move {
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
+        })
+        .await;
+        println!(
+            "{rate:>5} req/s: direct p50 {:.0} p99 {:.0} | proxy p50 {:.0} p99 {:.0} | added p50 {:.0}, p99 {:.0}",
+            direct.0, direct.1, proxied.0, proxied.1, proxied.0 - direct.0, proxied.1 - direct.1
+        );
+    }
+}
+
+/// A new session's cookie and its first flow's id.
+async fn create_session_flow(http: &reqwest::Client, proxy: &Proxy) -> (String, String) {
     let created = http
         .post(format!("{}/api/flows", proxy.base))
         .header("origin", &proxy.base)
@@ -309,13 +373,19 @@ async fn session(http: &reqwest::Client, proxy: &Proxy) -> (String, reqwest::Res
         .unwrap()
         .to_owned();
     let flow: Value = created.json().await.unwrap();
+    (cookie, flow["id"].as_str().unwrap().to_owned())
+}
+
+/// Opens a session with one flow and its event stream.
+async fn session(http: &reqwest::Client, proxy: &Proxy) -> (String, reqwest::Response) {
+    let (cookie, flow_id) = create_session_flow(http, proxy).await;
     let stream = http
         .get(format!("{}/api/events", proxy.base))
         .header("cookie", cookie)
         .send()
         .await
         .unwrap();
-    (flow["id"].as_str().unwrap().to_owned(), stream)
+    (flow_id, stream)
 }
 
 async fn next_event(stream: &mut reqwest::Response) {
@@ -400,6 +470,7 @@ async fn main() {
     );
     let proxy = start_proxy(&args.proxy_bin).await;
     overhead(&proxy, &args).await;
+    overhead_at_fixed_rates(&proxy, &args).await;
     drop(proxy);
     webhook_latency(&args.proxy_bin, &args).await;
     println!("\nbenchmarks finished");
