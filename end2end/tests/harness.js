@@ -13,6 +13,7 @@ export const root = path.resolve(here, "..", "..");
 export const outputDir = path.resolve(here, "..", "output");
 
 export const API_KEY = "e2e-secret-api-key-5b1d";
+export const E2E_CLIENT_ID = "e2e-client";
 export const SANDBOX_CLIENT_ID = "pages-client";
 export const SANDBOX_API_KEY = "pages-secret-key-91c2";
 
@@ -95,12 +96,30 @@ export async function startSandbox() {
 /** Starts dots-proxy serving dist/ with the local sandbox in-process. */
 export async function startStack() {
   const dataDir = mkdtempSync(path.join(tmpdir(), "dots-proxy-e2e-"));
-  return startServer("dots-proxy", ["--static-dir", path.join(root, "dist"), "--data-dir", dataDir], {
+  const sandboxPort = await freePort();
+  const stack = await startServer("dots-proxy", ["--static-dir", path.join(root, "dist"), "--data-dir", dataDir], {
     DOTS_ENV: "local",
     DOTS_PROXY_DEMO: "1",
     DOTS_API_KEY: API_KEY,
-    DOTS_CLIENT_ID: "e2e-client",
+    DOTS_CLIENT_ID: E2E_CLIENT_ID,
+    DOTS_SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`,
   });
+  // The in-process sandbox, for its control plane and for counting what reached "Dots".
+  stack.sandbox = `http://127.0.0.1:${sandboxPort}`;
+  const auth = "Basic " + Buffer.from(`${E2E_CLIENT_ID}:${API_KEY}`).toString("base64");
+  stack.upstreamFlows = async () => {
+    const response = await fetch(`${stack.sandbox}/api/v2/flows?limit=100`, { headers: { authorization: auth } });
+    return (await response.json()).data.length;
+  };
+  stack.fault = async (rule) => {
+    const response = await fetch(`${stack.sandbox}/_sandbox/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(rule),
+    });
+    if (!response.ok) throw new Error(`fault ${JSON.stringify(rule)}: ${response.status}`);
+  };
+  return stack;
 }
 
 export async function launchBrowser() {
