@@ -47,7 +47,9 @@ use dots_api::webhook::WebhookSecret;
 use dots_api::StepName;
 use secrecy::SecretString;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ProxyError;
@@ -55,6 +57,8 @@ pub use upstream::{DotsClient, UpstreamError};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Deadline of every request but the event stream (upstream calls have their own, shorter one).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a pre-authenticated Dots link lives.
 pub const PREAUTH_LINK_TTL_MS: i64 = 15 * 60 * 1000;
 
@@ -183,20 +187,34 @@ pub fn router(state: AppState) -> Router {
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     );
+    let nosniff = SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Every request but the event stream (which stays open) has a deadline.
+    let deadline =
+        TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, REQUEST_TIMEOUT);
     let api = Router::new()
         .route("/flows", post(routes::flows::create))
         .route("/flows/{flow_id}", get(routes::flows::retrieve))
+        .layer(deadline)
         .route("/events", get(routes::events::stream));
-    let host = routes::host::routes().layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        routes::host::require_admin,
-    ));
+    let host = routes::host::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::host::require_admin,
+        ))
+        .layer(deadline);
     Router::new()
         .nest("/api", api)
         .nest("/host", host)
-        .route("/webhooks/dots", post(routes::webhooks::receive))
+        .route(
+            "/webhooks/dots",
+            post(routes::webhooks::receive).layer(deadline),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(no_store)
+        .layer(nosniff)
         .route("/healthz", get(|| async { "ok" }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
