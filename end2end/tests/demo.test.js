@@ -53,6 +53,10 @@ test("the payout journey: onboard, user appears, host pays, user withdraws; them
   const log = page.locator("#event-log");
   await log.locator('li[data-kind="step"][data-source="onboarding"]').first().waitFor();
   assert.match(await log.locator('li[data-kind="step"]').first().textContent(), /compliance completed/);
+  // The raw postMessages are logged too, exactly as the frame sent them.
+  const raw = await log.locator('li[data-kind="raw"][data-source="frame"]').allTextContents();
+  assert.ok(raw.some((t) => t.includes('{"step":"compliance","status":"completed"}')), `raw messages: ${raw.slice(0, 3)}`);
+  assert.ok(raw.some((t) => /\{"height":\d+\}/.test(t)), "raw height messages");
   await page.waitForSelector("#flow-status:text('completed')");
 
   // 2. The user id arrives from the server (webhook → proxy → event stream).

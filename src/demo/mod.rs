@@ -167,6 +167,32 @@ pub fn Demo() -> impl IntoView {
         }
     };
 
+    // Raw postMessages from the flows' origin, next to the component's typed events.
+    let flow_origin = RwSignal::new(None::<String>);
+    let raw = window_event_listener(leptos::ev::message, move |event: web_sys::MessageEvent| {
+        if flow_origin.try_get_untracked().flatten().as_deref() != Some(event.origin().as_str()) {
+            return;
+        }
+        let data = event.data();
+        let text = data
+            .as_string()
+            .or_else(|| {
+                js_sys::JSON::stringify(&data)
+                    .ok()
+                    .and_then(|s| s.as_string())
+            })
+            .unwrap_or_default();
+        log.push("frame", "raw", text);
+    });
+    on_cleanup(move || raw.remove());
+    let note_origin = move |event: &FlowEvent| {
+        if let FlowEvent::Created { link, .. } = event {
+            if let Some(origin) = dots_flow::link_origin(link) {
+                flow_origin.set(Some(origin));
+            }
+        }
+    };
+
     let user_id = move || wallets.with(|w| w.user_id.clone());
     let wallet_text = move |cents: Option<i64>| cents.map(money).unwrap_or_else(|| "—".to_owned());
 
@@ -195,6 +221,7 @@ pub fn Demo() -> impl IntoView {
                             if matches!(event, FlowEvent::Created { .. }) {
                                 start_listening();
                             }
+                            note_origin(&event);
                             log.flow_event("onboarding", &event);
                         }
                     />
