@@ -2,6 +2,7 @@
 # Runs every test of dots-flow and prints a pass/fail summary. `.ci/run` calls exactly this.
 #
 #   lint         cargo fmt --check; clippy -D warnings (native workspace and the wasm component)
+#   docs         rustdoc of the library crates, warnings denied (broken links, missing docs)
 #   native       cargo test --workspace (wire types, proxy, sandbox; real HTTP between them)
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
 #   ssr          the component rendered natively with Leptos' `ssr` feature (no `window`)
@@ -70,6 +71,7 @@ run fmt cargo fmt --all --check
 run clippy cargo clippy --workspace --all-targets -- -D warnings
 run clippy-wasm cargo clippy -p dots-flow --all-targets --target wasm32-unknown-unknown -- -D warnings
 run clippy-ssr cargo clippy -p dots-flow --no-default-features --features ssr --all-targets -- -D warnings
+run docs env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow -p dots-api -p dots-proxy -p dots-sandbox
 run native cargo test --workspace
 run browser cargo test -p dots-flow --target wasm32-unknown-unknown --tests
 run ssr cargo test -p dots-flow --no-default-features --features ssr --test ssr
