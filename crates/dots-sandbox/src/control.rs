@@ -81,7 +81,7 @@ async fn onboard(
 ) -> Result<Json<Value>, SandboxError> {
     let request: CreateUserRequest = parse_json_body(&body)?;
     let now = state.clock().now_ms();
-    state.store().start_onboarding(&flow_id, request, now)?;
+    state.store().start_onboarding(&flow_id, request)?;
     let (flow, events) =
         state
             .store()

@@ -38,11 +38,6 @@ impl SandboxError {
         Self { status, body }
     }
 
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
     pub(crate) fn not_found(what: &str) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,

@@ -147,9 +147,7 @@ async fn onboarding_start(
 ) -> Result<Json<Value>, SandboxError> {
     usable_flow(&state, &flow_id, true)?;
     let request: CreateUserRequest = parse_json_body(&body)?;
-    state
-        .store()
-        .start_onboarding(&flow_id, request, state.clock().now_ms())?;
+    state.store().start_onboarding(&flow_id, request)?;
     Ok(Json(json!({"sent": true})))
 }
 

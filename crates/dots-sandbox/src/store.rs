@@ -213,6 +213,12 @@ impl App {
     fn user_mut(&mut self, id: &str) -> Option<&mut UserRecord> {
         self.users.iter_mut().find(|u| u.user.id.as_str() == id)
     }
+
+    /// The user, or the API's 404.
+    fn user(&mut self, id: &str) -> Result<&mut UserRecord, SandboxError> {
+        self.user_mut(id)
+            .ok_or_else(|| SandboxError::not_found("user"))
+    }
 }
 
 impl Store {
@@ -337,7 +343,6 @@ impl Store {
         &self,
         flow_id: &str,
         request: CreateUserRequest,
-        now_ms: i64,
     ) -> Result<UserId, SandboxError> {
         request.validate()?;
         let mut data = self.data();
@@ -346,7 +351,7 @@ impl Store {
             .ok_or_else(|| SandboxError::not_found("flow"))?;
         let app = record.app.clone();
         let required = record.flow.user_id.clone();
-        let (user, _) = create_user_in(data.app(&app), request, now_ms);
+        let (user, _) = create_user_in(data.app(&app), request);
         if let Some(required) = required {
             if required != user.id {
                 return Err(SandboxError::invalid(
@@ -400,20 +405,17 @@ impl Store {
     // ---- users ----------------------------------------------------------------------------
 
     /// Finds (by phone number) or creates a user. `true` when created.
-    pub fn create_user(&self, app: &str, request: CreateUserRequest, now_ms: i64) -> (User, bool) {
+    pub fn create_user(&self, app: &str, request: CreateUserRequest) -> (User, bool) {
         let mut data = self.data();
-        create_user_in(data.app(app), request, now_ms)
+        create_user_in(data.app(app), request)
     }
 
     /// A user of `app`, with pending verifications brought up to `now`.
     pub fn user(&self, app: &str, id: &str, now: i64) -> Option<User> {
-        let mut data = self.data();
-        let record = data.app(app).user_mut(id)?;
-        refresh(record, now);
-        Some(record.user.clone())
+        self.user_record(app, id, now).map(|record| record.user)
     }
 
-    /// A user by id in whatever app (for hosted pages).
+    /// A user of `app` with the sandbox's bookkeeping (for hosted pages).
     pub fn user_record(&self, app: &str, id: &str, now: i64) -> Option<UserRecord> {
         let mut data = self.data();
         let record = data.app(app).user_mut(id)?;
@@ -437,10 +439,7 @@ impl Store {
     /// Marks a user verified if `token` is the sandbox code.
     pub fn verify_user(&self, app: &str, id: &str, token: &str) -> Result<(), SandboxError> {
         let mut data = self.data();
-        let user = data
-            .app(app)
-            .user_mut(id)
-            .ok_or_else(|| SandboxError::not_found("user"))?;
+        let user = data.app(app).user(id)?;
         if token.trim() != VERIFICATION_CODE {
             return Err(SandboxError::bad_request(
                 "Incorrect token",
@@ -466,10 +465,7 @@ impl Store {
     ) -> Result<(), SandboxError> {
         request.validate()?;
         let mut data = self.data();
-        let record = data
-            .app(app)
-            .user_mut(id)
-            .ok_or_else(|| SandboxError::not_found("user"))?;
+        let record = data.app(app).user(id)?;
         let compliance = &mut record.user.compliance;
         if let Some(w9) = &request.w9 {
             compliance.tax_id_collected = true;
@@ -506,10 +502,7 @@ impl Store {
     ) -> Result<(PayoutMethod, Vec<Event>), SandboxError> {
         request.validate()?;
         let mut data = self.data();
-        let record = data
-            .app(app)
-            .user_mut(id)
-            .ok_or_else(|| SandboxError::not_found("user"))?;
+        let record = data.app(app).user(id)?;
         let mut method = PayoutMethod::new(request.platform.clone());
         match request.platform.as_str() {
             "ach" | "cash_app" => {
@@ -558,10 +551,7 @@ impl Store {
         platform: &str,
     ) -> Result<Vec<Event>, SandboxError> {
         let mut data = self.data();
-        let record = data
-            .app(app)
-            .user_mut(id)
-            .ok_or_else(|| SandboxError::not_found("user"))?;
+        let record = data.app(app).user(id)?;
         if !record.payout_methods.iter().any(|m| m.platform == platform) {
             return Err(SandboxError::invalid(
                 "default_payout_method",
@@ -593,10 +583,7 @@ impl Store {
         }
         request.validate()?;
         let mut data = self.data();
-        let record = data
-            .app(app)
-            .user_mut(id)
-            .ok_or_else(|| SandboxError::not_found("user"))?;
+        let record = data.app(app).user(id)?;
         let mut account = PayoutMethod::new("ach");
         let number = request.account_number.clone().unwrap_or_default();
         account.mask = Some(
@@ -612,10 +599,7 @@ impl Store {
     /// Simulated ID verification: the user is verified; OFAC review moves to `in_review`.
     pub fn verify_identity(&self, app: &str, id: &str) -> Result<Vec<Event>, SandboxError> {
         let mut data = self.data();
-        let record = data
-            .app(app)
-            .user_mut(id)
-            .ok_or_else(|| SandboxError::not_found("user"))?;
+        let record = data.app(app).user(id)?;
         record.user.compliance.id_verified = true;
         if record.user.compliance.flags.ofac_status == OfacStatus::IdVerificationRequired {
             record.user.compliance.flags.ofac_status = OfacStatus::InReview;
@@ -635,10 +619,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<Event>, SandboxError> {
         let mut data = self.data();
-        let record = data
-            .app(app)
-            .user_mut(id)
-            .ok_or_else(|| SandboxError::not_found("user"))?;
+        let record = data.app(app).user(id)?;
         let consider = record
             .user
             .last_name
@@ -761,9 +742,7 @@ impl Store {
         let mut data = self.data();
         let transaction_id = data.next_transaction();
         let app_data = data.app(app);
-        let user = app_data
-            .user_mut(user_id)
-            .ok_or_else(|| SandboxError::not_found("user"))?;
+        let user = app_data.user(user_id)?;
         let platform = user.user.default_payout_method.clone().ok_or_else(|| {
             SandboxError::invalid("default_payout_method", "add a payout method first")
         })?;
@@ -842,7 +821,7 @@ impl Store {
     }
 }
 
-fn create_user_in(app: &mut App, request: CreateUserRequest, _now_ms: i64) -> (User, bool) {
+fn create_user_in(app: &mut App, request: CreateUserRequest) -> (User, bool) {
     if let Some(existing) = app.users.iter().find(|u| {
         u.user.phone_number.country_code == request.country_code
             && u.user.phone_number.phone_number == request.phone_number

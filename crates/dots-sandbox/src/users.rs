@@ -25,9 +25,7 @@ pub(crate) async fn create(
 ) -> Result<Response, SandboxError> {
     let request: CreateUserRequest = parse_json_body(&body)?;
     request.validate()?;
-    let (user, created) = state
-        .store()
-        .create_user(&app, request, state.clock().now_ms());
+    let (user, created) = state.store().create_user(&app, request);
     let status = if created {
         StatusCode::CREATED
     } else {

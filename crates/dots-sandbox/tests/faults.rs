@@ -27,12 +27,8 @@ async fn status_faults_answer_in_dots_shape_and_create_nothing() {
     assert_eq!(status, 502);
     assert_eq!(body["success"], false);
     let response = sb
-        .http
-        .post(format!("{}/v2/flows", sb.running.api_base()))
-        .basic_auth(
-            dots_sandbox::DEFAULT_CLIENT_ID,
-            Some(dots_sandbox::DEFAULT_API_KEY),
-        )
+        .default_app()
+        .request(Method::POST, "/v2/flows")
         .json(&json!({"steps": ["payout"]}))
         .send()
         .await
@@ -80,12 +76,8 @@ async fn dropped_connections_and_malformed_bodies() {
     )
     .await;
     let result = sb
-        .http
-        .get(format!("{}/v2/flows", sb.running.api_base()))
-        .basic_auth(
-            dots_sandbox::DEFAULT_CLIENT_ID,
-            Some(dots_sandbox::DEFAULT_API_KEY),
-        )
+        .default_app()
+        .request(Method::GET, "/v2/flows")
         .send()
         .await;
     assert!(
@@ -101,12 +93,8 @@ async fn dropped_connections_and_malformed_bodies() {
     )
     .await;
     let response = sb
-        .http
-        .post(format!("{}/v2/flows", sb.running.api_base()))
-        .basic_auth(
-            dots_sandbox::DEFAULT_CLIENT_ID,
-            Some(dots_sandbox::DEFAULT_API_KEY),
-        )
+        .default_app()
+        .request(Method::POST, "/v2/flows")
         .json(&json!({"steps": ["payout"]}))
         .send()
         .await

@@ -136,6 +136,16 @@ async fn idempotency_keys_return_the_first_transfer_for_24_hours() {
     );
 }
 
+/// The amounts of a transfer list, in order.
+fn amounts_of(list: &serde_json::Value) -> Vec<i64> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["amount"].as_i64().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn lists_filter_and_order() {
     let sb = Sandbox::start().await;
@@ -158,12 +168,7 @@ async fn lists_filter_and_order() {
             None,
         )
         .await;
-    let amounts: Vec<i64> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["amount"].as_i64().unwrap())
-        .collect();
+    let amounts = amounts_of(&list);
     assert_eq!(amounts, vec![-300, -100], "newest first, one user");
     let (_, list) = sb
         .api(
@@ -172,12 +177,7 @@ async fn lists_filter_and_order() {
             None,
         )
         .await;
-    let amounts: Vec<i64> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["amount"].as_i64().unwrap())
-        .collect();
+    let amounts = amounts_of(&list);
     assert_eq!(amounts, vec![-100, -200], "oldest first");
     assert_eq!(list["has_more"], true);
     let (_, list) = sb

@@ -113,15 +113,21 @@ pub struct SandboxApp<'a> {
 }
 
 impl SandboxApp<'_> {
-    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
+    /// An authenticated API request, to send as it is (for raw status, headers and bodies).
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
             .sandbox
             .http
             .request(method, format!("{}{path}", self.sandbox.running.api_base()))
             .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_API_KEY));
-        if let Some(app) = &self.app {
-            request = request.header("Api-App-Id", app);
+        match &self.app {
+            Some(app) => request.header("Api-App-Id", app),
+            None => request,
         }
+    }
+
+    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
         }
