@@ -212,23 +212,6 @@ impl Db {
             .map_err(DbError::from)
     }
 
-    /// Updates a flow's progress.
-    pub async fn update_flow(
-        &self,
-        id: &str,
-        completed: &[StepName],
-        user_id: Option<&str>,
-    ) -> Result<(), DbError> {
-        sqlx::query("UPDATE flows SET completed_steps = $1, user_id = COALESCE($2, user_id), updated_ms = $3 WHERE id = $4")
-            .bind(steps_to_text(completed))
-            .bind(user_id.map(str::to_owned))
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Updates a flow's progress only if it is still `expected` (compare-and-set, so two
     /// proxies processing webhooks of one flow never both report the same step). Returns
     /// whether it updated.

@@ -35,12 +35,19 @@ async fn contract(db: Db) {
     };
     db.insert_flow(&flow).await.unwrap();
     assert_eq!(db.flow("flow-1").await.unwrap(), Some(flow.clone()));
-    db.update_flow("flow-1", &[StepName::Compliance], Some("user-1"))
+    let done = [StepName::Compliance];
+    assert!(db
+        .update_flow_if("flow-1", &[], &done, Some("user-1"))
         .await
-        .unwrap();
-    db.update_flow("flow-1", &[StepName::Compliance], None)
+        .unwrap());
+    assert!(
+        !db.update_flow_if("flow-1", &[], &done, None).await.unwrap(),
+        "a stale expectation does not update"
+    );
+    assert!(db
+        .update_flow_if("flow-1", &done, &done, None)
         .await
-        .unwrap();
+        .unwrap());
     let stored = db.flow("flow-1").await.unwrap().unwrap();
     assert_eq!(stored.completed_steps, vec![StepName::Compliance]);
     assert_eq!(

@@ -93,6 +93,11 @@ async fn call(
 
 const FROM_APP: &[(&str, &str)] = &[("origin", ORIGIN)];
 
+/// `POST /api/flows` from the app's page (an allowed `Origin`, no session yet).
+async fn post_flow(app: &axum::Router, body: &str) -> Reply {
+    call(app, "POST", "/api/flows", body, FROM_APP).await
+}
+
 #[tokio::test]
 async fn create_returns_only_what_the_browser_needs_and_sets_a_session() {
     let (sandbox, app) = setup().await;
@@ -190,7 +195,7 @@ async fn invalid_requests_name_the_field_and_send_nothing_upstream() {
         ("not json", "body"),
     ];
     for (body, field) in cases {
-        let reply = call(&app, "POST", "/api/flows", body, FROM_APP).await;
+        let reply = post_flow(&app, body).await;
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,
@@ -210,7 +215,7 @@ async fn invalid_requests_name_the_field_and_send_nothing_upstream() {
         r#"{{"steps": ["payout"], "metadata": "{}"}}"#,
         "x".repeat(64 * 1024)
     );
-    let reply = call(&app, "POST", "/api/flows", &huge, FROM_APP).await;
+    let reply = post_flow(&app, &huge).await;
     assert_eq!(
         reply.status,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -266,24 +271,10 @@ async fn cookie_writes_need_an_allowed_origin() {
 #[tokio::test]
 async fn another_session_gets_404_for_your_flow() {
     let (_sandbox, app) = setup().await;
-    let mine = call(
-        &app,
-        "POST",
-        "/api/flows",
-        r#"{"steps": ["payout"]}"#,
-        FROM_APP,
-    )
-    .await;
+    let mine = post_flow(&app, r#"{"steps": ["payout"]}"#).await;
     let flow: BrowserFlow = serde_json::from_str(&mine.body).unwrap();
     let my_cookie = mine.cookie.unwrap();
-    let theirs = call(
-        &app,
-        "POST",
-        "/api/flows",
-        r#"{"steps": ["payout"]}"#,
-        FROM_APP,
-    )
-    .await;
+    let theirs = post_flow(&app, r#"{"steps": ["payout"]}"#).await;
     let their_cookie = theirs.cookie.unwrap();
     assert_ne!(my_cookie, their_cookie, "each browser gets its own session");
 
@@ -391,14 +382,7 @@ async fn a_step_policy_limits_what_browsers_may_request() {
     let error: ProxyErrorBody = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(error.error, "step_not_allowed");
     assert!(sandbox.state().store().flows("").is_empty());
-    let reply = call(
-        &app,
-        "POST",
-        "/api/flows",
-        r#"{"steps": ["compliance"]}"#,
-        FROM_APP,
-    )
-    .await;
+    let reply = post_flow(&app, r#"{"steps": ["compliance"]}"#).await;
     assert_eq!(reply.status, StatusCode::OK);
 }
 
@@ -410,14 +394,7 @@ async fn an_unreachable_dots_is_a_typed_502() {
         .unwrap()
         .port();
     let app = app_for(format!("http://127.0.0.1:{port}/api"), "id", API_KEY).await;
-    let reply = call(
-        &app,
-        "POST",
-        "/api/flows",
-        r#"{"steps": ["payout"]}"#,
-        FROM_APP,
-    )
-    .await;
+    let reply = post_flow(&app, r#"{"steps": ["payout"]}"#).await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
     let error: ProxyErrorBody = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(error.error, "upstream_unavailable");
@@ -432,14 +409,7 @@ async fn an_unreachable_dots_is_a_typed_502() {
 async fn wrong_credentials_upstream_do_not_leak_to_the_browser() {
     let (sandbox, _) = setup().await;
     let app = app_for(sandbox.api_base(), "wrong-id", "wrong-key").await;
-    let reply = call(
-        &app,
-        "POST",
-        "/api/flows",
-        r#"{"steps": ["payout"]}"#,
-        FROM_APP,
-    )
-    .await;
+    let reply = post_flow(&app, r#"{"steps": ["payout"]}"#).await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{}", reply.body);
     assert!(!reply.body.contains("wrong-key"));
 }

@@ -124,26 +124,15 @@ async fn gets_are_retried_with_backoff() {
     let stack = Stack::start().await;
     let mut browser = stack.browser();
     let flow = browser.create_flow(json!({"steps": ["payout"]})).await;
+    let path = format!("/api/flows/{}", flow["id"].as_str().unwrap());
     fault(&stack, json!({"path": "/v2/flows/", "method": "GET", "fault": "status", "status": 502, "count": 2})).await;
-    let answer = browser
-        .send(
-            Method::GET,
-            &format!("/api/flows/{}", flow["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
+    let answer = browser.send(Method::GET, &path, None).await;
     assert_eq!(
         answer.status, 200,
         "two failures, then success on the third try: {}",
         answer.text
     );
     fault(&stack, json!({"path": "/v2/flows/", "method": "GET", "fault": "status", "status": 502, "count": 3})).await;
-    let answer = browser
-        .send(
-            Method::GET,
-            &format!("/api/flows/{}", flow["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
+    let answer = browser.send(Method::GET, &path, None).await;
     assert_eq!(answer.status, 502, "three failures exhaust the retries");
 }

@@ -94,7 +94,7 @@ async fn flow_updated(state: &AppState, flow_id: &str) -> Result<(), ProxyError>
     let db = state.db();
     // One flow's webhooks are handled one at a time, so its events keep their order.
     let _guard = state.lock_flow(flow_id).await;
-    let (stored, flow, newly) = loop {
+    let (stored, flow, newly, user_id) = loop {
         let Some(stored) = db.flow(flow_id).await? else {
             tracing::info!(%flow_id, "webhook for a flow this proxy did not create; ignored");
             return Ok(());
@@ -106,21 +106,20 @@ async fn flow_updated(state: &AppState, flow_id: &str) -> Result<(), ProxyError>
             .filter(|s| !stored.completed_steps.contains(s))
             .cloned()
             .collect();
-        let user = flow.user_id.as_ref().map(|u| u.to_string());
+        let user_id = flow.user_id.as_ref().map(|u| u.to_string());
         // Compare-and-set: another proxy instance may have recorded progress meanwhile.
         if db
             .update_flow_if(
                 flow_id,
                 &stored.completed_steps,
                 &flow.completed_steps,
-                user.as_deref(),
+                user_id.as_deref(),
             )
             .await?
         {
-            break (stored, flow, newly);
+            break (stored, flow, newly, user_id);
         }
     };
-    let user_id = flow.user_id.as_ref().map(|u| u.to_string());
     let identity = &stored.identity;
     if let Some(user) = &user_id {
         if db.bind_user(identity, user).await? {
