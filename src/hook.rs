@@ -131,6 +131,32 @@ impl Timers {
     }
 }
 
+/// Asks `source` for a flow and hands the answer to `then`, unless a newer request superseded
+/// this one or the component unmounted. A link that is not an absolute http(s) URL is an error,
+/// so it never reaches the iframe.
+fn fetch_flow(
+    source: StoredValue<FlowSource>,
+    generation: StoredValue<u64>,
+    generation_now: u64,
+    request: StartFlowRequest,
+    then: impl FnOnce(Result<BrowserFlow, FlowError>) + 'static,
+) {
+    let source = source.get_value();
+    spawn_local(async move {
+        let result =
+            source
+                .create(request)
+                .await
+                .and_then(|flow| match messages::link_origin(&flow.link) {
+                    Some(_) => Ok(flow),
+                    None => Err(FlowError::InvalidLink(flow.link)),
+                });
+        if generation.try_get_value() == Some(generation_now) {
+            then(result);
+        }
+    });
+}
+
 /// The hook.
 pub fn use_dots_flow_with_options(
     steps: impl Into<Signal<Vec<Step>>>,
@@ -205,17 +231,15 @@ pub fn use_dots_flow_with_options(
         }
     };
     // Marks steps done; fires the step and flow callbacks exactly once each.
-    let mark_done = move |step: StepName, step_status: StepStatus, report: bool| {
-        if report {
-            let done = StepCompleted {
-                step: step.clone(),
-                status: step_status.clone(),
-            };
-            if let Some(cb) = on_step_complete {
-                cb.run(done.clone());
-            }
-            emit(FlowEvent::StepCompleted(done));
+    let mark_done = move |step: StepName, step_status: StepStatus| {
+        let done = StepCompleted {
+            step: step.clone(),
+            status: step_status.clone(),
+        };
+        if let Some(cb) = on_step_complete {
+            cb.run(done.clone());
         }
+        emit(FlowEvent::StepCompleted(done));
         if !step_status.is_done() || completed.with_untracked(|c| c.contains(&step)) {
             return;
         }
@@ -262,9 +286,15 @@ pub fn use_dots_flow_with_options(
                 completed_steps: server.completed_steps.clone(),
             });
             for step in missed {
-                mark_done(step, StepStatus::Completed, true);
+                mark_done(step, StepStatus::Completed);
             }
         });
+    };
+
+    let request_for = move |steps: Vec<Step>| {
+        let mut request = StartFlowRequest::new(steps);
+        request.metadata = metadata.get_value();
+        request
     };
 
     // Puts a fetched flow in place and arms its timers.
@@ -348,19 +378,14 @@ pub fn use_dots_flow_with_options(
         if remaining.is_empty() {
             return;
         }
-        let mut request = StartFlowRequest::new(remaining);
-        request.metadata = metadata.get_value();
-        let source = source.get_value();
-        spawn_local(async move {
-            let result = source.create(request).await;
-            if generation.try_get_value() != Some(generation_now) {
-                return;
-            }
-            match result {
-                Ok(new_flow) if messages::link_origin(&new_flow.link).is_some() => {
-                    install(new_flow, generation_now, true);
-                }
-                _ => {
+        fetch_flow(
+            source,
+            generation,
+            generation_now,
+            request_for(remaining),
+            move |result| match result {
+                Ok(new_flow) => install(new_flow, generation_now, true),
+                Err(_) => {
                     timers.update_value(Timers::clear);
                     status.set(FlowStatus::Expired);
                     if let Some(cb) = on_expired {
@@ -368,8 +393,8 @@ pub fn use_dots_flow_with_options(
                     }
                     emit(FlowEvent::Expired);
                 }
-            }
-        });
+            },
+        );
     });
 
     // Fetch a flow on mount, when the steps change, and on retry. Effects never run on the
@@ -386,27 +411,21 @@ pub fn use_dots_flow_with_options(
         completed.set(Vec::new());
         all_steps.set(Vec::new());
 
-        let mut request = StartFlowRequest::new(requested);
-        request.metadata = metadata.get_value();
+        let request = request_for(requested);
         if let Err(err) = request.validate() {
             fail(FlowError::InvalidSteps(err));
             return;
         }
-        let source = source.get_value();
-        spawn_local(async move {
-            let result = source.create(request).await;
-            // Unmounted, or superseded by a newer request: drop the answer.
-            if generation.try_get_value() != Some(generation_now) {
-                return;
-            }
-            match result {
-                Ok(new_flow) if messages::link_origin(&new_flow.link).is_none() => {
-                    fail(FlowError::InvalidLink(new_flow.link));
-                }
+        fetch_flow(
+            source,
+            generation,
+            generation_now,
+            request,
+            move |result| match result {
                 Ok(new_flow) => install(new_flow, generation_now, false),
                 Err(err) => fail(err),
-            }
-        });
+            },
+        );
     });
 
     let link = Memo::new(move |_| flow.with(|f| f.as_ref().map(|f| f.link.clone())));
@@ -451,7 +470,7 @@ pub fn use_dots_flow_with_options(
                 step,
                 status: step_status,
             } => {
-                mark_done(step, step_status, true);
+                mark_done(step, step_status);
                 confirm();
             }
             FlowMessage::Other(value) => emit(FlowEvent::Unknown(value)),
