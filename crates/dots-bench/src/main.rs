@@ -104,6 +104,23 @@ async fn start_proxy(bin: &str) -> Proxy {
     panic!("the proxy did not start");
 }
 
+/// The `Authorization` header for the sandbox's API.
+fn basic_auth() -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{API_KEY}"))
+    )
+}
+
+/// Sends `request`; true if it answered 2xx.
+async fn succeeds(request: reqwest::RequestBuilder) -> bool {
+    request
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .unwrap_or(false)
+}
+
 /// Percentile of sorted durations, in microseconds.
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -180,10 +197,7 @@ async fn overhead(proxy: &Proxy, args: &Args) {
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{API_KEY}"))
-    );
+    let auth = basic_auth();
     // A session and a flow to retrieve, on both paths.
     let (cookie, flow_id) = create_session_flow(&http, proxy).await;
 
@@ -237,13 +251,7 @@ async fn overhead(proxy: &Proxy, args: &Args) {
                         } else {
                             request.header("cookie", &cookie).header("origin", &origin)
                         };
-                        async move {
-                            request
-                                .send()
-                                .await
-                                .map(|r| r.status().is_success())
-                                .unwrap_or(false)
-                        }
+                        succeeds(request)
                     })
                     .await;
                     p50.push(result.p50_us);
@@ -311,10 +319,7 @@ async fn overhead_at_fixed_rates(proxy: &Proxy, args: &Args) {
         .pool_max_idle_per_host(512)
         .build()
         .unwrap();
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{API_KEY}"))
-    );
+    let auth = basic_auth();
     let (cookie, flow_id) = create_session_flow(&http, proxy).await;
     let (rates, seconds): (&[u64], f64) = if args.quick {
         (&[50], 0.2)
@@ -328,25 +333,13 @@ async fn overhead_at_fixed_rates(proxy: &Proxy, args: &Args) {
         let (http_a, auth) = (http.clone(), auth.clone());
         let direct = fixed_rate(rate, seconds, move || {
             let request = http_a.get(&direct_url).header("authorization", &auth);
-            async move {
-                request
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
-            }
+            succeeds(request)
         })
         .await;
         let (http_b, cookie) = (http.clone(), cookie.clone());
         let proxied = fixed_rate(rate, seconds, move || {
             let request = http_b.get(&proxy_url).header("cookie", &cookie);
-            async move {
-                request
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
-            }
+            succeeds(request)
         })
         .await;
         println!(
