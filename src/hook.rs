@@ -182,7 +182,9 @@ pub fn use_dots_flow_with_options(
     } = options;
     let min_height = min_height.max(0.0);
     let max_height = max_height.max(min_height);
-    let clamp = move |h: f64| h.clamp(min_height, max_height);
+    // `max`/`min` rather than `f64::clamp`: the bounds are already ordered, and clamp's
+    // panic message would pull float formatting (~6 KiB gzip) into every app's wasm.
+    let clamp = move |h: f64| h.max(min_height).min(max_height);
     let source = StoredValue::new(source);
     let metadata = StoredValue::new(metadata);
 
