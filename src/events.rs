@@ -76,8 +76,8 @@ pub enum FlowEvent {
     },
     /// The link expired and could not be refreshed.
     Expired,
-    /// A message from the flow frame of a kind Dots has not documented.
-    Unknown(serde_json::Value),
+    /// A message from the flow frame of a kind Dots has not documented, as JSON text.
+    Unknown(String),
     /// Something failed.
     Error(FlowError),
 }

@@ -26,6 +26,7 @@
 mod events;
 mod flow_frame;
 mod hook;
+mod json;
 mod link;
 mod messages;
 
@@ -40,4 +41,6 @@ pub use hook::{
     DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE,
 };
 pub use link::{request_flow, FlowFuture, FlowSource};
-pub use messages::{accept as accept_message, link_origin, parse_data as parse_message_data};
+pub use messages::{
+    accept as accept_message, link_origin, parse_data as parse_message_data, FrameMessage,
+};

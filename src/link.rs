@@ -1,11 +1,12 @@
 //! Getting a flow: from the host backend's endpoint, or from functions the app supplies.
 
-use dots_api::{BrowserFlow, FlowId, ProxyErrorBody, StartFlowRequest};
+use dots_api::{BrowserFlow, FlowId, StartFlowRequest, StepName};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::events::FlowError;
+use crate::json::JsonObject;
 
 /// The future a fetcher returns.
 pub type FlowFuture = Pin<Box<dyn Future<Output = Result<BrowserFlow, FlowError>>>>;
@@ -115,34 +116,43 @@ pub async fn request_flow(
     endpoint: &str,
     request: &StartFlowRequest,
 ) -> Result<BrowserFlow, FlowError> {
+    // A `Value` always serializes; the error is kept anyway rather than unwrapped.
+    let body = serde_json::to_string(request)
+        .map_err(|_| FlowError::BackendUnreachable("the request could not be encoded".into()))?;
     let built = gloo_net::http::Request::post(endpoint)
         .credentials(web_sys::RequestCredentials::SameOrigin)
-        .json(request);
+        .header("content-type", "application/json")
+        .body(body);
     send(built).await
+}
+
+/// What went wrong with a request, in words (formatting only strings keeps the wasm small).
+fn unreachable(err: gloo_net::Error) -> FlowError {
+    FlowError::BackendUnreachable(match err {
+        gloo_net::Error::JsError(js) => js.message,
+        gloo_net::Error::GlooError(message) => message,
+        #[allow(unreachable_patterns)]
+        _ => "the request failed".to_owned(),
+    })
 }
 
 async fn send(
     request: Result<gloo_net::http::Request, gloo_net::Error>,
 ) -> Result<BrowserFlow, FlowError> {
-    let request = request.map_err(|err| FlowError::BackendUnreachable(err.to_string()))?;
-    let response = request
-        .send()
-        .await
-        .map_err(|err| FlowError::BackendUnreachable(err.to_string()))?;
+    let response = request.map_err(unreachable)?.send().await.map_err(unreachable)?;
     let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|err| FlowError::BackendUnreachable(err.to_string()))?;
+    let text = response.text().await.map_err(unreachable)?;
     if !(200..300).contains(&status) {
-        return Err(match serde_json::from_str::<ProxyErrorBody>(&text) {
-            Ok(body) => FlowError::BackendRejected {
+        let body = JsonObject::parse(&text);
+        let field = |key| body.as_ref().and_then(|b| b.string(key));
+        return Err(match (field("error"), field("message")) {
+            (Some(code), Some(message)) => FlowError::BackendRejected {
                 status,
-                code: body.error,
-                message: body.message,
-                field: body.field,
+                code,
+                message,
+                field: field("field"),
             },
-            Err(_) => FlowError::BackendRejected {
+            _ => FlowError::BackendRejected {
                 status,
                 code: "http_error".to_owned(),
                 message: format!("the server answered HTTP {status}"),
@@ -150,6 +160,28 @@ async fn send(
             },
         });
     }
-    serde_json::from_str::<BrowserFlow>(&text)
-        .map_err(|err| FlowError::InvalidResponse(err.to_string()))
+    read_flow(&text).map_err(FlowError::InvalidResponse)
+}
+
+/// A flow from the backend's JSON; the error names the field at fault.
+fn read_flow(text: &str) -> Result<BrowserFlow, String> {
+    let object = JsonObject::parse(text).ok_or("the answer is not a JSON object")?;
+    let wrong = |field: &str, kind: &str| format!("`{field}` is missing or not {kind}");
+    let string = |field| object.string(field).ok_or_else(|| wrong(field, "a string"));
+    let steps = |field| {
+        object
+            .strings(field)
+            .map(|names| names.iter().map(|n| StepName::parse(n)).collect())
+            .ok_or_else(|| wrong(field, "a list of step names"))
+    };
+    let mut flow = BrowserFlow::new(
+        FlowId::from(string("id")?),
+        string("link")?,
+        steps("steps")?,
+        steps("completed_steps")?,
+    );
+    flow.expires_at = object
+        .optional_string("expires_at")
+        .map_err(|()| wrong("expires_at", "a string"))?;
+    Ok(flow)
 }

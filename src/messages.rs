@@ -4,6 +4,11 @@ use dots_api::FlowMessage;
 use wasm_bindgen::JsValue;
 use web_sys::{HtmlIFrameElement, MessageEvent};
 
+use crate::json::JsonObject;
+
+/// A flow message as the component sees it: an undocumented message is kept as JSON text.
+pub type FrameMessage = FlowMessage<String>;
+
 /// The origin (`scheme://host[:port]`) of an absolute http(s) link, or `None` for anything
 /// else (relative, `javascript:`, `data:`, malformed): such a link is never framed.
 pub fn link_origin(link: &str) -> Option<String> {
@@ -20,7 +25,7 @@ pub fn accept(
     event: &MessageEvent,
     expected_origin: &str,
     frame: &HtmlIFrameElement,
-) -> Option<FlowMessage> {
+) -> Option<FrameMessage> {
     if event.origin() != expected_origin {
         return None;
     }
@@ -32,15 +37,17 @@ pub fn accept(
     parse_data(&event.data())
 }
 
-/// Turns message `data` (an object or a JSON string) into a flow message.
-pub fn parse_data(data: &JsValue) -> Option<FlowMessage> {
-    if let Some(text) = data.as_string() {
-        return FlowMessage::parse_str(&text);
-    }
-    if !data.is_object() {
-        return None;
-    }
-    let text = js_sys::JSON::stringify(data).ok()?.as_string()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    FlowMessage::parse(&value)
+/// Turns message `data` (an object or a JSON string) into a flow message, with the classifier
+/// `dots_api` uses natively (property-tested and fuzzed there) reading the browser's object.
+pub fn parse_data(data: &JsValue) -> Option<FrameMessage> {
+    let object = match data.as_string() {
+        Some(text) => JsonObject::parse(&text)?,
+        None => JsonObject::from_value(data.clone())?,
+    };
+    Some(match FlowMessage::classify(object) {
+        FlowMessage::Height(height) => FlowMessage::Height(height),
+        FlowMessage::Step { step, status } => FlowMessage::Step { step, status },
+        FlowMessage::Other(object) => FlowMessage::Other(object.to_json()),
+        _ => return None,
+    })
 }

@@ -37,7 +37,8 @@ pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
 
 pub async fn post<T: DeserializeOwned>(url: &str, body: &Value) -> Result<T, String> {
     let response = gloo_net::http::Request::post(url)
-        .json(body)
+        .header("content-type", "application/json")
+        .body(body.to_string())
         .map_err(|e| e.to_string())?
         .send()
         .await

@@ -63,7 +63,7 @@ pub fn describe(event: &FlowEvent) -> (&'static str, String) {
         ),
         FlowEvent::LinkRefreshed { id } => ("refreshed", format!("new link, flow {id}")),
         FlowEvent::Expired => ("expired", "link expired".to_owned()),
-        FlowEvent::Unknown(value) => ("message", value.to_string()),
+        FlowEvent::Unknown(json) => ("message", json.clone()),
         FlowEvent::Error(err) => ("error", err.to_string()),
         _ => ("other", format!("{event:?}")),
     }

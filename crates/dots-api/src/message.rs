@@ -62,9 +62,13 @@ impl<'de> Deserialize<'de> for StepStatus {
 }
 
 /// One message from a flow iframe.
+///
+/// `O` is what an undocumented message is kept as: a `serde_json::Value` when parsed here, or
+/// whatever the caller classified with [`FlowMessage::classify`] (the component keeps the
+/// browser's own object, so no JSON parser ships in its wasm).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum FlowMessage {
+pub enum FlowMessage<O = Value> {
     /// The flow's content height in CSS pixels (finite, non-negative, clamped).
     Height(f64),
     /// A step finished.
@@ -75,7 +79,55 @@ pub enum FlowMessage {
         status: StepStatus,
     },
     /// A JSON object of a kind Dots has not documented; kept for catch-all listeners.
-    Other(Value),
+    Other(O),
+}
+
+/// Read access to the fields of one message object, so a single classifier serves both a
+/// `serde_json` object and a JavaScript object read in place.
+pub trait MessageFields {
+    /// Whether the object has the field at all (whatever its value, `null` included).
+    fn has(&self, key: &str) -> bool;
+    /// The field's value if it is a string.
+    fn text(&self, key: &str) -> Option<String>;
+    /// The field's value if it is a number.
+    fn number(&self, key: &str) -> Option<f64>;
+}
+
+/// A `serde_json::Value` that is an object (anything else has no fields).
+impl MessageFields for Value {
+    fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
+        self.get(key)?.as_str().map(str::to_owned)
+    }
+
+    fn number(&self, key: &str) -> Option<f64> {
+        self.get(key)?.as_f64()
+    }
+}
+
+impl<O: MessageFields> FlowMessage<O> {
+    /// Classifies one message object: `{step, status}` (both strings) is a step message,
+    /// `{height}` (a finite number ≥ 0, without `step`) a height; anything else is kept
+    /// as [`FlowMessage::Other`].
+    pub fn classify(object: O) -> Self {
+        if let (Some(step), Some(status)) = (object.text("step"), object.text("status")) {
+            return FlowMessage::Step {
+                step: StepName::parse(&step),
+                status: StepStatus::parse(&status),
+            };
+        }
+        if !object.has("step") {
+            if let Some(height) = object.number("height") {
+                if height.is_finite() && height >= 0.0 {
+                    return FlowMessage::Height(height.min(MAX_REPORTED_HEIGHT));
+                }
+            }
+        }
+        FlowMessage::Other(object)
+    }
 }
 
 impl FlowMessage {
@@ -83,9 +135,9 @@ impl FlowMessage {
     /// string holding it. Returns `None` for anything that is not a JSON object.
     pub fn parse(data: &Value) -> Option<FlowMessage> {
         match data {
-            Value::Object(_) => Some(Self::classify(data)),
+            Value::Object(_) => Some(Self::classify(data.clone())),
             Value::String(text) => match serde_json::from_str::<Value>(text) {
-                Ok(inner @ Value::Object(_)) => Some(Self::classify(&inner)),
+                Ok(inner @ Value::Object(_)) => Some(Self::classify(inner)),
                 _ => None,
             },
             _ => None,
@@ -95,25 +147,6 @@ impl FlowMessage {
     /// Parses a message whose `data` is a string (e.g. `JSON.stringify`-ed by the frame).
     pub fn parse_str(text: &str) -> Option<FlowMessage> {
         Self::parse(&Value::String(text.to_owned()))
-    }
-
-    fn classify(object: &Value) -> FlowMessage {
-        if let (Some(Value::String(step)), Some(Value::String(status))) =
-            (object.get("step"), object.get("status"))
-        {
-            return FlowMessage::Step {
-                step: StepName::parse(step),
-                status: StepStatus::parse(status),
-            };
-        }
-        if object.get("step").is_none() {
-            if let Some(height) = object.get("height").and_then(Value::as_f64) {
-                if height.is_finite() && height >= 0.0 {
-                    return FlowMessage::Height(height.min(MAX_REPORTED_HEIGHT));
-                }
-            }
-        }
-        FlowMessage::Other(object.clone())
     }
 }
 
