@@ -138,6 +138,7 @@ pub fn DotsFlow(
             max_height: max_height.unwrap_or(defaults.max_height),
             load_timeout: load_timeout.unwrap_or(defaults.load_timeout),
             confirm_interval: confirm_interval.or(defaults.confirm_interval),
+            status,
             on_ready,
             on_height,
             on_step_complete,
@@ -148,9 +149,6 @@ pub fn DotsFlow(
             ..defaults
         },
     );
-    if let Some(out) = status {
-        Effect::new(move |_| out.set(flow_status.get()));
-    }
 
     let root_style = move || {
         let chrome = style_signal.with(|s| s.as_ref().map(chrome_css).unwrap_or_default());
@@ -171,14 +169,13 @@ pub fn DotsFlow(
             aria-busy=move || (flow_status.get() == FlowStatus::Loading).to_string()
             style=root_style
         >
-            <Show when=move || flow_status.get() == FlowStatus::Loading>
-                <div class="dots-flow__skeleton" aria-hidden="true">
-                    <div class="dots-flow__skeleton-bar"></div>
-                    <div class="dots-flow__skeleton-bar dots-flow__skeleton-bar--short"></div>
-                    <div class="dots-flow__skeleton-block"></div>
-                </div>
-            </Show>
-            <Show when=show_retry>
+            // Static: the stylesheet shows it only while loading (no reactive code for it).
+            <div class="dots-flow__skeleton" aria-hidden="true">
+                <div class="dots-flow__skeleton-bar"></div>
+                <div class="dots-flow__skeleton-bar dots-flow__skeleton-bar--short"></div>
+                <div class="dots-flow__skeleton-block"></div>
+            </div>
+            {move || show_retry().then(|| view! {
                 <div class="dots-flow__error" role="alert">
                     <p class="dots-flow__error-message">
                         {move || match (flow_status.get(), error.get()) {
@@ -191,8 +188,9 @@ pub fn DotsFlow(
                         "Try again"
                     </button>
                 </div>
-            </Show>
+            })}
             {move || {
+                let allow = if needs_camera.get() { "camera" } else { "" };
                 src.get()
                     .filter(|_| !show_retry())
                     .map(|src| {
@@ -202,12 +200,9 @@ pub fn DotsFlow(
                                 class="dots-flow__frame"
                                 src=src
                                 title=move || title.get().unwrap_or_else(|| "Payout setup".to_owned())
-                                allow=move || if needs_camera.get() { "camera" } else { "" }
+                                allow=allow
                                 referrerpolicy="strict-origin-when-cross-origin"
-                                style:display="block"
-                                style:width="100%"
-                                style:border="0"
-                                style:height=move || format!("{}px", whole_px(height.get()))
+                                style=move || format!("display:block;width:100%;border:0;height:{}px", whole_px(height.get()))
                                 on:load=move |_| on_frame_load.run(())
                             ></iframe>
                         }

@@ -53,7 +53,10 @@ impl JsonObject {
         if !Array::is_array(&value) {
             return None;
         }
-        Array::from(&value).iter().map(|item| item.as_string()).collect()
+        Array::from(&value)
+            .iter()
+            .map(|item| item.as_string())
+            .collect()
     }
 
     /// The object as JSON text.

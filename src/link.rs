@@ -139,7 +139,11 @@ fn unreachable(err: gloo_net::Error) -> FlowError {
 async fn send(
     request: Result<gloo_net::http::Request, gloo_net::Error>,
 ) -> Result<BrowserFlow, FlowError> {
-    let response = request.map_err(unreachable)?.send().await.map_err(unreachable)?;
+    let response = request
+        .map_err(unreachable)?
+        .send()
+        .await
+        .map_err(unreachable)?;
     let status = response.status();
     let text = response.text().await.map_err(unreachable)?;
     if !(200..300).contains(&status) {

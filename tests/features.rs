@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
 
@@ -430,4 +430,222 @@ async fn a_hundred_mounts_and_unmounts_leave_nothing_behind() {
         baseline,
         "no listener of the 101 unmounted components runs"
     );
+}
+
+/// Replaces `window.fetch` for one test: every request is recorded and answered with
+/// `window.__dotsAnswer` (`[status, body]`, or `"reject"` for a network failure).
+fn fake_fetch() -> js_sys::Function {
+    let window = web_sys::window().unwrap();
+    let original: js_sys::Function = js_sys::Reflect::get(&window, &"fetch".into())
+        .unwrap()
+        .unchecked_into();
+    let fake = js_sys::Function::new_with_args(
+        "request",
+        "return request.text().then((body) => {
+            window.__dotsRequests.push({ url: request.url, method: request.method,
+                type: request.headers.get('content-type'), body });
+            const answer = window.__dotsAnswer;
+            if (answer === 'reject') throw new TypeError('Failed to fetch');
+            return new Response(answer[1], { status: answer[0] });
+        });",
+    );
+    js_sys::Reflect::set(&window, &"__dotsRequests".into(), &js_sys::Array::new()).unwrap();
+    js_sys::Reflect::set(&window, &"fetch".into(), &fake).unwrap();
+    original
+}
+
+fn answer(status: u16, body: &str) {
+    let value = js_sys::Array::of2(&status.into(), &body.into());
+    js_sys::Reflect::set(&web_sys::window().unwrap(), &"__dotsAnswer".into(), &value).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_endpoint_source_reads_flows_and_errors_with_the_browsers_json() {
+    use dots_flow::request_flow;
+    let original = fake_fetch();
+    let request = StartFlowRequest::new([Step::compliance(), Step::new(StepName::Payout)]);
+
+    answer(
+        200,
+        r#"{"id":"flow-1","link":"https://flows.example/f/1","steps":["compliance","payout"],
+            "completed_steps":["compliance"],"expires_at":"2026-11-22T10:00:00Z","extra":1}"#,
+    );
+    let flow = request_flow("/api/flows", &request).await.unwrap();
+    assert_eq!(flow.id, FlowId::from("flow-1"));
+    assert_eq!(flow.link, "https://flows.example/f/1");
+    assert_eq!(flow.steps, [StepName::Compliance, StepName::Payout]);
+    assert_eq!(flow.completed_steps, [StepName::Compliance]);
+    assert_eq!(flow.expires_at.as_deref(), Some("2026-11-22T10:00:00Z"));
+    let sent = js_sys::Reflect::get(&web_sys::window().unwrap(), &"__dotsRequests".into()).unwrap();
+    let sent = js_sys::Array::from(&sent).get(0);
+    let field = |key: &str| {
+        js_sys::Reflect::get(&sent, &key.into())
+            .unwrap()
+            .as_string()
+            .unwrap_or_default()
+    };
+    assert_eq!(field("method"), "POST");
+    assert!(field("url").ends_with("/api/flows"));
+    assert_eq!(field("type"), "application/json");
+    let body: serde_json::Value = serde_json::from_str(&field("body")).unwrap();
+    assert_eq!(
+        body,
+        serde_json::to_value(&request).unwrap(),
+        "the body is the request"
+    );
+
+    // Each malformed answer is an error naming what is wrong, never a panic or a half flow.
+    for (body, expected) in [
+        (r#"[1, 2]"#, "not a JSON object"),
+        (r#"not json"#, "not a JSON object"),
+        (
+            r#"{"link":"https://x.example","steps":[],"completed_steps":[]}"#,
+            "`id`",
+        ),
+        (
+            r#"{"id":"f","link":5,"steps":[],"completed_steps":[]}"#,
+            "`link`",
+        ),
+        (
+            r#"{"id":"f","link":"https://x.example","steps":"payout","completed_steps":[]}"#,
+            "`steps`",
+        ),
+        (
+            r#"{"id":"f","link":"https://x.example","steps":[3],"completed_steps":[]}"#,
+            "`steps`",
+        ),
+        (
+            r#"{"id":"f","link":"https://x.example","steps":[]}"#,
+            "`completed_steps`",
+        ),
+        (
+            r#"{"id":"f","link":"https://x.example","steps":[],"completed_steps":[],"expires_at":5}"#,
+            "`expires_at`",
+        ),
+    ] {
+        answer(200, body);
+        match request_flow("/api/flows", &request).await {
+            Err(FlowError::InvalidResponse(why)) => {
+                assert!(why.contains(expected), "{body}: {why}")
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    answer(
+        200,
+        r#"{"id":"f","link":"https://x.example","steps":[],"completed_steps":[],"expires_at":null}"#,
+    );
+    assert_eq!(
+        request_flow("/api/flows", &request)
+            .await
+            .unwrap()
+            .expires_at,
+        None
+    );
+
+    // Inherited properties are not fields: a polluted prototype cannot supply a link.
+    js_sys::eval("Object.prototype.link = 'https://evil.example'").unwrap();
+    answer(200, r#"{"id":"f","steps":[],"completed_steps":[]}"#);
+    let polluted = request_flow("/api/flows", &request).await;
+    js_sys::eval("delete Object.prototype.link").unwrap();
+    assert!(
+        matches!(&polluted, Err(FlowError::InvalidResponse(why)) if why.contains("`link`")),
+        "{polluted:?}"
+    );
+
+    // The backend's error body is kept; a body that is not one becomes `http_error`.
+    answer(
+        422,
+        r#"{"error":"invalid_request","message":"step 1 is unknown","field":"steps[1]"}"#,
+    );
+    assert_eq!(
+        request_flow("/api/flows", &request).await,
+        Err(FlowError::BackendRejected {
+            status: 422,
+            code: "invalid_request".into(),
+            message: "step 1 is unknown".into(),
+            field: Some("steps[1]".into()),
+        })
+    );
+    answer(500, "<html>oops</html>");
+    assert!(matches!(
+        request_flow("/api/flows", &request).await,
+        Err(FlowError::BackendRejected { status: 500, ref code, field: None, .. }) if code == "http_error"
+    ));
+    js_sys::Reflect::set(
+        &web_sys::window().unwrap(),
+        &"__dotsAnswer".into(),
+        &"reject".into(),
+    )
+    .unwrap();
+    assert!(matches!(
+        request_flow("/api/flows", &request).await,
+        Err(FlowError::BackendUnreachable(ref why)) if why.contains("Failed to fetch")
+    ));
+
+    js_sys::Reflect::set(&web_sys::window().unwrap(), &"fetch".into(), &original).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn the_browser_message_reader_agrees_with_the_native_classifier() {
+    use dots_api::MAX_REPORTED_HEIGHT;
+    use dots_flow::{parse_message_data, FlowMessage};
+    let cases = [
+        r#"{"height": 640}"#,
+        r#"{"height": 12.5}"#,
+        r#"{"height": 0}"#,
+        r#"{"height": -1}"#,
+        r#"{"height": "100"}"#,
+        r#"{"height": 1e12}"#,
+        r#"{"height": null}"#,
+        r#"{"step": "payout", "status": "completed"}"#,
+        r#"{"step": "manage-payouts", "status": "completed-saved"}"#,
+        r#"{"step": "teleport", "status": "done"}"#,
+        r#"{"step": 3, "status": "completed"}"#,
+        r#"{"step": null, "height": 5}"#,
+        r#"{"type": "webpackOk"}"#,
+        r#"{}"#,
+        r#"[{"height": 3}]"#,
+        r#"null"#,
+        r#"3"#,
+        r#""text""#,
+    ];
+    type Native = FlowMessage<serde_json::Value>;
+    let kind = |native: Option<Native>| match native {
+        None => "none".to_owned(),
+        Some(FlowMessage::Height(h)) => format!("height {h}"),
+        Some(FlowMessage::Step { step, status }) => format!("step {step} {}", status.as_str()),
+        Some(_) => "other".to_owned(),
+    };
+    for text in cases {
+        let native = kind(FlowMessage::parse(&serde_json::from_str(text).unwrap()));
+        // The frame may post the object itself or the JSON text of it.
+        for data in [json(text), JsValue::from_str(text)] {
+            let browser = match parse_message_data(&data) {
+                None => "none".to_owned(),
+                Some(FlowMessage::Height(h)) => format!("height {h}"),
+                Some(FlowMessage::Step { step, status }) => {
+                    format!("step {step} {}", status.as_str())
+                }
+                Some(FlowMessage::Other(json)) => {
+                    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+                    assert!(value.is_object(), "{text}: other messages are objects");
+                    "other".to_owned()
+                }
+                Some(_) => unreachable!(),
+            };
+            let expected = if data.is_string() && !text.starts_with('{') {
+                // A JSON string that does not hold an object is never a message.
+                "none".to_owned()
+            } else {
+                native.clone()
+            };
+            assert_eq!(browser, expected, "{text} as {data:?}");
+        }
+    }
+    assert_eq!(
+        parse_message_data(&json(r#"{"height": 1e12}"#)),
+        Some(FlowMessage::Height(MAX_REPORTED_HEIGHT))
+    );
+    assert_eq!(parse_message_data(&JsValue::from_str("not json")), None);
 }
