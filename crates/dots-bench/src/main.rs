@@ -30,6 +30,20 @@ struct Args {
     /// Repetitions of each measurement (min / median / max are printed).
     #[arg(long, default_value_t = 3)]
     repetitions: usize,
+    /// Run only these parts (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Part>,
+}
+
+/// The parts of the benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+enum Part {
+    /// Closed-loop overhead (create, retrieve) through the proxy vs. direct.
+    Overhead,
+    /// Retrieve at fixed request rates (open loop).
+    Rates,
+    /// Webhook → SSE latency and the proxy's RSS.
+    Webhooks,
 }
 
 const CLIENT_ID: &str = "bench-client";
@@ -461,10 +475,18 @@ async fn main() {
             .map(|n| n.get())
             .unwrap_or(0)
     );
-    let proxy = start_proxy(&args.proxy_bin).await;
-    overhead(&proxy, &args).await;
-    overhead_at_fixed_rates(&proxy, &args).await;
-    drop(proxy);
-    webhook_latency(&args.proxy_bin, &args).await;
+    let wanted = |part| args.only.is_empty() || args.only.contains(&part);
+    if wanted(Part::Overhead) || wanted(Part::Rates) {
+        let proxy = start_proxy(&args.proxy_bin).await;
+        if wanted(Part::Overhead) {
+            overhead(&proxy, &args).await;
+        }
+        if wanted(Part::Rates) {
+            overhead_at_fixed_rates(&proxy, &args).await;
+        }
+    }
+    if wanted(Part::Webhooks) {
+        webhook_latency(&args.proxy_bin, &args).await;
+    }
     println!("\nbenchmarks finished");
 }

@@ -244,6 +244,8 @@ pub async fn spawn(config: SandboxConfig) -> std::io::Result<RunningSandbox> {
         let _ = tcp.set_nodelay(true);
     });
     let task = tokio::spawn(async move {
+        // Routes built once, not per connection (see the proxy's main).
+        let app = app.with_state(()).into_make_service();
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(%err, "sandbox server stopped");
         }
