@@ -30,6 +30,12 @@ struct Args {
     /// Repetitions of each measurement (min / median / max are printed).
     #[arg(long, default_value_t = 3)]
     repetitions: usize,
+    /// Internal: run as a do-nothing forwarder to this upstream (the ceiling of any proxy).
+    #[arg(long, hide = true, requires = "listen")]
+    forward: Option<String>,
+    /// Internal: the forwarder's port.
+    #[arg(long, hide = true)]
+    listen: Option<u16>,
     /// Run only these parts (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Part>,
@@ -206,6 +212,77 @@ fn summary(values: &mut [f64]) -> String {
     )
 }
 
+/// A forwarder that does nothing but pass requests to `upstream` over a pooled client: the
+/// same HTTP stacks as the proxy (axum in, reqwest out) and no session, validation or
+/// database. Its throughput is what *any* one-hop proxy could reach on this machine.
+async fn run_forwarder(upstream: String, port: u16) {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+    use axum::response::{IntoResponse, Response};
+    async fn forward(
+        State((http, upstream)): State<(reqwest::Client, String)>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut request = http.request(method, format!("{upstream}{path}")).body(body);
+        for name in [header::AUTHORIZATION, header::CONTENT_TYPE] {
+            if let Some(value) = headers.get(&name) {
+                request = request.header(name, value);
+            }
+        }
+        match request.send().await {
+            Ok(answer) => {
+                let status = answer.status();
+                let bytes = answer.bytes().await.unwrap_or_default();
+                (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+            }
+            Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+        }
+    }
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .fallback(forward)
+        .with_state((http, upstream))
+        .into_make_service();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).await.unwrap();
+}
+
+/// Starts this program as a forwarder to `upstream`; stopped when dropped.
+async fn start_forwarder(upstream: &str) -> (Child, String) {
+    let port = free_port();
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--forward", upstream, "--listen", &port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    (child, base)
+}
+
 async fn overhead(proxy: &Proxy, args: &Args) {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -215,6 +292,7 @@ async fn overhead(proxy: &Proxy, args: &Args) {
     // A session and a flow to retrieve, on both paths.
     let (cookie, flow_id) = create_session_flow(&http, proxy).await;
 
+    let (mut forwarder_process, forwarder) = start_forwarder(&proxy.sandbox).await;
     let (n, sat) = if args.quick { (20, 4) } else { (2000, 32) };
     println!(
         "\n## Proxy overhead ({n} requests per run, {} runs; µs and requests/s: min median max)",
@@ -243,6 +321,7 @@ async fn overhead(proxy: &Proxy, args: &Args) {
             for (who, base, path) in [
                 ("direct", proxy.sandbox.clone(), path_direct.clone()),
                 ("proxy", proxy.base.clone(), path_proxy.clone()),
+                ("forwarder", forwarder.clone(), path_direct.clone()),
             ] {
                 let (mut p50, mut p99, mut rps) = (Vec::new(), Vec::new(), Vec::new());
                 for _ in 0..args.repetitions {
@@ -253,7 +332,7 @@ async fn overhead(proxy: &Proxy, args: &Args) {
                         cookie.clone(),
                         proxy.base.clone(),
                     );
-                    let direct = who == "direct";
+                    let direct = who != "proxy";
                     let result = run(n, concurrency, move |_| {
                         let mut request = if post {
                             http.post(&url).json(&json!({"steps": ["payout"]}))
@@ -295,8 +374,16 @@ async fn overhead(proxy: &Proxy, args: &Args) {
                 median(&rows[1].p99) - median(&rows[0].p99),
                 median(&rows[1].rps) / median(&rows[0].rps)
             );
+            println!(
+                "{:<34} a do-nothing forwarder adds p50 {:.0} µs and reaches {:.2}× direct",
+                format!("{label} c={concurrency} ceiling"),
+                median(&rows[2].p50) - median(&rows[0].p50),
+                median(&rows[2].rps) / median(&rows[0].rps)
+            );
         }
     }
+    let _ = forwarder_process.kill();
+    let _ = forwarder_process.wait();
 }
 
 /// Open loop: requests sent at a fixed `rate` for `seconds`, each timed from when it was due
@@ -464,6 +551,10 @@ async fn webhook_latency(bin: &str, args: &Args) {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if let (Some(upstream), Some(port)) = (args.forward.clone(), args.listen) {
+        run_forwarder(upstream, port).await;
+        return;
+    }
     println!(
         "# dots-flow benchmarks ({})",
         if args.quick { "quick smoke" } else { "full" }

@@ -129,7 +129,13 @@ struct Inner {
     settings: ProxySettings,
     /// Striped locks: webhooks about one flow are handled one at a time, in order.
     flow_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Who owns which flow, for the hot `GET /api/flows/{id}` path. A flow's owner never
+    /// changes once recorded, so entries cannot go stale; the database stays the record.
+    owners: quick_cache::sync::Cache<String, String>,
 }
+
+/// Flows whose owner is kept in memory (about 100 bytes each).
+const OWNER_CACHE_ENTRIES: usize = 100_000;
 
 impl AppState {
     /// State talking to Dots through `dots`, keeping its records in `db`.
@@ -141,8 +147,26 @@ impl AppState {
                 hub: hub::Hub::default(),
                 settings,
                 flow_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+                owners: quick_cache::sync::Cache::new(OWNER_CACHE_ENTRIES),
             }),
         }
+    }
+
+    /// The identity that created flow `id`, from memory or the database.
+    pub async fn flow_owner(&self, id: &str) -> Result<Option<String>, db::DbError> {
+        if let Some(owner) = self.inner.owners.get(id) {
+            return Ok(Some(owner));
+        }
+        let owner = self.inner.db.flow(id).await?.map(|row| row.identity);
+        if let Some(owner) = &owner {
+            self.inner.owners.insert(id.to_owned(), owner.clone());
+        }
+        Ok(owner)
+    }
+
+    /// Records that `identity` owns flow `id` (after it is in the database).
+    pub(crate) fn remember_owner(&self, id: &str, identity: &str) {
+        self.inner.owners.insert(id.to_owned(), identity.to_owned());
     }
 
     /// The Dots client.

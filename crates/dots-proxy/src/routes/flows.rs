@@ -55,6 +55,7 @@ pub(crate) async fn create(
         user_id: flow.user_id.as_ref().map(|u| u.to_string()),
     })
     .await?;
+    state.remember_owner(flow.id.as_str(), &caller.identity);
     tracing::info!(flow_id = %flow.id, preauthenticated = bound.is_some(), "flow created");
     let mut answer = BrowserFlow::from(flow);
     if bound.is_some() {
@@ -82,12 +83,11 @@ pub(crate) async fn retrieve(
 ) -> Result<Json<BrowserFlow>, ProxyError> {
     let (caller, _) = identify(&state, &headers, jar, false)?;
     let caller = caller.ok_or(ProxyError::NotFound)?;
-    let stored = state
-        .db()
-        .flow(&flow_id)
+    let owner = state
+        .flow_owner(&flow_id)
         .await?
         .ok_or(ProxyError::NotFound)?;
-    if stored.identity != caller.identity {
+    if owner != caller.identity {
         return Err(ProxyError::NotFound);
     }
     let flow = state.dots().retrieve_flow(&flow_id).await?;
