@@ -10,7 +10,7 @@ pub enum FlowStatus {
     /// Asking the host backend for a flow, or waiting for the frame's first message.
     #[default]
     Loading,
-    /// The frame has loaded and reported its height: the user can interact.
+    /// The frame has reported its height: the flow is showing and the user can interact.
     Ready,
     /// Every step of the flow has been reported complete.
     Completed,
@@ -53,7 +53,7 @@ pub enum FlowEvent {
         /// Its link (without the `?styles=` query).
         link: String,
     },
-    /// The frame is loaded and has reported its height.
+    /// The frame has reported its height: the flow is showing.
     Ready,
     /// The frame reported its content height (CSS pixels, before min/max clamping).
     Height(f64),
@@ -105,7 +105,7 @@ pub enum FlowError {
     InvalidResponse(String),
     /// The flow's link is not an absolute http(s) URL, so it is never put in the iframe.
     InvalidLink(String),
-    /// The frame did not load and report its height within the load timeout.
+    /// The frame did not report its height within the load timeout.
     FrameTimeout,
 }
 

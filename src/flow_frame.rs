@@ -79,7 +79,7 @@ pub fn DotsFlow(
     /// Highest height of the frame in CSS pixels (default 4000).
     #[prop(optional)]
     max_height: Option<f64>,
-    /// How long the frame may take to load before it is an error (default 20 s).
+    /// How long the frame may take to report its height before it is an error (default 20 s).
     #[prop(optional)]
     load_timeout: Option<Duration>,
     /// How often to confirm progress with the server while open (default 10 s).
@@ -94,7 +94,7 @@ pub fn DotsFlow(
     /// Receives the component's status (loading, ready, completed, expired, error).
     #[prop(optional)]
     status: Option<RwSignal<FlowStatus>>,
-    /// Called once the frame has loaded and reported its height.
+    /// Called once the frame has reported its height (the flow is showing).
     #[prop(optional, into)]
     on_ready: Option<Callback<()>>,
     /// Called with each new height the flow reports (before clamping).
@@ -125,7 +125,6 @@ pub fn DotsFlow(
         error,
         needs_camera,
         frame,
-        on_frame_load,
         retry,
         ..
     } = use_dots_flow_with_options(
@@ -152,7 +151,8 @@ pub fn DotsFlow(
 
     let root_style = move || {
         let chrome = style_signal.with(|s| s.as_ref().map(chrome_css).unwrap_or_default());
-        format!("min-height:{}px;{chrome}", whole_px(height.get()))
+        let px = whole_px(height.get());
+        format!("--dots-flow-height:{px}px;min-height:{px}px;{chrome}")
     };
     let theme =
         move || style_signal.with(|s| s.as_ref().map(|s| s.theme).unwrap_or(Theme::Light).as_str());
@@ -202,8 +202,7 @@ pub fn DotsFlow(
                                 title=move || title.get().unwrap_or_else(|| "Payout setup".to_owned())
                                 allow=allow
                                 referrerpolicy="strict-origin-when-cross-origin"
-                                style=move || format!("display:block;width:100%;border:0;height:{}px", whole_px(height.get()))
-                                on:load=move |_| on_frame_load.run(())
+                                style="display:block;width:100%;border:0;height:var(--dots-flow-height)"
                             ></iframe>
                         }
                     })

@@ -35,7 +35,7 @@ pub struct UseDotsFlowOptions {
     pub min_height: f64,
     /// Highest frame height (CSS px).
     pub max_height: f64,
-    /// How long the frame may take to load and report its height before it is an error.
+    /// How long the frame may take to report its height before it is an error.
     pub load_timeout: Duration,
     /// How often to ask the server for progress while the flow is open (`None`: only after
     /// each step message).
@@ -45,7 +45,7 @@ pub struct UseDotsFlowOptions {
     /// A signal to keep the status in (otherwise the hook makes its own); it is written as
     /// the status changes, so the app can read it anywhere.
     pub status: Option<RwSignal<FlowStatus>>,
-    /// Called once the frame has loaded and reported its height.
+    /// Called once the frame has reported its height (the flow is showing).
     pub on_ready: Option<Callback<()>>,
     /// Called with each height the flow reports (before clamping).
     pub on_height: Option<Callback<f64>>,
@@ -103,8 +103,6 @@ pub struct UseDotsFlowReturn {
     pub needs_camera: Signal<bool>,
     /// Attach to the `<iframe>`: messages are accepted only from this frame's window.
     pub frame: NodeRef<Iframe>,
-    /// Call from the iframe's `load` event.
-    pub on_frame_load: Callback<()>,
     /// Starts over with a fresh flow (after an error or expiry).
     pub retry: Callback<()>,
 }
@@ -202,8 +200,6 @@ pub fn use_dots_flow_with_options(
     // All steps of the flow as first created (a refreshed link covers only what remains).
     let all_steps = RwSignal::new(Vec::<StepName>::new());
     let height = RwSignal::new(clamp(DEFAULT_HEIGHT));
-    let loaded = RwSignal::new(false);
-    let got_height = RwSignal::new(false);
     let attempt = RwSignal::new(0u32);
     // Fetches a fresh link; set below, once `install` (which arms its timer) exists.
     let refresh = StoredValue::new_local(None::<Rc<dyn Fn(u64)>>);
@@ -227,11 +223,11 @@ pub fn use_dots_flow_with_options(
         }
         emit(FlowEvent::Error(err));
     };
+    // Ready is the first `{height}` from this frame: the flow posts it once its page is up.
+    // (The iframe's `load` event proves less — an error page loads too — and waiting for it
+    // only delayed readiness.)
     let check_ready = move || {
-        if status.get_untracked() == FlowStatus::Loading
-            && loaded.get_untracked()
-            && got_height.get_untracked()
-        {
+        if status.get_untracked() == FlowStatus::Loading {
             if let Some(t) = timers.try_update_value(|t| t.load.take()).flatten() {
                 t.clear();
             }
@@ -312,8 +308,6 @@ pub fn use_dots_flow_with_options(
     // Puts a fetched flow in place and arms its timers.
     let install = move |new_flow: BrowserFlow, generation_now: u64, refreshed: bool| {
         timers.update_value(Timers::clear);
-        loaded.set(false);
-        got_height.set(false);
         status.set(FlowStatus::Loading);
         if refreshed {
             emit(FlowEvent::LinkRefreshed {
@@ -477,7 +471,6 @@ pub fn use_dots_flow_with_options(
                 if (next - height.get_untracked()).abs() >= HEIGHT_TOLERANCE {
                     height.set(next);
                 }
-                got_height.set(true);
                 check_ready();
             }
             FlowMessage::Step {
@@ -516,10 +509,6 @@ pub fn use_dots_flow_with_options(
         completed_steps: completed.into(),
         needs_camera,
         frame,
-        on_frame_load: Callback::new(move |()| {
-            loaded.set(true);
-            check_ready();
-        }),
         retry: Callback::new(move |()| attempt.update(|n| *n += 1)),
     }
 }

@@ -365,7 +365,7 @@ async fn the_hook_drives_a_custom_frame() {
         view! {
             <section class="custom">
                 {move || flow.src.get().map(|src| view! {
-                    <iframe node_ref=flow.frame src=src on:load=move |_| flow.on_frame_load.run(())></iframe>
+                    <iframe node_ref=flow.frame src=src></iframe>
                 })}
             </section>
         }

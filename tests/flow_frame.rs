@@ -99,7 +99,7 @@ fn steps(names: &[StepName]) -> Vec<Step> {
 }
 
 #[wasm_bindgen_test]
-async fn frames_the_link_and_becomes_ready_after_load_and_height() {
+async fn frames_the_link_and_becomes_ready_at_its_first_height() {
     let m = mount(steps(&[StepName::Compliance]), None, None);
     wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
     let frame = frame_in(&m.root).unwrap();

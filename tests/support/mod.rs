@@ -87,8 +87,12 @@ pub fn frame_in(root: &HtmlElement) -> Option<HtmlIFrameElement> {
         .map(|e| e.unchecked_into())
 }
 
+/// The frame's height as laid out (the component sets it through a CSS variable).
 pub fn css_height(frame: &HtmlIFrameElement) -> String {
-    web_sys::HtmlElement::style(frame)
+    win()
+        .get_computed_style(frame)
+        .unwrap()
+        .expect("a computed style")
         .get_property_value("height")
         .unwrap()
 }
