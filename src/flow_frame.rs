@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use std::time::Duration;
 
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
-use crate::hook::{use_dots_flow_with_options, UseDotsFlowOptions, UseDotsFlowReturn};
+use crate::hook::{flow_state, FlowState, UseDotsFlowOptions};
 use crate::link::FlowSource;
 
 /// The component chrome's CSS custom properties driven by Flow Styles variables, so the
@@ -118,16 +118,7 @@ pub fn DotsFlow(
 ) -> impl IntoView {
     let defaults = UseDotsFlowOptions::default();
     let style_signal = Signal::derive(move || style.get());
-    let UseDotsFlowReturn {
-        status: flow_status,
-        src,
-        height,
-        error,
-        needs_camera,
-        frame,
-        retry,
-        ..
-    } = use_dots_flow_with_options(
+    let state = flow_state(
         steps,
         UseDotsFlowOptions {
             source: source.unwrap_or_default(),
@@ -148,6 +139,14 @@ pub fn DotsFlow(
             ..defaults
         },
     );
+    let FlowState {
+        status: flow_status,
+        height,
+        error,
+        frame,
+        retry,
+        ..
+    } = state;
 
     let root_style = move || {
         let chrome = style_signal.with(|s| s.as_ref().map(chrome_css).unwrap_or_default());
@@ -190,8 +189,8 @@ pub fn DotsFlow(
                 </div>
             })}
             {move || {
-                let allow = if needs_camera.get() { "camera" } else { "" };
-                src.get()
+                let allow = if state.needs_camera() { "camera" } else { "" };
+                state.src()
                     .filter(|_| !show_retry())
                     .map(|src| {
                         view! {

@@ -165,7 +165,58 @@ pub fn use_dots_flow_with_options(
     steps: impl Into<Signal<Vec<Step>>>,
     options: UseDotsFlowOptions,
 ) -> UseDotsFlowReturn {
-    let steps: Signal<Vec<Step>> = steps.into();
+    let state = flow_state(steps.into(), options);
+    UseDotsFlowReturn {
+        status: state.status.into(),
+        flow: state.flow.into(),
+        src: Signal::derive(move || state.src()),
+        height: state.height.into(),
+        error: state.error.into(),
+        completed_steps: state.completed.into(),
+        needs_camera: Signal::derive(move || state.needs_camera()),
+        frame: state.frame,
+        retry: state.retry,
+    }
+}
+
+/// The hook's state as plain signals. `<DotsFlow/>` reads these directly: every `Signal<T>`
+/// wrapper type it would otherwise read costs its own code in the wasm.
+#[derive(Clone, Copy)]
+pub(crate) struct FlowState {
+    pub status: RwSignal<FlowStatus>,
+    pub flow: RwSignal<Option<BrowserFlow>>,
+    pub height: RwSignal<f64>,
+    pub error: RwSignal<Option<FlowError>>,
+    pub completed: RwSignal<Vec<StepName>>,
+    pub steps: Signal<Vec<Step>>,
+    pub style: Signal<Option<FlowStyle>>,
+    pub frame: NodeRef<Iframe>,
+    pub retry: Callback<()>,
+}
+
+impl FlowState {
+    /// The frame's `src`: the link with `?styles=` (recomputing an equal value is harmless:
+    /// the attribute is only written when it changes).
+    pub fn src(&self) -> Option<String> {
+        let style = self.style;
+        self.flow.with(|f| {
+            let link = &f.as_ref()?.link;
+            Some(match style.get() {
+                Some(style) => style.apply_to_link(link),
+                None => link.clone(),
+            })
+        })
+    }
+
+    /// Whether the steps include `id-verification` (the frame then needs `allow="camera"`).
+    pub fn needs_camera(&self) -> bool {
+        self.steps
+            .with(|s| s.iter().any(|s| s.name == StepName::IdVerification))
+    }
+}
+
+/// Everything the hook does; see [`use_dots_flow_with_options`].
+pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) -> FlowState {
     let UseDotsFlowOptions {
         source,
         metadata,
@@ -436,16 +487,6 @@ pub fn use_dots_flow_with_options(
         );
     });
 
-    let src = Memo::new(move |_| {
-        flow.with(|f| {
-            let link = &f.as_ref()?.link;
-            Some(match style.get() {
-                Some(style) => style.apply_to_link(link),
-                None => link.clone(),
-            })
-        })
-    });
-
     let on_message = move |event: web_sys::MessageEvent| {
         // Cheapest test first: most messages on a page come from elsewhere.
         let sender = event.origin();
@@ -496,18 +537,14 @@ pub fn use_dots_flow_with_options(
         timers.try_update_value(Timers::clear);
     });
 
-    let needs_camera = Signal::derive(move || {
-        steps.with(|s| s.iter().any(|s| s.name == StepName::IdVerification))
-    });
-
-    UseDotsFlowReturn {
-        status: status.into(),
-        flow: flow.into(),
-        src: src.into(),
-        height: height.into(),
-        error: error.into(),
-        completed_steps: completed.into(),
-        needs_camera,
+    FlowState {
+        status,
+        flow,
+        height,
+        error,
+        completed,
+        steps,
+        style,
         frame,
         retry: Callback::new(move |()| attempt.update(|n| *n += 1)),
     }

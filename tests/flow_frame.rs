@@ -134,6 +134,10 @@ async fn frames_the_link_and_becomes_ready_at_its_first_height() {
     );
     wait_until("ready", || status_of(&m.root) == "ready").await;
     settle().await;
+    assert!(
+        frame_in(&m.root).unwrap().is_same_node(Some(&frame)),
+        "the status change did not re-create (reload) the frame"
+    );
     assert_eq!(
         m.seen.ready.load(Ordering::SeqCst),
         1,
