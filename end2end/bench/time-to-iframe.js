@@ -1,6 +1,6 @@
 // Time to iframe, in headless Chromium on loopback: from the component's mount (its root
-// appearing in the DOM) to the iframe's src being set, and to `ready` (frame loaded and its
-// first height received). Median of N page loads (default 20). A benchmark: prints figures.
+// appearing in the DOM) to the iframe's src being set, and to `ready` (the frame posted its
+// first height). Median of N page loads (default 20). A benchmark: prints figures.
 //   node bench/time-to-iframe.js [loads]
 import { startStack, launchBrowser } from "../tests/harness.js";
 
