@@ -64,7 +64,12 @@ pub struct DbError(#[from] sqlx::Error);
 /// The database.
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// Reads (and, on PostgreSQL, everything).
     pool: AnyPool,
+    /// Writes. On SQLite a single connection: SQLite takes one writer at a time, and writers
+    /// queued here wait their turn without spinning in SQLite's busy handler (which sleeps
+    /// and retries when several connections write at once).
+    writer: AnyPool,
 }
 
 fn migrations(postgres: bool) -> Vec<String> {
@@ -109,22 +114,48 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let postgres = url.starts_with("postgres");
-        let pool = AnyPoolOptions::new()
-            .max_connections(if postgres { 10 } else { 4 })
-            .connect(url)
-            .await?;
-        if !postgres {
+        let options = |connections| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if !postgres {
+                            // Per connection: wait for a lock rather than fail at once.
+                            sqlx::Executor::execute(&mut *conn, "PRAGMA busy_timeout = 5000")
+                                .await?;
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        if postgres {
+            let pool = options(10).connect(url).await?;
+            for statement in migrations(true) {
+                sqlx::query(&statement).execute(&pool).await?;
+            }
+            return Ok(Self {
+                writer: pool.clone(),
+                pool,
+            });
+        }
+        let writer = options(1).connect(url).await?;
+        // An in-memory database exists once per connection: everything shares the one.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            // WAL: readers never wait for the writer. Persistent in the file.
             sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
-            sqlx::query("PRAGMA busy_timeout = 5000")
-                .execute(&pool)
+                .execute(&writer)
                 .await?;
         }
-        for statement in migrations(postgres) {
-            sqlx::query(&statement).execute(&pool).await?;
+        for statement in migrations(false) {
+            sqlx::query(&statement).execute(&writer).await?;
         }
-        Ok(Self { pool })
+        let pool = if in_memory {
+            writer.clone()
+        } else {
+            options(4).connect(url).await?
+        };
+        Ok(Self { pool, writer })
     }
 
     /// Makes sure the identity exists.
@@ -134,7 +165,7 @@ impl Db {
         )
         .bind(identity)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -163,7 +194,7 @@ impl Db {
         )
         .bind(user_id)
         .bind(identity)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -193,7 +224,7 @@ impl Db {
         .bind(flow.user_id.clone())
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -231,7 +262,7 @@ impl Db {
         .bind(now_ms())
         .bind(id)
         .bind(steps_to_text(expected))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -241,7 +272,7 @@ impl Db {
         let result = sqlx::query("INSERT INTO webhook_messages (svix_id, received_ms) VALUES ($1, $2) ON CONFLICT (svix_id) DO NOTHING")
             .bind(svix_id)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -250,7 +281,7 @@ impl Db {
     pub async fn forget_delivery(&self, svix_id: &str) -> Result<(), DbError> {
         sqlx::query("DELETE FROM webhook_messages WHERE svix_id = $1")
             .bind(svix_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -267,7 +298,7 @@ impl Db {
             .bind(kind)
             .bind(data)
             .bind(now_ms())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await?;
         Ok(EventRow {
             seq: row.try_get("seq")?,
@@ -335,7 +366,7 @@ impl Db {
         .bind(&payment.user_id)
         .bind(payment.amount)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(self
             .payment(&payment.reference)
@@ -352,7 +383,7 @@ impl Db {
         sqlx::query("UPDATE payments SET transfer_id = $1 WHERE reference = $2")
             .bind(transfer_id)
             .bind(reference)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

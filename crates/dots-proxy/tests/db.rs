@@ -125,6 +125,41 @@ async fn sqlite_meets_the_contract() {
 }
 
 #[tokio::test]
+async fn in_memory_sqlite_meets_the_contract() {
+    // One database per connection in SQLite: reads and writes must share the one.
+    contract(Db::connect("sqlite::memory:").await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn concurrent_writes_all_land_on_sqlite() {
+    // Writers queue on the one write connection instead of failing with "database is locked".
+    let path = common::temp_db_path();
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    let writes = (0..200).map(|i| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.touch_identity(&format!("session:{i}")).await.unwrap();
+            db.append_event(&format!("session:{i}"), "test", "{}")
+                .await
+                .unwrap()
+        })
+    });
+    let mut seqs = Vec::new();
+    for write in writes {
+        seqs.push(write.await.unwrap().seq);
+    }
+    seqs.sort();
+    seqs.dedup();
+    assert_eq!(
+        seqs.len(),
+        200,
+        "every event stored once, with its own number"
+    );
+}
+
+#[tokio::test]
 async fn postgres_meets_the_contract() {
     let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
         assert!(
