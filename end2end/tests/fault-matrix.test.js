@@ -73,3 +73,66 @@ test("each fault on create: the proxy's answer, the component's state, flows cre
   console.log("fault matrix (create):");
   console.table(rows);
 });
+
+async function fill(frame, values) {
+  for (const [name, value] of Object.entries(values)) {
+    await frame.locator(`input[name="${name}"]`).fill(value);
+  }
+}
+
+const RETRIEVE_CASES = [
+  { name: "latency 1.5 s", rule: { fault: "latency", latency_ms: 1500 }, proxy: 200 },
+  { name: "500", rule: { fault: "status", status: 500 }, proxy: 502, code: "upstream_unavailable" },
+  { name: "502", rule: { fault: "status", status: 502 }, proxy: 502, code: "upstream_unavailable" },
+  { name: "429", rule: { fault: "status", status: 429, retry_after: 3 }, proxy: 429, code: "rate_limited" },
+  { name: "dropped connection", rule: { fault: "drop" }, proxy: 502, code: "upstream_unavailable" },
+  { name: "malformed body", rule: { fault: "malformed" }, proxy: 502, code: "upstream_unavailable" },
+];
+
+test("each fault on retrieve: the proxy's answer to the component's confirmation, its state, flows upstream", async () => {
+  const rows = [];
+  for (const c of RETRIEVE_CASES) {
+    await fetch(`${stack.sandbox}/_sandbox/faults`, { method: "DELETE" });
+    const before = await stack.upstreamFlows();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const confirmations = [];
+    page.on("response", async (response) => {
+      if (/\/api\/flows\/[^/]+$/.test(new URL(response.url()).pathname) && response.request().method() === "GET") {
+        confirmations.push({ status: response.status(), body: await response.json().catch(() => null) });
+      }
+    });
+    await page.goto(stack.base);
+    await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
+    // Every retrieve from Dots fails from now on (more than the proxy's retries use).
+    await stack.fault({ path: "/v2/flows/", method: "GET", count: 50, ...c.rule });
+    const frame = page.frameLocator(".dots-flow >> nth=0 >> iframe");
+    await fill(frame, { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone_number: "4155550199" });
+    await frame.locator("#send-code").click();
+    await fill(frame, { code: "123456" });
+    await frame.locator("#verify-code").click();
+    await frame.locator('#panel[data-step="compliance"]').waitFor();
+    await fill(frame, { tin: "123-45-6789", date_of_birth: "1990-04-01", line_1: "1 Main St", city: "San Francisco", state: "CA", postcode: "94107" });
+    await frame.locator("#complete-step").click();
+    // The step message completes the flow; the confirmation the component then asks for fails
+    // (or is slow) and changes nothing it shows.
+    const deadline = Date.now() + 15000;
+    while (confirmations.length === 0 && Date.now() < deadline) await page.waitForTimeout(50);
+    const component = page.locator(".dots-flow").first();
+    const state = await component.getAttribute("data-status");
+    const answer = confirmations[0];
+    const created = (await stack.upstreamFlows()) - before;
+    rows.push({ fault: c.name, proxy: answer ? `${answer.status} ${answer.body?.error ?? ""}`.trim() : "none", component: state, "flows upstream": created });
+
+    assert.ok(answer, `${c.name}: the component asked the server to confirm`);
+    assert.equal(answer.status, c.proxy, `${c.name}: proxy status`);
+    if (c.code) assert.equal(answer.body.error, c.code, `${c.name}: typed error`);
+    assert.equal(state, "completed", `${c.name}: the component keeps what the frame reported`);
+    assert.equal(await component.locator("[role=alert]").count(), 0, `${c.name}: no error panel`);
+    assert.equal(created, 1, `${c.name}: one flow upstream, retrieves create nothing`);
+    await context.close();
+  }
+  await fetch(`${stack.sandbox}/_sandbox/faults`, { method: "DELETE" });
+  console.log("fault matrix (retrieve):");
+  console.table(rows);
+});

@@ -136,3 +136,98 @@ async fn gets_are_retried_with_backoff() {
     let answer = browser.send(Method::GET, &path, None).await;
     assert_eq!(answer.status, 502, "three failures exhaust the retries");
 }
+
+/// Each fault on `POST /v2/transfers` while paying a user: the proxy's typed answer, at most
+/// one transfer upstream, and a retry with the same reference that pays exactly once.
+#[tokio::test]
+async fn each_fault_on_a_payout_moves_money_at_most_once_per_reference() {
+    use common::ADMIN_TOKEN;
+    let stack = Stack::start().await;
+    let (status, user) = stack
+        .host(
+            Method::POST,
+            "/host/users",
+            Some(json!({"first_name": "Grace", "last_name": "Hopper",
+            "email": "grace@example.com", "country_code": "1", "phone_number": "4155550602"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 200, "{user}");
+    let id = user["id"].as_str().unwrap().to_owned();
+    let store = || stack.sandbox.state().store();
+    // (fault, proxy status, error code, transfers Dots may have made before the retry)
+    let cases = [
+        (
+            json!({"fault": "status", "status": 500}),
+            502,
+            "upstream_unavailable",
+            0..=0,
+        ),
+        (
+            json!({"fault": "status", "status": 502}),
+            502,
+            "upstream_unavailable",
+            0..=0,
+        ),
+        (
+            json!({"fault": "status", "status": 429, "retry_after": 2}),
+            429,
+            "rate_limited",
+            0..=0,
+        ),
+        (json!({"fault": "drop"}), 502, "upstream_unavailable", 0..=0),
+        // Dots paid, then the answer was cut.
+        (
+            json!({"fault": "malformed"}),
+            502,
+            "upstream_unavailable",
+            1..=1,
+        ),
+        // The proxy gives up after its timeout; Dots may or may not have finished.
+        (
+            json!({"fault": "latency", "latency_ms": 3000}),
+            502,
+            "upstream_unavailable",
+            0..=1,
+        ),
+    ];
+    for (n, (kind, status, code, made)) in cases.into_iter().enumerate() {
+        let mut rule = kind.clone();
+        rule["path"] = json!("/v2/transfers");
+        rule["method"] = json!("POST");
+        rule["count"] = json!(1);
+        fault(&stack, rule).await;
+        let transfers_before = store().transfers("").len();
+        let wallet_before = store().app_wallet("");
+        let pay = json!({"amount_cents": 100 + n as i64, "reference": format!("order-{n}")});
+        let path = format!("/host/users/{id}/pay");
+        let (answer_status, answer) = stack
+            .host(Method::POST, &path, Some(pay.clone()), Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(answer_status, status, "{kind}: {answer}");
+        assert_eq!(answer["error"], code, "{kind}");
+        // A slow request the proxy gave up on may still finish upstream: let it.
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let made_upstream = store().transfers("").len() - transfers_before;
+        assert!(
+            made.contains(&made_upstream),
+            "{kind}: {made_upstream} transfers upstream"
+        );
+
+        // The host retries with the same reference: one transfer in all, paid once.
+        let (retry_status, paid) = stack
+            .host(Method::POST, &path, Some(pay), Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(retry_status, 200, "{kind}: retry: {paid}");
+        assert_eq!(
+            store().transfers("").len() - transfers_before,
+            1,
+            "{kind}: exactly one transfer for the reference"
+        );
+        assert_eq!(
+            wallet_before - store().app_wallet(""),
+            100 + n as i64,
+            "{kind}: the wallet paid once"
+        );
+    }
+}
