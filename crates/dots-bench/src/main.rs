@@ -386,33 +386,53 @@ async fn overhead(proxy: &Proxy, args: &Args) {
     let _ = forwarder_process.wait();
 }
 
-/// Open loop: requests sent at a fixed `rate` for `seconds`, each timed from when it was due
-/// (so a slow server cannot hide its queueing). Returns (p50 µs, p99 µs).
-async fn fixed_rate<F, Fut>(rate: u64, seconds: f64, make: F) -> (f64, f64)
+/// Sends `rate` pairs per second for `seconds` (open loop): each tick sends one request
+/// through each of `direct` and `proxied`, in alternating order, both timed from the tick's
+/// due time. The load generator's timer lateness is then common to both sides of a pair.
+/// Returns the p50 and p99 (µs) of direct and of proxied.
+async fn fixed_rate_pairs<D, DF, P, PF>(rate: u64, seconds: f64, direct: D, proxied: P) -> [f64; 4]
 where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool> + Send + 'static,
+    D: Fn() -> DF,
+    DF: std::future::Future<Output = bool> + Send + 'static,
+    P: Fn() -> PF,
+    PF: std::future::Future<Output = bool> + Send + 'static,
 {
+    type Request = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>;
+    fn timed(request: Request, due: tokio::time::Instant) -> tokio::task::JoinHandle<Duration> {
+        tokio::spawn(async move {
+            let ok = request.await;
+            assert!(ok, "a fixed-rate request failed");
+            due.elapsed()
+        })
+    }
     let total = (rate as f64 * seconds) as u64;
     let start = tokio::time::Instant::now();
     let mut handles = Vec::new();
     for i in 0..total {
         let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
         tokio::time::sleep_until(due).await;
-        let request = make();
-        handles.push(tokio::spawn(async move {
-            let ok = request.await;
-            (ok, due.elapsed())
-        }));
+        let pair = if i % 2 == 0 {
+            let d = timed(Box::pin(direct()), due);
+            (d, timed(Box::pin(proxied()), due))
+        } else {
+            let p = timed(Box::pin(proxied()), due);
+            (timed(Box::pin(direct()), due), p)
+        };
+        handles.push(pair);
     }
-    let mut latencies = Vec::new();
-    for h in handles {
-        let (ok, latency) = h.await.unwrap();
-        assert!(ok, "a fixed-rate request failed");
-        latencies.push(latency);
+    let (mut direct_latencies, mut proxied_latencies) = (Vec::new(), Vec::new());
+    for (d, p) in handles {
+        direct_latencies.push(d.await.unwrap());
+        proxied_latencies.push(p.await.unwrap());
     }
-    latencies.sort();
-    (pct(&latencies, 0.5), pct(&latencies, 0.99))
+    direct_latencies.sort();
+    proxied_latencies.sort();
+    [
+        pct(&direct_latencies, 0.5),
+        pct(&direct_latencies, 0.99),
+        pct(&proxied_latencies, 0.5),
+        pct(&proxied_latencies, 0.99),
+    ]
 }
 
 async fn overhead_at_fixed_rates(proxy: &Proxy, args: &Args) {
@@ -427,25 +447,34 @@ async fn overhead_at_fixed_rates(proxy: &Proxy, args: &Args) {
     } else {
         (&[500, 2000], 3.0)
     };
-    println!("\n## Retrieve at fixed rates (open loop, {seconds} s per run; µs)");
+    println!(
+        "\n## Retrieve at fixed rates (open loop, direct and proxy paired per tick, {seconds} s per run, {} runs; µs: min median max)",
+        args.repetitions
+    );
     for &rate in rates {
         let direct_url = format!("{}/api/v2/flows/{flow_id}", proxy.sandbox);
         let proxy_url = format!("{}/api/flows/{flow_id}", proxy.base);
-        let (http_a, auth) = (http.clone(), auth.clone());
-        let direct = fixed_rate(rate, seconds, move || {
-            let request = http_a.get(&direct_url).header("authorization", &auth);
-            succeeds(request)
-        })
-        .await;
-        let (http_b, cookie) = (http.clone(), cookie.clone());
-        let proxied = fixed_rate(rate, seconds, move || {
-            let request = http_b.get(&proxy_url).header("cookie", &cookie);
-            succeeds(request)
-        })
-        .await;
+        let (mut direct_p99, mut added_p50, mut added_p99) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..args.repetitions {
+            let (http_a, auth) = (http.clone(), auth.clone());
+            let (http_b, cookie) = (http.clone(), cookie.clone());
+            let (direct_url, proxy_url) = (direct_url.clone(), proxy_url.clone());
+            let [d50, d99, p50, p99] = fixed_rate_pairs(
+                rate,
+                seconds,
+                move || succeeds(http_a.get(&direct_url).header("authorization", &auth)),
+                move || succeeds(http_b.get(&proxy_url).header("cookie", &cookie)),
+            )
+            .await;
+            direct_p99.push(d99);
+            added_p50.push(p50 - d50);
+            added_p99.push(p99 - d99);
+        }
         println!(
-            "{rate:>5} req/s: direct p50 {:.0} p99 {:.0} | proxy p50 {:.0} p99 {:.0} | added p50 {:.0}, p99 {:.0}",
-            direct.0, direct.1, proxied.0, proxied.1, proxied.0 - direct.0, proxied.1 - direct.1
+            "{rate:>5} req/s: direct p99 {} | added p50 {} | added p99 {}",
+            summary(&mut direct_p99),
+            summary(&mut added_p50),
+            summary(&mut added_p99)
         );
     }
 }
