@@ -121,6 +121,8 @@ pub struct UserRecord {
 
 struct App {
     flows: Vec<FlowRecord>,
+    /// Position of each flow in `flows`, by id (flows are only ever appended).
+    flow_index: HashMap<String, usize>,
     users: Vec<UserRecord>,
     transfers: Vec<Transfer>,
     wallet: i64,
@@ -131,6 +133,7 @@ impl Default for App {
     fn default() -> Self {
         Self {
             flows: Vec::new(),
+            flow_index: HashMap::new(),
             users: Vec::new(),
             transfers: Vec::new(),
             wallet: APP_STARTING_BALANCE_CENTS,
@@ -201,15 +204,22 @@ impl Data {
 
     fn flow_mut(&mut self, id: &str) -> Option<&mut FlowRecord> {
         let app = self.flow_app.get(id)?.clone();
-        self.apps
-            .get_mut(&app)?
-            .flows
-            .iter_mut()
-            .find(|r| r.flow.id.as_str() == id)
+        self.apps.get_mut(&app)?.flow_mut(id)
     }
 }
 
 impl App {
+    fn flow_mut(&mut self, id: &str) -> Option<&mut FlowRecord> {
+        let at = *self.flow_index.get(id)?;
+        self.flows.get_mut(at)
+    }
+
+    fn push_flow(&mut self, record: FlowRecord) {
+        self.flow_index
+            .insert(record.flow.id.as_str().to_owned(), self.flows.len());
+        self.flows.push(record);
+    }
+
     fn user_mut(&mut self, id: &str) -> Option<&mut UserRecord> {
         self.users.iter_mut().find(|u| u.user.id.as_str() == id)
     }
@@ -259,7 +269,7 @@ impl Store {
         let require_auth = request.require_auth.unwrap_or(false);
         let preauth = request.user_id.is_some() && !require_auth;
         data.flow_app.insert(id.to_string(), app.to_owned());
-        data.app(app).flows.push(FlowRecord {
+        data.app(app).push_flow(FlowRecord {
             flow: flow.clone(),
             app: app.to_owned(),
             requested: request.steps,
@@ -276,13 +286,9 @@ impl Store {
     /// A flow of `app`.
     pub fn flow(&self, app: &str, id: &str) -> Option<Flow> {
         let data = self.data();
-        let record = data
-            .apps
-            .get(app)?
-            .flows
-            .iter()
-            .find(|r| r.flow.id.as_str() == id)?;
-        Some(record.flow.clone())
+        let app = data.apps.get(app)?;
+        let at = *app.flow_index.get(id)?;
+        Some(app.flows[at].flow.clone())
     }
 
     /// A flow by id, whatever its app (the hosted page knows only the id).
