@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { startStack, launchBrowser, ensureOutputDir, API_KEY } from "./harness.js";
+import { startStack, launchBrowser, ensureOutputDir, fill, onboardAndComplete, API_KEY } from "./harness.js";
 
 let stack;
 let browser;
@@ -19,11 +19,6 @@ after(async () => {
   await stack?.stop();
 });
 
-async function fill(frame, values) {
-  for (const [name, value] of Object.entries(values)) {
-    await frame.locator(`input[name="${name}"]`).fill(value);
-  }
-}
 
 test("the payout journey: onboard, user appears, host pays, user withdraws; theme editor", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -43,13 +38,7 @@ test("the payout journey: onboard, user appears, host pays, user withdraws; them
   assert.equal(await page.locator("#user-id").textContent(), "not onboarded yet");
   assert.equal(await page.locator("#pay-user").isDisabled(), true, "nobody to pay yet");
   const frame = page.frameLocator(".dots-flow >> nth=0 >> iframe");
-  await fill(frame, { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone_number: "4155550199" });
-  await frame.locator("#send-code").click();
-  await fill(frame, { code: "123456" });
-  await frame.locator("#verify-code").click();
-  await frame.locator('#panel[data-step="compliance"]').waitFor();
-  await fill(frame, { tin: "123-45-6789", date_of_birth: "1990-04-01", line_1: "1 Main St", city: "San Francisco", state: "CA", postcode: "94107" });
-  await frame.locator("#complete-step").click();
+  await onboardAndComplete(frame);
   const log = page.locator("#event-log");
   await log.locator('li[data-kind="step"][data-source="onboarding"]').first().waitFor();
   assert.match(await log.locator('li[data-kind="step"]').first().textContent(), /compliance completed/);

@@ -3,7 +3,7 @@
 // than the browser asked for). Prints the matrix.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, launchBrowser } from "./harness.js";
+import { startStack, launchBrowser, onboardAndComplete } from "./harness.js";
 
 let stack;
 let browser;
@@ -74,11 +74,6 @@ test("each fault on create: the proxy's answer, the component's state, flows cre
   console.table(rows);
 });
 
-async function fill(frame, values) {
-  for (const [name, value] of Object.entries(values)) {
-    await frame.locator(`input[name="${name}"]`).fill(value);
-  }
-}
 
 const RETRIEVE_CASES = [
   { name: "latency 1.5 s", rule: { fault: "latency", latency_ms: 1500 }, proxy: 200 },
@@ -107,13 +102,7 @@ test("each fault on retrieve: the proxy's answer to the component's confirmation
     // Every retrieve from Dots fails from now on (more than the proxy's retries use).
     await stack.fault({ path: "/v2/flows/", method: "GET", count: 50, ...c.rule });
     const frame = page.frameLocator(".dots-flow >> nth=0 >> iframe");
-    await fill(frame, { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone_number: "4155550199" });
-    await frame.locator("#send-code").click();
-    await fill(frame, { code: "123456" });
-    await frame.locator("#verify-code").click();
-    await frame.locator('#panel[data-step="compliance"]').waitFor();
-    await fill(frame, { tin: "123-45-6789", date_of_birth: "1990-04-01", line_1: "1 Main St", city: "San Francisco", state: "CA", postcode: "94107" });
-    await frame.locator("#complete-step").click();
+    await onboardAndComplete(frame);
     // The step message completes the flow; the confirmation the component then asks for fails
     // (or is slow) and changes nothing it shows.
     const deadline = Date.now() + 15000;

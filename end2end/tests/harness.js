@@ -143,3 +143,21 @@ export function ensureOutputDir() {
   mkdirSync(outputDir, { recursive: true });
   return outputDir;
 }
+
+/** Fills the inputs of a hosted flow page, by name. */
+export async function fill(frame, values) {
+  for (const [name, value] of Object.entries(values)) {
+    await frame.locator(`input[name="${name}"]`).fill(value);
+  }
+}
+
+/** Signs a new user up and completes compliance in the demo's onboarding frame. */
+export async function onboardAndComplete(frame) {
+  await fill(frame, { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone_number: "4155550199" });
+  await frame.locator("#send-code").click();
+  await fill(frame, { code: "123456" });
+  await frame.locator("#verify-code").click();
+  await frame.locator('#panel[data-step="compliance"]').waitFor();
+  await fill(frame, { tin: "123-45-6789", date_of_birth: "1990-04-01", line_1: "1 Main St", city: "San Francisco", state: "CA", postcode: "94107" });
+  await frame.locator("#complete-step").click();
+}
