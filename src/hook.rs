@@ -134,15 +134,16 @@ impl Timers {
     }
 }
 
-/// Asks `source` for a flow and hands the answer to `then`, unless a newer request superseded
-/// this one or the component unmounted. A link that is not an absolute http(s) URL is an error,
-/// so it never reaches the iframe.
+/// Asks `source` for a flow and hands it to `then` with its link's origin (where the frame's
+/// messages must come from), unless a newer request superseded this one or the component
+/// unmounted. A link that is not an absolute http(s) URL is an error, so it never reaches the
+/// iframe.
 fn fetch_flow(
     source: StoredValue<FlowSource>,
     generation: StoredValue<u64>,
     generation_now: u64,
     request: StartFlowRequest,
-    then: impl FnOnce(Result<BrowserFlow, FlowError>) + 'static,
+    then: impl FnOnce(Result<(BrowserFlow, String), FlowError>) + 'static,
 ) {
     let source = source.get_value();
     spawn_local(async move {
@@ -151,7 +152,7 @@ fn fetch_flow(
                 .create(request)
                 .await
                 .and_then(|flow| match messages::link_origin(&flow.link) {
-                    Some(_) => Ok(flow),
+                    Some(origin) => Ok((flow, origin)),
                     None => Err(FlowError::InvalidLink(flow.link)),
                 });
         if generation.try_get_value() == Some(generation_now) {
@@ -238,7 +239,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     let min_height = min_height.max(0.0);
     let max_height = max_height.max(min_height);
     // `max`/`min` rather than `f64::clamp`: the bounds are already ordered, and clamp's
-    // panic message would pull float formatting (~6 KiB gzip) into every app's wasm.
+    // panic message would pull float formatting (~9 KiB gzip) into every app's wasm.
     let clamp = move |h: f64| h.max(min_height).min(max_height);
     let source = StoredValue::new(source);
     let metadata = StoredValue::new(metadata);
@@ -357,7 +358,9 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     };
 
     // Puts a fetched flow in place and arms its timers.
-    let install = move |new_flow: BrowserFlow, generation_now: u64, refreshed: bool| {
+    let install = move |(new_flow, link_origin): (BrowserFlow, String),
+                        generation_now: u64,
+                        refreshed: bool| {
         timers.update_value(Timers::clear);
         status.set(FlowStatus::Loading);
         if refreshed {
@@ -373,7 +376,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             });
         }
         let expires_at = new_flow.expires_at.clone();
-        origin.set_value(messages::link_origin(&new_flow.link));
+        origin.set_value(Some(link_origin));
         flow.set(Some(new_flow));
         let load = set_timeout_with_handle(
             move || {
@@ -426,7 +429,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
 
     // When a pre-authenticated link is about to expire, fetch a fresh one for the steps not yet
     // done (completed steps are kept), or report the expiry if that fails.
-    // (A plain function, not an effect: one effect fewer is ~1.5 KiB less wasm.)
+    // (A plain function called by the refresh timer, not a signal watched by an effect.)
     refresh.set_value(Some(Rc::new(move |generation_now| {
         let remaining: Vec<Step> = steps
             .get_untracked()
@@ -442,7 +445,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             generation_now,
             request_for(remaining),
             move |result| match result {
-                Ok(new_flow) => install(new_flow, generation_now, true),
+                Ok(fetched) => install(fetched, generation_now, true),
                 Err(_) => {
                     timers.update_value(Timers::clear);
                     status.set(FlowStatus::Expired);
@@ -481,7 +484,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             generation_now,
             request,
             move |result| match result {
-                Ok(new_flow) => install(new_flow, generation_now, false),
+                Ok(fetched) => install(fetched, generation_now, false),
                 Err(err) => fail(err),
             },
         );
