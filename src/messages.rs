@@ -44,10 +44,5 @@ pub fn parse_data(data: &JsValue) -> Option<FrameMessage> {
         Some(text) => JsonObject::parse(&text)?,
         None => JsonObject::from_value(data.clone())?,
     };
-    Some(match FlowMessage::classify(object) {
-        FlowMessage::Height(height) => FlowMessage::Height(height),
-        FlowMessage::Step { step, status } => FlowMessage::Step { step, status },
-        FlowMessage::Other(object) => FlowMessage::Other(object.to_json()),
-        _ => return None,
-    })
+    Some(FlowMessage::classify(object).map_other(|object| object.to_json()))
 }

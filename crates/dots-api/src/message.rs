@@ -128,6 +128,16 @@ impl<O: MessageFields> FlowMessage<O> {
         }
         FlowMessage::Other(object)
     }
+
+    /// The same message with an undocumented one's payload turned by `f` (e.g. an object
+    /// into its JSON text).
+    pub fn map_other<P>(self, f: impl FnOnce(O) -> P) -> FlowMessage<P> {
+        match self {
+            FlowMessage::Height(height) => FlowMessage::Height(height),
+            FlowMessage::Step { step, status } => FlowMessage::Step { step, status },
+            FlowMessage::Other(object) => FlowMessage::Other(f(object)),
+        }
+    }
 }
 
 impl FlowMessage {
