@@ -138,9 +138,19 @@ impl Db {
                 pool,
             });
         }
-        let writer = options(1).connect(url).await?;
-        // An in-memory database exists once per connection: everything shares the one.
+        // An in-memory database exists once per connection and dies with it: everything shares
+        // the one, which the pool must never close as idle or old.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer = if in_memory {
+            options(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            options(1)
+        }
+        .connect(url)
+        .await?;
         if !in_memory {
             // WAL: readers never wait for the writer. Persistent in the file.
             sqlx::query("PRAGMA journal_mode = WAL")
