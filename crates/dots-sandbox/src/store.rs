@@ -209,9 +209,12 @@ impl Data {
 }
 
 impl App {
+    fn flow(&self, id: &str) -> Option<&FlowRecord> {
+        self.flows.get(*self.flow_index.get(id)?)
+    }
+
     fn flow_mut(&mut self, id: &str) -> Option<&mut FlowRecord> {
-        let at = *self.flow_index.get(id)?;
-        self.flows.get_mut(at)
+        self.flows.get_mut(*self.flow_index.get(id)?)
     }
 
     fn push_flow(&mut self, record: FlowRecord) {
@@ -286,9 +289,7 @@ impl Store {
     /// A flow of `app`.
     pub fn flow(&self, app: &str, id: &str) -> Option<Flow> {
         let data = self.data();
-        let app = data.apps.get(app)?;
-        let at = *app.flow_index.get(id)?;
-        Some(app.flows[at].flow.clone())
+        Some(data.apps.get(app)?.flow(id)?.flow.clone())
     }
 
     /// A flow by id, whatever its app (the hosted page knows only the id).
