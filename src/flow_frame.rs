@@ -145,6 +145,7 @@ pub fn DotsFlow(
         error,
         frame,
         retry,
+        completed,
         ..
     } = state;
 
@@ -156,6 +157,17 @@ pub fn DotsFlow(
     let theme =
         move || style_signal.with(|s| s.as_ref().map(|s| s.theme).unwrap_or(Theme::Light).as_str());
     let show_retry = move || matches!(flow_status.get(), FlowStatus::Error | FlowStatus::Expired);
+    let frame_title = move || title.get().unwrap_or_else(|| "Payout setup".to_owned());
+    // What the polite live region says; errors and expiry speak through the alert instead.
+    let announcement = move || match flow_status.get() {
+        FlowStatus::Loading => format!("Loading {}…", frame_title()),
+        FlowStatus::Ready => match completed.with(|c| c.last().cloned()) {
+            Some(step) => format!("Step {step} completed."),
+            None => format!("{} is ready.", frame_title()),
+        },
+        FlowStatus::Completed => format!("{}: every step is complete.", frame_title()),
+        _ => String::new(),
+    };
 
     view! {
         <div
@@ -165,9 +177,11 @@ pub fn DotsFlow(
             }
             data-status=move || flow_status.get().as_str()
             data-theme=theme
-            aria-busy=move || (flow_status.get() == FlowStatus::Loading).to_string()
             style=root_style
         >
+            // Status changes for screen readers (no `aria-busy` on the root: it would let them
+            // hold back this region's announcements while loading).
+            <p class="dots-flow__status" role="status">{announcement}</p>
             // Static: the stylesheet shows it only while loading (no reactive code for it).
             <div class="dots-flow__skeleton" aria-hidden="true">
                 <div class="dots-flow__skeleton-bar"></div>
@@ -198,7 +212,7 @@ pub fn DotsFlow(
                                 node_ref=frame
                                 class="dots-flow__frame"
                                 src=src
-                                title=move || title.get().unwrap_or_else(|| "Payout setup".to_owned())
+                                title=frame_title
                                 allow=allow
                                 referrerpolicy="strict-origin-when-cross-origin"
                                 style="display:block;width:100%;border:0;height:var(--dots-flow-height)"

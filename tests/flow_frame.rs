@@ -119,13 +119,11 @@ async fn frames_the_link_and_becomes_ready_at_its_first_height() {
         "loading",
         "loading until the flow reports its height"
     );
-    let busy = m
-        .root
-        .query_selector(".dots-flow")
-        .unwrap()
-        .unwrap()
-        .get_attribute("aria-busy");
-    assert_eq!(busy.as_deref(), Some("true"), "aria-busy while loading");
+    assert_eq!(
+        announced(&m.root),
+        "Loading Payout setup…",
+        "the live region says it is loading (issue 11)"
+    );
 
     post(
         &page_origin(),
@@ -153,13 +151,11 @@ async fn frames_the_link_and_becomes_ready_at_its_first_height() {
         "700px",
         "the frame takes the reported height"
     );
-    let busy = m
-        .root
-        .query_selector(".dots-flow")
-        .unwrap()
-        .unwrap()
-        .get_attribute("aria-busy");
-    assert_eq!(busy.as_deref(), Some("false"), "not busy once ready");
+    assert_eq!(
+        announced(&m.root),
+        "Payout setup is ready.",
+        "the live region says it is ready"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -189,6 +185,11 @@ async fn step_messages_from_the_frame_call_on_step_complete_and_finish_the_flow(
         m.seen.completed.lock().unwrap().is_empty(),
         "one of two steps is not the whole flow"
     );
+    assert_eq!(
+        announced(&m.root),
+        "Step compliance completed.",
+        "the live region announces the finished step (issue 11)"
+    );
 
     post(
         &page_origin(),
@@ -213,6 +214,11 @@ async fn step_messages_from_the_frame_call_on_step_complete_and_finish_the_flow(
         vec![StepName::Compliance, StepName::ManagePayouts]
     );
     assert_eq!(status_of(&m.root), "completed");
+    assert_eq!(
+        announced(&m.root),
+        "Payout setup: every step is complete.",
+        "the live region announces the end of the flow"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -20,7 +20,10 @@ fn renders_on_the_server_without_a_browser() {
         .to_html()
     });
     assert!(html.contains(r#"data-status="loading""#), "{html}");
-    assert!(html.contains(r#"aria-busy="true""#), "{html}");
+    assert!(
+        html.contains(r#"<p class="dots-flow__status" role="status">Loading Payouts…</p>"#),
+        "the live region is in the first HTML, saying it is loading: {html}"
+    );
     assert!(
         html.contains("dots-flow__skeleton"),
         "a skeleton is rendered: {html}"

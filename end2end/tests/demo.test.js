@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { startStack, launchBrowser, ensureOutputDir, fill, onboardAndComplete, API_KEY } from "./harness.js";
+import { startStack, launchBrowser, ensureOutputDir, walkPayoutJourney, API_KEY } from "./harness.js";
 
 let stack;
 let browser;
@@ -28,74 +28,17 @@ test("the payout journey: onboard, user appears, host pays, user withdraws; them
   page.on("pageerror", (err) => consoleErrors.push(String(err)));
   await page.goto(stack.base);
 
-  // 1. Onboarding + compliance in the embedded flow.
-  const onboarding = page.locator(".dots-flow").first();
-  await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
-  const frameElement = onboarding.locator("iframe.dots-flow__frame");
-  const src = await frameElement.getAttribute("src");
-  assert.match(src, /^http:\/\/127\.0\.0\.1:\d+\/flow\/[0-9a-f-]{36}$/, "the iframe shows the sandbox's hosted page");
-  assert.notEqual(new URL(src).origin, new URL(stack.base).origin, "the flow runs on another origin than the page");
-  assert.equal(await page.locator("#user-id").textContent(), "not onboarded yet");
-  assert.equal(await page.locator("#pay-user").isDisabled(), true, "nobody to pay yet");
-  const frame = page.frameLocator(".dots-flow >> nth=0 >> iframe");
-  await onboardAndComplete(frame);
-  const log = page.locator("#event-log");
-  await log.locator('li[data-kind="step"][data-source="onboarding"]').first().waitFor();
-  assert.match(await log.locator('li[data-kind="step"]').first().textContent(), /compliance completed/);
-  // The raw postMessages are logged too, exactly as the frame sent them.
-  const raw = await log.locator('li[data-kind="raw"][data-source="frame"]').allTextContents();
-  assert.ok(raw.some((t) => t.includes('{"step":"compliance","status":"completed"}')), `raw messages: ${raw.slice(0, 3)}`);
-  assert.ok(raw.some((t) => /\{"height":\d+\}/.test(t)), "raw height messages");
-  await page.waitForSelector("#flow-status:text('completed')");
-
-  // 2. The user id arrives from the server (webhook → proxy → event stream).
-  await page.waitForFunction(() => /^[0-9a-f-]{36}$/.test(document.querySelector("#user-id")?.textContent ?? ""));
-  await log.locator('li[data-kind="user_bound"][data-source="server"]').waitFor();
-  assert.equal(await page.locator("#app-wallet").textContent(), "$100.00", "sandbox apps start with $100");
-  assert.equal(await page.locator("#user-wallet").textContent(), "$0.00");
-
-  // 3. The host backend pays the user $25.
-  await page.locator("#pay-user").click();
-  await page.waitForSelector("#transfer-status:text('completed')");
-  assert.equal(await page.locator("#user-wallet").textContent(), "$25.00");
-  assert.equal(await page.locator("#app-wallet").textContent(), "$75.00");
-  await log.locator('li[data-kind="transfer_updated"]').first().waitFor();
-
   const dir = ensureOutputDir();
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.waitForTimeout(400); // let the cross-origin frames repaint after scrolling
-  await page.screenshot({ path: path.join(dir, "demo-desktop.png") });
-
-  // 4. A payout flow for the same user: no sign-in, then the wallet drops to zero.
-  await page.locator("#start-payout").click();
-  const payoutFrame = page.frameLocator("section[aria-labelledby=step4] iframe");
-  await payoutFrame.locator('#panel[data-step="payout"]').waitFor();
-  assert.equal(await payoutFrame.locator("#wallet-balance").textContent(), "$25.00");
-  await fill(payoutFrame, { email: "ada@example.com" });
-  await payoutFrame.locator("#add-method").click();
-  await payoutFrame.locator("#complete-step:not([disabled])").click();
-  await page.waitForSelector("#payout-status:text('completed')");
-  await page.waitForSelector("#user-wallet:text('$0.00')");
-
-  // Theme editor: a preset and a colour re-theme every embedded flow; the Rust code follows.
-  const before = await page.locator("section[aria-labelledby=step4] iframe").getAttribute("src");
-  await page.locator('button[data-preset="dark"]').click();
-  await page.waitForFunction(() => document.querySelector("section[aria-labelledby=step4] iframe")?.src.includes("styles="));
-  const themed = await page.locator("section[aria-labelledby=step4] iframe").getAttribute("src");
-  assert.notEqual(themed, before);
-  assert.match(decodeURIComponent(themed.split("styles=")[1]), /"theme":"dark"/);
-  const picker = page.locator('input[data-variable="buttonBackgroundColor"]');
-  await picker.evaluate((input) => {
-    input.value = "#ff0000";
-    input.dispatchEvent(new Event("change", { bubbles: true }));
+  await walkPayoutJourney(page, {
+    atState: async (state) => {
+      if (state !== "demo: paid") return;
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.waitForTimeout(400); // let the cross-origin frames repaint after scrolling
+      await page.screenshot({ path: path.join(dir, "demo-desktop.png") });
+    },
   });
-  await page.waitForFunction(() => decodeURIComponent(document.querySelector("section[aria-labelledby=step4] iframe")?.src ?? "").includes('"buttonBackgroundColor":"#ff0000"'));
-  const code = await page.locator("#rust-code").textContent();
-  assert.match(code, /FlowStyle::light\(\)\.with_theme\(Theme::Dark\)/);
-  assert.match(code, /\.with\(StyleVariable::ButtonBackgroundColor, "#ff0000"\)/);
-  const chrome = await page.locator(".dots-flow").first().getAttribute("style");
-  assert.match(chrome, /--dots-flow-button-background:#ff0000/, "the component's chrome follows");
 
+  const log = page.locator("#event-log");
   // The event log filters by kind.
   await page.locator("#log-filter").selectOption("step");
   const kinds = await log.locator("li").evaluateAll((items) => items.map((li) => li.dataset.kind));

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { startSandbox, launchBrowser } from "./harness.js";
+import { startSandbox, launchBrowser, accessibilityViolations } from "./harness.js";
 
 let PARENT;
 let parentServer;
@@ -56,8 +56,8 @@ async function embed(link, { allow = "", query = "" } = {}) {
   const errors = [];
   page.on("pageerror", (err) => errors.push(String(err)));
   await page.exposeFunction("recordMessage", (origin, data) => messages.push({ origin, data }));
-  const html = `<!doctype html><html><body>
-    <iframe id="flow" src="${link}${query}" allow="${allow}" style="width:100%;border:0"></iframe>
+  const html = `<!doctype html><html lang="en"><head><title>Parent page</title></head><body>
+    <iframe id="flow" title="Dots flow" src="${link}${query}" allow="${allow}" style="width:100%;border:0"></iframe>
     <script>
       window.addEventListener("message", (event) => {
         if (event.origin === ${JSON.stringify(sandbox.base)}) window.recordMessage(event.origin, event.data);
@@ -297,4 +297,62 @@ test("the page fits a 320px-wide frame", async () => {
   const overflow = await frame.locator("body").evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling (overflow ${overflow}px)`);
   await context.close();
+});
+
+test("every hosted page, in each state and both themes, has no serious accessibility violation (issue 11)", async () => {
+  const failures = [];
+  const scan = async (page, label) => {
+    for (const line of await accessibilityViolations(page)) failures.push(`${label}: ${line}`);
+  };
+  const steps = [
+    ["compliance"],
+    ["id-verification"],
+    ["background-check"],
+    ["manage-payouts"],
+    [{ name: "manage-payouts", hide_continue_button: true }],
+    ["manage-payments"],
+    ["payout"],
+    [{ name: "pdf-form-fill", template_id: "tpl_w9" }],
+    [{ name: "redirect", redirect_url: `${PARENT}/done` }],
+  ];
+  for (const theme of ["light", "dark"]) {
+    const query = `?styles=${encodeURIComponent(JSON.stringify({ theme }))}`;
+    // Sign-in: the phone form, a wrong code's error, then the step.
+    const signIn = await embed((await flowFor(["background-check"])).link, { query });
+    await scan(signIn.page, `${theme} sign-in`);
+    await signIn.frame.locator('input[name="first_name"]').fill("Ada");
+    await signIn.frame.locator('input[name="last_name"]').fill("Lovelace");
+    await signIn.frame.locator('input[name="email"]').fill("ada@example.com");
+    await signIn.frame.locator('input[name="phone_number"]').fill(`41555${String(20000 + phoneCounter++).slice(-5)}`);
+    await signIn.frame.locator("#send-code").click();
+    await signIn.frame.locator('input[name="code"]').fill("000000");
+    await signIn.frame.locator("#verify-code").click();
+    await signIn.frame.locator("#error").waitFor();
+    await scan(signIn.page, `${theme} sign-in, wrong code`);
+    await signIn.context.close();
+
+    for (const step of steps) {
+      const label = `${theme} ${typeof step[0] === "string" ? step[0] : JSON.stringify(step[0])}`;
+      const { context, page, frame } = await embed((await flowFor(step, await newUser())).link, { query });
+      await scan(page, label);
+      if (step[0] === "background-check") {
+        await frame.locator('input[name="consent"]').check();
+        await frame.locator("#complete-step").click();
+        await frame.locator('#panel[data-step="done"]').waitFor();
+        await scan(page, `${label}, done`);
+      }
+      await context.close();
+    }
+
+    const expired = await flowFor(["payout"], await newUser());
+    await fetch(`${sandbox.base}/_sandbox/clock/advance`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ seconds: 16 * 60 }),
+    });
+    const gone = await embed(expired.link, { query });
+    await scan(gone.page, `${theme} expired link`);
+    await gone.context.close();
+  }
+  assert.deepEqual(failures, [], "no serious or critical violation on any hosted page");
 });

@@ -99,7 +99,7 @@ pub fn Demo() -> impl IntoView {
 
     let refresh_wallets = move || {
         spawn_local(async move {
-            if let Ok(state) = api::get::<Wallets>("/demo/state").await {
+            if let Ok(state) = api::get::<Wallets>("/api/demo/state").await {
                 wallets.update(|w| {
                     w.user_id = state.user_id;
                     w.user_wallet = state.user_wallet;
@@ -128,7 +128,7 @@ pub fn Demo() -> impl IntoView {
         payment.set(Some(Ok("sending…".to_owned())));
         spawn_local(async move {
             match api::post::<Wallets>(
-                "/demo/pay",
+                "/api/demo/pay",
                 &json!({"amount_cents": amount.get_untracked()}),
             )
             .await
@@ -158,7 +158,8 @@ pub fn Demo() -> impl IntoView {
     let fault = move |kind: &'static str, note: &'static str| {
         move |_| {
             spawn_local(async move {
-                match api::post::<serde_json::Value>("/demo/faults", &json!({"fault": kind})).await
+                match api::post::<serde_json::Value>("/api/demo/faults", &json!({"fault": kind}))
+                    .await
                 {
                     Ok(_) => fault_note.set(note.to_owned()),
                     Err(err) => fault_note.set(format!("could not switch: {err}")),

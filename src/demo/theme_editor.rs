@@ -1,8 +1,32 @@
 //! The theme editor: light/dark, presets, the 19 Flow Styles variables (colour pickers and a
 //! radius slider); every embedded flow re-themes live; "Copy as Rust" shows the code.
+//!
+//! A swatch shows the value in effect: the one set, or, marked "not set", the sandbox's own
+//! default for the chosen theme (asked once from the demo server).
 
 use dots_flow::{FlowStyle, StyleVariable, Theme};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::collections::BTreeMap;
+
+use super::api;
+
+/// The sandbox's default of each variable, per theme (`/api/demo/style-defaults`).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+struct Defaults {
+    light: BTreeMap<String, String>,
+    dark: BTreeMap<String, String>,
+}
+
+impl Defaults {
+    fn get(&self, theme: Theme, variable: StyleVariable) -> Option<&str> {
+        let table = match theme {
+            Theme::Light => &self.light,
+            Theme::Dark => &self.dark,
+        };
+        table.get(variable.as_str()).map(String::as_str)
+    }
+}
 
 /// A named style preset.
 type Preset = fn() -> FlowStyle;
@@ -23,27 +47,43 @@ pub fn as_rust(style: &FlowStyle) -> String {
     code
 }
 
-/// A colour for `<input type=color>` (which takes `#rrggbb` only).
-fn picker_value(value: Option<&str>) -> String {
-    match value {
-        Some(v) if v.len() == 7 && v.starts_with('#') => v.to_owned(),
-        _ => "#ffffff".to_owned(),
-    }
+/// A colour `<input type=color>` can show (it takes `#rrggbb` only).
+fn is_picker_colour(value: &str) -> bool {
+    value.len() == 7 && value.starts_with('#') && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[component]
 pub fn ThemeEditor(style: RwSignal<Option<FlowStyle>>) -> impl IntoView {
     let current = move || style.get().unwrap_or_default();
-    let set_variable = move |variable: StyleVariable, value: String| {
+    let defaults = RwSignal::new(Defaults::default());
+    spawn_local(async move {
+        if let Ok(table) = api::get::<Defaults>("/api/demo/style-defaults").await {
+            defaults.set(table);
+        }
+    });
+    // What a variable is in effect: the value set, else the default of the chosen theme.
+    let effective = move |variable: StyleVariable| {
+        let style = current();
+        let set = style.get(variable).map(str::to_owned);
+        set.or_else(|| defaults.with(|d| d.get(style.theme, variable).map(str::to_owned)))
+    };
+    let is_set = move |variable: StyleVariable| {
+        style.with(|s| s.as_ref().is_some_and(|s| s.get(variable).is_some()))
+    };
+    let set_variable = move |variable: StyleVariable, value: Option<String>| {
         style.update(|s| {
             let mut next = s.clone().unwrap_or_default();
-            next.set(variable, value);
+            match value {
+                Some(value) => next.set(variable, value),
+                None => {
+                    next.variables.remove(&variable);
+                }
+            }
             *s = Some(next);
         })
     };
     let radius = move || {
-        current()
-            .get(StyleVariable::BorderRadius)
+        effective(StyleVariable::BorderRadius)
             .and_then(|r| r.trim_end_matches("px").parse::<u32>().ok())
             .unwrap_or(8)
     };
@@ -101,27 +141,55 @@ pub fn ThemeEditor(style: RwSignal<Option<FlowStyle>>) -> impl IntoView {
                     .map(|variable| {
                         let name = variable.as_str();
                         view! {
-                            <label class="demo-variable">
-                                <input
-                                    type="color"
-                                    data-variable=name
-                                    prop:value=move || picker_value(current().get(variable))
-                                    on:change=move |ev| set_variable(variable, event_target_value(&ev))
-                                />
-                                <span>{name}</span>
-                            </label>
+                            <div class="demo-variable" data-set=move || is_set(variable).to_string()>
+                                <label class="demo-variable__pick">
+                                    <input
+                                        type="color"
+                                        data-variable=name
+                                        prop:value=move || {
+                                            effective(variable)
+                                                .filter(|v| is_picker_colour(v))
+                                                .unwrap_or_else(|| "#000000".to_owned())
+                                        }
+                                        on:change=move |ev| set_variable(variable, Some(event_target_value(&ev)))
+                                    />
+                                    <span class="demo-variable__text">
+                                        <span class="demo-variable__name">{name}</span>
+                                        <span class="demo-variable__state" data-state-of=name>
+                                            {move || if is_set(variable) {
+                                                effective(variable).unwrap_or_default()
+                                            } else {
+                                                "not set".to_owned()
+                                            }}
+                                        </span>
+                                    </span>
+                                </label>
+                                <Show when=move || is_set(variable)>
+                                    <button
+                                        type="button"
+                                        class="demo-variable__reset"
+                                        aria-label=format!("Reset {name} to the default")
+                                        on:click=move |_| set_variable(variable, None)
+                                    >
+                                        "×"
+                                    </button>
+                                </Show>
+                            </div>
                         }
                     })
                     .collect_view()}
                 <label class="demo-variable demo-variable--wide">
-                    <span>"borderRadius " {move || format!("{}px", radius())}</span>
+                    <span>
+                        "borderRadius " {move || format!("{}px", radius())}
+                        {move || (!is_set(StyleVariable::BorderRadius)).then_some(" (not set)")}
+                    </span>
                     <input
                         type="range"
                         min="0"
                         max="24"
                         data-variable="borderRadius"
                         prop:value=move || radius().to_string()
-                        on:change=move |ev| set_variable(StyleVariable::BorderRadius, format!("{}px", event_target_value(&ev)))
+                        on:change=move |ev| set_variable(StyleVariable::BorderRadius, Some(format!("{}px", event_target_value(&ev))))
                     />
                 </label>
             </div>

@@ -104,6 +104,14 @@ pub fn status_of(root: &HtmlElement) -> String {
         .unwrap_or_default()
 }
 
+/// What the component's polite live region says now.
+pub fn announced(root: &HtmlElement) -> String {
+    root.query_selector(".dots-flow__status[role=status]")
+        .unwrap()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
 /// Dispatches a `message` event on the window, as a frame's `postMessage` would.
 pub fn post(origin: &str, source: Option<&Window>, data: &JsValue) {
     let init = MessageEventInit::new();

@@ -95,7 +95,7 @@ pub struct Config {
     /// Steps browsers may request (comma-separated); default: all.
     #[arg(long, env = "DOTS_PROXY_ALLOWED_STEPS", value_delimiter = ',')]
     pub allowed_steps: Vec<String>,
-    /// Demo mode (local mode only): adds `/demo/...` routes that pay the caller's own bound user
+    /// Demo mode (local mode only): adds `/api/demo/...` routes that pay the caller's own bound user
     /// from the sandbox app wallet and switch sandbox faults, for the demo page.
     #[arg(long, env = "DOTS_PROXY_DEMO", action = clap::ArgAction::Set, num_args = 0..=1,
           default_value = "false", default_missing_value = "true",

@@ -1,4 +1,5 @@
-//! Demo-only routes (`/demo/...`), mounted by the binary only in local mode with
+//! Demo-only routes (`/api/demo/...`, under `/api` so a dev server forwards the page's API
+//! and demo calls to the proxy with one rule), mounted by the binary only in local mode with
 //! `DOTS_PROXY_DEMO=1`. They stand in for the host's own backend in the demo page: the page
 //! never holds the admin token; these routes act for the caller's bound user alone, and reach
 //! into the in-process sandbox for its app wallet, clock and fault injection.
@@ -33,13 +34,29 @@ impl axum::extract::FromRef<DemoState> for axum_extra::extract::cookie::Key {
     }
 }
 
-/// `/demo/state`, `/demo/pay`, `/demo/faults`.
+/// `/api/demo/state`, `/api/demo/pay`, `/api/demo/faults`, `/api/demo/style-defaults`.
 pub fn demo_router(state: DemoState) -> Router {
     Router::new()
-        .route("/demo/state", get(demo_state))
-        .route("/demo/pay", post(demo_pay))
-        .route("/demo/faults", post(demo_faults))
+        .route("/api/demo/state", get(demo_state))
+        .route("/api/demo/pay", post(demo_pay))
+        .route("/api/demo/faults", post(demo_faults))
+        .route("/api/demo/style-defaults", get(style_defaults))
         .with_state(state)
+}
+
+/// The sandbox's Flow Styles defaults per theme (`{"light": {"backgroundColor": ...}, ...}`),
+/// so the theme editor shows the values a flow really uses for what it leaves unset.
+async fn style_defaults() -> Json<Value> {
+    let theme = |theme| {
+        dots_sandbox::default_styles(theme)
+            .iter()
+            .map(|(variable, value)| (variable.as_str().to_owned(), json!(value)))
+            .collect::<serde_json::Map<_, _>>()
+    };
+    Json(json!({
+        "light": theme(dots_api::Theme::Light),
+        "dark": theme(dots_api::Theme::Dark),
+    }))
 }
 
 fn caller(

@@ -27,6 +27,7 @@ mod flows;
 mod page;
 pub mod paginate;
 pub mod store;
+mod styles;
 mod transfers;
 mod users;
 pub mod webhooks;
@@ -43,6 +44,7 @@ pub use clock::Clock;
 pub use error::SandboxError;
 pub use faults::{FaultKind, FaultRule, Faults};
 pub use store::{Event, Store};
+pub use styles::default_styles;
 pub use webhooks::{Attempt, Webhooks};
 
 /// The client id the sandbox accepts when none is configured.

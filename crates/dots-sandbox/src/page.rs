@@ -23,6 +23,9 @@ use crate::SandboxState;
 const PAGE: &str = include_str!("../assets/flow.html");
 const SCRIPT: &str = include_str!("../assets/flow.js");
 const STYLES: &str = include_str!("../assets/flow.css");
+/// The stylesheet as served: the theme defaults, then the page's rules.
+static STYLESHEET: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::styles::defaults_css() + STYLES);
 
 pub(crate) fn routes() -> Router<SandboxState> {
     Router::new()
@@ -322,7 +325,7 @@ async fn complete_step(
 async fn asset(Path(name): Path<String>) -> Response {
     let (body, content_type) = match name.as_str() {
         "flow.js" => (SCRIPT, "text/javascript; charset=utf-8"),
-        "flow.css" => (STYLES, "text/css; charset=utf-8"),
+        "flow.css" => (STYLESHEET.as_str(), "text/css; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
