@@ -102,6 +102,8 @@ until [[ "$(http_get "$DEMO_PROXY_PORT" /healthz)" == "HTTP/1."?" 200 "* ]]; do
 done
 
 say "building and serving the page on $HOST:$DEMO_PORT (the first build takes a while)"
+# trunk 0.21 refuses NO_COLOR values other than true/false (the convention is "any value").
+[ -n "${NO_COLOR:-}" ] && export NO_COLOR=true
 setsid trunk serve --address "$HOST" --port "$DEMO_PORT" \
   --proxy-backend "http://$HOST:$DEMO_PROXY_PORT/api/" &
 trunk=$!

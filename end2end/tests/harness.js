@@ -162,7 +162,8 @@ export async function pauseFor(pace) {
 export async function fill(frame, values, pace = FAST) {
   for (const [name, value] of Object.entries(values)) {
     const input = frame.locator(`input[name="${name}"]`);
-    if (pace.typeDelay > 0) {
+    // A date field is a picker: a person picks a date, keys would go to its segments.
+    if (pace.typeDelay > 0 && (await input.getAttribute("type")) !== "date") {
       await input.click();
       await input.pressSequentially(value, { delay: pace.typeDelay });
     } else {

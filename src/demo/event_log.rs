@@ -103,7 +103,9 @@ pub fn EventLog(log: Log) -> impl IntoView {
                     </select>
                 </label>
             </div>
-            <ol id="event-log" class="demo-log" aria-live="polite">
+            // Focusable, so keyboard users can scroll it; not a live region (every height message would
+            // be read out): the component's own live region announces what matters.
+            <ol id="event-log" class="demo-log" tabindex="0" aria-label="Event log">
                 <For
                     each=shown
                     key=|entry| entry.seq

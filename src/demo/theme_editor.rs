@@ -197,7 +197,7 @@ pub fn ThemeEditor(style: RwSignal<Option<FlowStyle>>) -> impl IntoView {
                 <button type="button" class="demo-button" id="copy-rust" on:click=copy>"Copy as Rust"</button>
                 <span class="demo-muted">{move || if copied.get() { "Copied." } else { "" }}</span>
             </div>
-            <pre id="rust-code" class="demo-code">{move || as_rust(&current())}</pre>
+            <pre id="rust-code" class="demo-code" tabindex="0" aria-label="The theme as Rust code">{move || as_rust(&current())}</pre>
         </section>
     }
 }

@@ -166,7 +166,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             app: state,
             sandbox,
         }));
-        tracing::info!("demo mode: /demo routes pay the caller's own user from the sandbox wallet");
+        tracing::info!(
+            "demo mode: /api/demo routes pay the caller's own user from the sandbox wallet"
+        );
     }
     if let Some(dir) = &config.static_dir {
         if !dir.join("index.html").is_file() {
