@@ -29,7 +29,7 @@ const LIGHT: [(StyleVariable, &str); 19] = [
     (BorderRadius, "8px"),
 ];
 
-/// The dark theme's defaults.
+/// The dark theme's defaults (button colours keep white text at WCAG AA contrast, 4.5:1).
 const DARK: [(StyleVariable, &str); 19] = [
     (BackgroundColor, "#0b1020"),
     (PrimaryTextColor, "#f9fafb"),
@@ -40,10 +40,10 @@ const DARK: [(StyleVariable, &str); 19] = [
     (TabHoverBackgroundColor, "#1f2937"),
     (TabBorderColor, "#374151"),
     (TabHoverBorderColor, "#818cf8"),
-    (ButtonBackgroundColor, "#6366f1"),
+    (ButtonBackgroundColor, "#4f46e5"),
     (ButtonTextColor, "#ffffff"),
     (ButtonHoverTextColor, "#ffffff"),
-    (ButtonHoverBackgroundColor, "#818cf8"),
+    (ButtonHoverBackgroundColor, "#4338ca"),
     (ButtonDisabledBackgroundColor, "#1f2937"),
     (ButtonDisabledTextColor, "#6b7280"),
     (InputBackgroundColor, "#111827"),
