@@ -104,7 +104,9 @@ done
 say "building and serving the page on $HOST:$DEMO_PORT (the first build takes a while)"
 # trunk 0.21 refuses NO_COLOR values other than true/false (the convention is "any value").
 [ -n "${NO_COLOR:-}" ] && export NO_COLOR=true
-setsid trunk serve --address "$HOST" --port "$DEMO_PORT" \
+# Its own dist dir under target/ (not watched): dist/ is for release builds, and a dev build
+# there would carry trunk's live-reload script into them.
+setsid trunk serve --address "$HOST" --port "$DEMO_PORT" --dist "$ROOT/target/demo-serve" \
   --proxy-backend "http://$HOST:$DEMO_PROXY_PORT/api/" &
 trunk=$!
 pids+=("$trunk")

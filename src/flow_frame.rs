@@ -158,15 +158,20 @@ pub fn DotsFlow(
         move || style_signal.with(|s| s.as_ref().map(|s| s.theme).unwrap_or(Theme::Light).as_str());
     let show_retry = move || matches!(flow_status.get(), FlowStatus::Error | FlowStatus::Expired);
     let frame_title = move || title.get().unwrap_or_else(|| "Payout setup".to_owned());
-    // What the polite live region says; errors and expiry speak through the alert instead.
-    let announcement = move || match flow_status.get() {
-        FlowStatus::Loading => format!("Loading {}…", frame_title()),
-        FlowStatus::Ready => match completed.with(|c| c.last().cloned()) {
-            Some(step) => format!("Step {step} completed."),
-            None => format!("{} is ready.", frame_title()),
-        },
-        FlowStatus::Completed => format!("{}: every step is complete.", frame_title()),
-        _ => String::new(),
+    // What the polite live region says: the newest news. A finished step outranks loading and
+    // ready (a refreshed link reloading the frame is no news to the user); errors and expiry
+    // speak through the alert instead.
+    let announcement = move || {
+        let status = flow_status.get();
+        match (status, completed.with(|c| c.last().cloned())) {
+            (FlowStatus::Completed, _) => format!("{}: every step is complete.", frame_title()),
+            (FlowStatus::Loading | FlowStatus::Ready, Some(step)) => {
+                format!("Step {step} completed.")
+            }
+            (FlowStatus::Loading, None) => format!("Loading {}…", frame_title()),
+            (FlowStatus::Ready, None) => format!("{} is ready.", frame_title()),
+            _ => String::new(),
+        }
     };
 
     view! {

@@ -21,7 +21,7 @@ fn renders_on_the_server_without_a_browser() {
     });
     assert!(html.contains(r#"data-status="loading""#), "{html}");
     assert!(
-        html.contains(r#"<p class="dots-flow__status" role="status">Loading Payouts…</p>"#),
+        html.contains(r#"<p role="status" class="dots-flow__status">Loading Payouts…</p>"#),
         "the live region is in the first HTML, saying it is loading: {html}"
     );
     assert!(

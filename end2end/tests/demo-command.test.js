@@ -165,6 +165,9 @@ test("a port already taken: the script stops at once and names the port and its 
 test("./scripts/demo.sh as a person uses it: one page load for the whole journey, accessible, and Ctrl-C leaves nothing", async () => {
   const ports = await freePorts();
   const treeBefore = treeStatus();
+  // dist/ holds the release build (the other end-to-end tests serve it): the dev server keeps out.
+  const distIndex = path.join(root, "dist", "index.html");
+  const distBefore = existsSync(distIndex) ? readFileSync(distIndex, "utf8") : null;
   const startedAt = Date.now();
   const run = await startDemo(ports);
   const startSeconds = (Date.now() - startedAt) / 1000;
@@ -204,6 +207,7 @@ test("./scripts/demo.sh as a person uses it: one page load for the whole journey
   const stopMs = await interruptAndCheck(run, ports);
   assert.equal(existsSync(dataDir), false, "the run's data dir is removed on exit");
   assert.equal(treeStatus(), treeBefore, "the run left nothing in the checkout");
+  assert.equal(existsSync(distIndex) ? readFileSync(distIndex, "utf8") : null, distBefore, "dist/ (the release build) is untouched");
   console.log(`demo.sh: URL after ${startSeconds.toFixed(1)} s; stopped cleanly ${stopMs} ms after Ctrl-C`);
 
   // A second run right after, on the same ports.

@@ -273,8 +273,16 @@ export async function walkPayoutJourney(page, { pace = FAST, atState = async () 
   await atState("demo: onboarded");
   await pauseFor(pace);
 
-  // 3. The host backend pays the user $25.
-  await page.locator("#pay-user").click();
+  // 3. The host backend pays the user $25 (at a person's pace, with the keyboard: from the
+  // amount, Tab to the button and press Enter).
+  if (pace.typeDelay > 0) {
+    await page.locator("#amount").focus();
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "pay-user", "Tab reaches the pay button");
+    await page.keyboard.press("Enter");
+  } else {
+    await page.locator("#pay-user").click();
+  }
   await page.waitForSelector("#transfer-status:text('completed')");
   assert.equal(await page.locator("#user-wallet").textContent(), "$25.00");
   assert.equal(await page.locator("#app-wallet").textContent(), "$75.00");
@@ -283,7 +291,12 @@ export async function walkPayoutJourney(page, { pace = FAST, atState = async () 
   await pauseFor(pace);
 
   // 4. A payout flow for the same user; then the wallet drops to zero.
-  await page.locator("#start-payout").click();
+  if (pace.typeDelay > 0) {
+    await page.locator("#start-payout").focus();
+    await page.keyboard.press("Enter");
+  } else {
+    await page.locator("#start-payout").click();
+  }
   const payoutFrame = page.frameLocator("section[aria-labelledby=step4] iframe");
   if (WITHDRAWAL_SIGNS_IN) await signInAgain(payoutFrame, pace);
   await payoutFrame.locator('#panel[data-step="payout"]').waitFor();
