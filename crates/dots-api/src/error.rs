@@ -53,7 +53,7 @@ impl ValidationError {
 /// (e.g. `steps[1].redirect_url`) instead of a line and column.
 pub fn parse_json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ValidationError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let field = if path == "." || path == "?" {
             "body".to_owned()
@@ -72,7 +72,11 @@ pub fn parse_json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T
             }
         };
         ValidationError::new(field, message)
-    })
+    })?;
+    // One JSON value and nothing after it but whitespace (`{...} xxx` is not a body).
+    de.end()
+        .map_err(|_| ValidationError::new("body", "unexpected text after the JSON body"))?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -91,6 +95,34 @@ mod tests {
         assert_eq!(err.field, "body");
         let err = parse_json_body::<StartFlowRequest>(b"{}").unwrap_err();
         assert!(err.message.contains("steps"), "{err}");
+    }
+
+    #[test]
+    fn text_after_the_body_and_unknown_step_keys_are_refused() {
+        // Issue 12: both were accepted (the tail ignored, the key silently dropped).
+        let err = parse_json_body::<StartFlowRequest>(br#"{"steps": ["payout"]} xxx"#).unwrap_err();
+        assert_eq!(err.field, "body");
+        assert!(err.message.contains("after the JSON body"), "{err}");
+        assert!(parse_json_body::<StartFlowRequest>(b"{\"steps\": [\"payout\"]}\n ").is_ok());
+        let err = parse_json_body::<StartFlowRequest>(
+            br#"{"steps": ["compliance", {"name": "manage-payouts", "hide_continue_buton": true}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.field, "steps[1].hide_continue_buton",
+            "the unknown key is named"
+        );
+        assert!(
+            err.message.contains("unknown field `hide_continue_buton`"),
+            "{err}"
+        );
+        let err =
+            parse_json_body::<StartFlowRequest>(br#"{"steps": [{"hide_continue_button": true}]}"#)
+                .unwrap_err();
+        assert_eq!(err.field, "steps[0]");
+        assert!(err.message.contains("missing field `name`"), "{err}");
+        let err = parse_json_body::<StartFlowRequest>(br#"{"steps": [7]}"#).unwrap_err();
+        assert_eq!(err.field, "steps[0]");
     }
 }
 

@@ -353,11 +353,33 @@ fn is_http_url(url: &str) -> bool {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct StepObject {
     name: StepName,
     #[serde(flatten)]
     options: StepOptions,
+}
+
+/// A step object as read: every option spelled out, so an unknown key is an error that names
+/// it (`deny_unknown_fields` does not work through `flatten`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepObjectIn {
+    name: StepName,
+    #[serde(default)]
+    redirect_url: Option<String>,
+    #[serde(default)]
+    template_id: Option<String>,
+    #[serde(default)]
+    hide_continue_button: Option<bool>,
+    #[serde(default)]
+    require_default_payout_method: Option<bool>,
+    #[serde(default)]
+    require_auto_payout_method: Option<bool>,
+    #[serde(default)]
+    auto_payout_enabled: Option<bool>,
+    #[serde(default)]
+    payout_fee_party: Option<String>,
 }
 
 impl Serialize for Step {
@@ -375,17 +397,39 @@ impl Serialize for Step {
 }
 
 impl<'de> Deserialize<'de> for Step {
+    /// A step name, or an object with `name` and options. Not an untagged enum: its one error
+    /// ("did not match any variant") would hide which key is wrong.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Wire {
-            Name(StepName),
-            Object(StepObject),
+        struct StepVisitor;
+        impl<'de> serde::de::Visitor<'de> for StepVisitor {
+            type Value = Step;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a step name or a step object with `name`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Step, E> {
+                Ok(Step::new(StepName::parse(name)))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Step, A::Error> {
+                let object =
+                    StepObjectIn::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Step {
+                    name: object.name,
+                    options: StepOptions {
+                        redirect_url: object.redirect_url,
+                        template_id: object.template_id,
+                        hide_continue_button: object.hide_continue_button,
+                        require_default_payout_method: object.require_default_payout_method,
+                        require_auto_payout_method: object.require_auto_payout_method,
+                        auto_payout_enabled: object.auto_payout_enabled,
+                        payout_fee_party: object.payout_fee_party,
+                    },
+                })
+            }
         }
-        Ok(match Wire::deserialize(deserializer)? {
-            Wire::Name(name) => Step::new(name),
-            Wire::Object(StepObject { name, options }) => Step { name, options },
-        })
+        deserializer.deserialize_any(StepVisitor)
     }
 }
 
@@ -405,6 +449,26 @@ mod tests {
         assert_eq!(steps[0], Step::new(StepName::Compliance));
         assert_eq!(steps[1], Step::redirect("https://example.com"));
         assert_eq!(steps[2], Step::manage_payouts().hide_continue_button(true));
+    }
+
+    #[test]
+    fn every_option_reads_back_as_written() {
+        // The reader lists the options one by one (to refuse unknown keys): none may be missed.
+        let step = Step {
+            name: StepName::ManagePayouts,
+            options: StepOptions {
+                redirect_url: Some("https://example.com".into()),
+                template_id: Some("tpl".into()),
+                hide_continue_button: Some(true),
+                require_default_payout_method: Some(true),
+                require_auto_payout_method: Some(false),
+                auto_payout_enabled: Some(true),
+                payout_fee_party: Some("user".into()),
+            },
+        };
+        let written = serde_json::to_value(&step).unwrap();
+        assert_eq!(written.as_object().unwrap().len(), 8, "{written}");
+        assert_eq!(serde_json::from_value::<Step>(written).unwrap(), step);
     }
 
     #[test]

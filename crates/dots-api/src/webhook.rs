@@ -101,7 +101,9 @@ pub fn verify(
         .and_then(|t| t.trim().parse().ok())
         .ok_or(WebhookError::MissingHeader("svix-timestamp"))?;
     let header = signature_header.ok_or(WebhookError::MissingHeader("svix-signature"))?;
-    if (now - timestamp).abs() > TIMESTAMP_TOLERANCE_SECS {
+    // An unsigned distance: `now - timestamp` overflows for timestamps near i64::MIN (a panic
+    // in debug builds, and a wrap to a tiny distance in release builds).
+    if now.abs_diff(timestamp) > TIMESTAMP_TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::StaleTimestamp);
     }
     let candidates: Vec<Vec<u8>> = header
@@ -187,6 +189,27 @@ mod tests {
             check(Some(ID), Some(&ts), Some("v1,AAAA"), BODY, TS),
             Err(WebhookError::BadSignature)
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic_or_a_pass() {
+        // Issue 12: `(now - timestamp).abs()` overflowed at these.
+        let secret = WebhookSecret::parse(SECRET).unwrap();
+        for timestamp in [i64::MIN, TS.wrapping_add(i64::MIN), i64::MAX, i64::MIN + 1] {
+            let signature = secret.sign(ID, timestamp, BODY);
+            assert_eq!(
+                verify(
+                    std::slice::from_ref(&secret),
+                    Some(ID),
+                    Some(&timestamp.to_string()),
+                    Some(&signature),
+                    BODY,
+                    TS
+                ),
+                Err(WebhookError::StaleTimestamp),
+                "timestamp {timestamp}, even correctly signed"
+            );
+        }
     }
 
     #[test]

@@ -60,6 +60,13 @@ pub struct Config {
     /// A directory of static files to serve at `/` (e.g. the demo's `dist/`).
     #[arg(long, env = "DOTS_PROXY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Seconds a connection may take to send a request head (also the idle timeout between
+    /// requests); slower connections are closed.
+    #[arg(long, env = "DOTS_PROXY_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout_secs: u64,
+    /// Most client connections open at once (event streams included); more wait to be accepted.
+    #[arg(long, env = "DOTS_PROXY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
     /// Seconds before an upstream call to Dots is abandoned.
     #[arg(long, env = "DOTS_UPSTREAM_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
     pub upstream_timeout_secs: u64,
@@ -89,9 +96,16 @@ pub struct Config {
     /// the data dir.
     #[arg(long, env = "DOTS_PROXY_SESSION_SECRET", hide_env_values = true)]
     pub session_secret: Option<SecretString>,
-    /// HS256 secret of host-signed bearer tokens (`sub` = the host's user id). Off without it.
+    /// HS256 secret of host-signed bearer tokens (`sub` = the host's user id), at least 32
+    /// bytes. Off without it.
     #[arg(long, env = "DOTS_PROXY_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
+    /// The `aud` bearer tokens must carry (checked when set).
+    #[arg(long, env = "DOTS_PROXY_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// The `iss` bearer tokens must carry (checked when set).
+    #[arg(long, env = "DOTS_PROXY_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
     /// Steps browsers may request (comma-separated); default: all.
     #[arg(long, env = "DOTS_PROXY_ALLOWED_STEPS", value_delimiter = ',')]
     pub allowed_steps: Vec<String>,
@@ -131,6 +145,23 @@ impl Config {
             );
         }
         Ok(secrets)
+    }
+
+    /// The bearer-token secret, checked to be long enough to resist guessing.
+    pub fn jwt_secret(&self) -> Result<Option<SecretString>, ConfigError> {
+        use secrecy::ExposeSecret;
+        match &self.jwt_secret {
+            Some(secret) if secret.expose_secret().len() < crate::MIN_JWT_SECRET_BYTES => {
+                Err(ConfigError {
+                    setting: "DOTS_PROXY_JWT_SECRET",
+                    message: format!(
+                        "must be at least {} bytes (e.g. `openssl rand -hex 32`)",
+                        crate::MIN_JWT_SECRET_BYTES
+                    ),
+                })
+            }
+            other => Ok(other.clone()),
+        }
     }
 
     /// The steps browsers may request, parsed.

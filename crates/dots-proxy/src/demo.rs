@@ -164,7 +164,11 @@ async fn demo_faults(
             },
             Some(1),
         )),
-        "expire" => state.sandbox.clock().advance(16 * 60),
+        "expire" => state
+            .sandbox
+            .clock()
+            .advance(16 * 60)
+            .map_err(|err| ValidationError::new("fault", err.to_string()))?,
         "clear" => faults.clear(),
         _ => {
             return Err(

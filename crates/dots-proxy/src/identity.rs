@@ -50,8 +50,19 @@ pub(crate) fn identify(
             .jwt_secret
             .as_ref()
             .ok_or(ProxyError::Unauthorized)?;
+        let settings = state.settings();
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 30;
+        // A configured audience or issuer must also be present (jsonwebtoken checks the claim
+        // only when the token has it, unless it is required).
+        if let Some(audience) = &settings.jwt_audience {
+            validation.set_audience(&[audience]);
+            validation.required_spec_claims.insert("aud".to_owned());
+        }
+        if let Some(issuer) = &settings.jwt_issuer {
+            validation.set_issuer(&[issuer]);
+            validation.required_spec_claims.insert("iss".to_owned());
+        }
         let data = jsonwebtoken::decode::<HostClaims>(
             token.trim(),
             &jsonwebtoken::DecodingKey::from_secret(secret.expose_secret().as_bytes()),

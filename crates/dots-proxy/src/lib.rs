@@ -36,6 +36,7 @@ mod error;
 pub mod hub;
 pub mod identity;
 mod routes;
+pub mod server;
 mod upstream;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -59,6 +60,8 @@ pub use upstream::{DotsClient, UpstreamError};
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Deadline of every request but the event stream (upstream calls have their own, shorter one).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The shortest HS256 secret accepted for bearer tokens (RFC 7518: a key as long as the hash).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 /// How long a pre-authenticated Dots link lives.
 pub const PREAUTH_LINK_TTL_MS: i64 = 15 * 60 * 1000;
 
@@ -67,8 +70,13 @@ pub const PREAUTH_LINK_TTL_MS: i64 = 15 * 60 * 1000;
 pub struct ProxySettings {
     /// Signs session cookies.
     pub session_key: Key,
-    /// Verifies host-signed bearer tokens (HS256); bearer auth is off without it.
+    /// Verifies host-signed bearer tokens (HS256; at least [`MIN_JWT_SECRET_BYTES`]); bearer
+    /// auth is off without it.
     pub jwt_secret: Option<SecretString>,
+    /// When set, a bearer token's `aud` must be this.
+    pub jwt_audience: Option<String>,
+    /// When set, a bearer token's `iss` must be this.
+    pub jwt_issuer: Option<String>,
     /// The host API's bearer token; the host API is off without it.
     pub admin_token: Option<SecretString>,
     /// Accepted webhook signing secrets (several during rotation).
@@ -87,6 +95,8 @@ impl Default for ProxySettings {
         Self {
             session_key: Key::generate(),
             jwt_secret: None,
+            jwt_audience: None,
+            jwt_issuer: None,
             admin_token: None,
             webhook_secrets: Vec::new(),
             allowed_origins: Vec::new(),
@@ -104,6 +114,8 @@ impl std::fmt::Debug for ProxySettings {
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_issuer", &self.jwt_issuer)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "[redacted]"),

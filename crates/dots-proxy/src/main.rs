@@ -73,7 +73,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let webhook_secrets = config.webhook_secrets(local)?;
     let settings = ProxySettings {
         session_key: session_key(&config)?,
-        jwt_secret: config.jwt_secret.clone(),
+        jwt_secret: config.jwt_secret()?,
+        jwt_audience: config.jwt_audience.clone(),
+        jwt_issuer: config.jwt_issuer.clone(),
         admin_token: config.admin_token.clone(),
         webhook_secrets: webhook_secrets.clone(),
         allowed_origins: config.origins()?,
@@ -181,19 +183,17 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!(%addr, "dots-proxy listening");
     println!("dots-proxy listening on http://{addr}");
-    // Small writes (SSE events) go out at once, not after a delayed ACK.
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    // `with_state` once, then a cheap `Arc` clone of the router per connection: served as a
-    // plain `Router`, axum rebuilds the route table for every connection (~7 KiB each, which
-    // is most of what 1,000 open event streams cost).
-    let app = app.with_state(()).into_make_service();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // `with_state` once, then a cheap `Arc` clone of the built router per connection (served
+    // as an unbuilt `Router`, axum rebuilt the route table for every connection: ~7 KiB each,
+    // most of what 1,000 open event streams cost).
+    let limits = dots_proxy::server::ServeLimits {
+        header_timeout: Duration::from_secs(config.header_timeout_secs),
+        max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        ..Default::default()
+    };
+    dots_proxy::server::serve(listener, app.with_state(()), limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }

@@ -193,6 +193,12 @@ async fn invalid_requests_name_the_field_and_send_nothing_upstream() {
         ),
         (r#"{"steps": []}"#, "steps"),
         ("not json", "body"),
+        // Issue 12: a tail after the body was ignored, an unknown step key silently dropped.
+        (r#"{"steps": ["payout"]} xxx"#, "body"),
+        (
+            r#"{"steps": [{"name": "manage-payouts", "hide_continue_buton": true}]}"#,
+            "steps[0].hide_continue_buton",
+        ),
     ];
     for (body, field) in cases {
         let reply = post_flow(&app, body).await;
@@ -360,6 +366,71 @@ async fn host_signed_bearer_tokens_name_the_identity() {
         )
         .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn bearer_audience_and_issuer_are_checked_when_configured() {
+    // Issue 12: DOTS_PROXY_JWT_AUDIENCE / DOTS_PROXY_JWT_ISSUER.
+    let (_sandbox, app) = setup_with(ProxySettings {
+        jwt_audience: Some("dots-flow".into()),
+        jwt_issuer: Some("https://host.example".into()),
+        ..settings()
+    })
+    .await;
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let bearer = |claims: serde_json::Value| {
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
+        )
+        .unwrap();
+        format!("Bearer {token}")
+    };
+    let post = |auth: String| {
+        let app = app.clone();
+        async move {
+            call(
+                &app,
+                "POST",
+                "/api/flows",
+                r#"{"steps": ["payout"]}"#,
+                &[("authorization", &auth)],
+            )
+            .await
+            .status
+        }
+    };
+    let good = serde_json::json!({"sub": "alice", "exp": later, "aud": "dots-flow", "iss": "https://host.example"});
+    assert_eq!(post(bearer(good)).await, StatusCode::OK);
+    for (case, claims) in [
+        (
+            "wrong aud",
+            serde_json::json!({"sub": "alice", "exp": later, "aud": "other", "iss": "https://host.example"}),
+        ),
+        (
+            "no aud",
+            serde_json::json!({"sub": "alice", "exp": later, "iss": "https://host.example"}),
+        ),
+        (
+            "wrong iss",
+            serde_json::json!({"sub": "alice", "exp": later, "aud": "dots-flow", "iss": "https://evil.example"}),
+        ),
+        (
+            "no iss",
+            serde_json::json!({"sub": "alice", "exp": later, "aud": "dots-flow"}),
+        ),
+    ] {
+        assert_eq!(
+            post(bearer(claims)).await,
+            StatusCode::UNAUTHORIZED,
+            "{case}"
+        );
     }
 }
 

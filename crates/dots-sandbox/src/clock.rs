@@ -5,6 +5,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// How far ahead of real time the clock may be moved in all: 100 years, far past every window
+/// the sandbox emulates, and far from any arithmetic limit.
+pub const MAX_OFFSET_SECS: i64 = 100 * 366 * 24 * 60 * 60;
+
+/// An advance that would move the clock backwards or past [`MAX_OFFSET_SECS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the clock can move forward by at most {MAX_OFFSET_SECS} seconds in all")]
+pub struct ClockOutOfRange;
+
 /// Real time shifted by an adjustable offset.
 #[derive(Debug, Default)]
 pub struct Clock {
@@ -28,9 +37,18 @@ impl Clock {
         rfc3339(self.now_ms())
     }
 
-    /// Moves the clock forward by `seconds`.
-    pub fn advance(&self, seconds: i64) {
-        self.offset_ms.fetch_add(seconds * 1000, Ordering::Relaxed);
+    /// Moves the clock forward by `seconds` (at most [`MAX_OFFSET_SECS`] ahead of real time in
+    /// all); refused, and the clock left as it was, when that would go past the limit.
+    pub fn advance(&self, seconds: i64) -> Result<(), ClockOutOfRange> {
+        let step = seconds.checked_mul(1000).ok_or(ClockOutOfRange)?;
+        self.offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
+                offset
+                    .checked_add(step)
+                    .filter(|next| (0..=MAX_OFFSET_SECS * 1000).contains(next))
+            })
+            .map(|_| ())
+            .map_err(|_| ClockOutOfRange)
     }
 
     /// Back to real time.

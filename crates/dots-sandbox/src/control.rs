@@ -12,11 +12,14 @@
 //! | `POST /_sandbox/wallet {app_id?, amount}` | add cents to an app's wallet |
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use dots_api::webhook::WebhookSecret;
-use dots_api::{parse_json_body, CreateUserRequest, StepName};
+use dots_api::{parse_json_body, ApiError, CreateUserRequest, StepName};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -25,6 +28,58 @@ use crate::error::SandboxError;
 use crate::faults::FaultRule;
 use crate::webhooks::WebhookSettings;
 use crate::SandboxState;
+
+/// The control plane changes the sandbox for everyone, so a web page the developer happens to
+/// visit must not drive it: a state-changing request with a body must be `application/json`
+/// (which a page on another origin cannot send without a preflight), and one whose `Origin`
+/// is not the sandbox's own is refused. Requests without an `Origin` (tests, curl) pass.
+async fn same_origin_json(request: Request, next: Next) -> Response {
+    let method = request.method();
+    if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let own = headers
+            .get(header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .map(|host| format!("http://{host}"));
+        if origin.to_str().ok() != own.as_deref() {
+            return SandboxError::with_status(
+                StatusCode::FORBIDDEN,
+                ApiError::new(
+                    "The control plane only takes requests from its own origin",
+                    None,
+                ),
+            )
+            .into_response();
+        }
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let has_body = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|len| len != "0")
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    let json = content_type.is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if (has_body || content_type.is_some()) && !json {
+        return SandboxError::with_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::new(
+                "content-type must be application/json",
+                Some("invalid-input"),
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
 
 pub(crate) fn routes() -> Router<SandboxState> {
     Router::new()
@@ -40,6 +95,7 @@ pub(crate) fn routes() -> Router<SandboxState> {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/wallet", post(refill))
+        .layer(middleware::from_fn(same_origin_json))
 }
 
 async fn reset(State(state): State<SandboxState>) -> Json<Value> {
@@ -70,7 +126,10 @@ async fn advance(
             "the clock only moves forward",
         ));
     }
-    state.clock().advance(seconds);
+    state
+        .clock()
+        .advance(seconds)
+        .map_err(|err| SandboxError::invalid("seconds", &err.to_string()))?;
     Ok(clock(State(state)).await)
 }
 
@@ -193,6 +252,9 @@ async fn refill(
             "must be a positive number of cents",
         ));
     }
-    let wallet = state.store().refill(&app_id, amount);
+    let wallet = state
+        .store()
+        .refill(&app_id, amount)
+        .ok_or_else(|| SandboxError::invalid("amount", "the wallet cannot hold that much"))?;
     Ok(Json(json!({"app_id": app_id, "wallet": wallet})))
 }

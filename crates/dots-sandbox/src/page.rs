@@ -66,11 +66,14 @@ fn usable_flow(
 /// What the page script needs to render.
 fn session_json(state: &SandboxState, record: &FlowRecord) -> Value {
     let now = state.clock().now();
+    let expired = record.expired(now);
+    // An expired pre-authenticated link shows nothing of its user (whoever holds the old
+    // link must not read their name, wallet or payout methods).
     let user = record
         .flow
         .user_id
         .as_ref()
-        .filter(|_| record.signed_in)
+        .filter(|_| record.signed_in && !expired)
         .and_then(|id| state.store().user_record(&record.app, id.as_str(), now));
     let steps: Vec<Value> = record
         .requested
@@ -86,7 +89,7 @@ fn session_json(state: &SandboxState, record: &FlowRecord) -> Value {
         "steps": steps,
         "completed_steps": record.flow.completed_steps,
         "signed_in": record.signed_in,
-        "expired": record.expired(now),
+        "expired": expired,
         "hide_dashboard": record.hide_dashboard,
         "user": user.map(|u| json!({
             "first_name": u.user.first_name,

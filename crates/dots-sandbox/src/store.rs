@@ -649,12 +649,13 @@ impl Store {
 
     // ---- transfers ------------------------------------------------------------------------
 
-    /// Adds `cents` to an app's wallet; returns the new balance.
-    pub fn refill(&self, app: &str, cents: i64) -> i64 {
+    /// Adds `cents` to an app's wallet; returns the new balance, or `None` (and changes
+    /// nothing) if the balance would overflow.
+    pub fn refill(&self, app: &str, cents: i64) -> Option<i64> {
         let mut data = self.data();
         let app = data.app(app);
-        app.wallet += cents;
-        app.wallet
+        app.wallet = app.wallet.checked_add(cents)?;
+        Some(app.wallet)
     }
 
     /// The app's wallet balance in cents.
@@ -689,20 +690,30 @@ impl Store {
             .user_mut(request.user_id.as_str())
             .ok_or_else(|| SandboxError::invalid("user_id", "no such user"))?;
         let amount = request.amount;
-        if amount < 0 && wallet < -amount {
+        // Checked before anything moves: at i64::MIN, `-amount` and the balances overflow.
+        let out_of_range = || SandboxError::invalid("amount", "is out of range");
+        let app_after = wallet.checked_add(amount).ok_or_else(out_of_range)?;
+        let user_after = user
+            .user
+            .wallet
+            .amount
+            .checked_sub(amount)
+            .ok_or_else(out_of_range)?;
+        amount.checked_neg().ok_or_else(out_of_range)?;
+        if amount < 0 && app_after < 0 {
             return Err(SandboxError::bad_request(
                 "The app wallet has insufficient funds for this transfer",
                 "transaction-insufficient-funds",
             ));
         }
-        if amount > 0 && user.user.wallet.amount < amount {
+        if amount > 0 && user_after < 0 {
             return Err(SandboxError::bad_request(
                 "The user's wallet has insufficient funds for this transfer",
                 "transaction-insufficient-funds",
             ));
         }
-        user.user.wallet.amount -= amount;
-        user.user.wallet.withdrawable_amount = user.user.wallet.amount;
+        user.user.wallet.amount = user_after;
+        user.user.wallet.withdrawable_amount = user_after;
         let (source, destination) = if amount < 0 {
             ("App", "User")
         } else {
@@ -729,7 +740,7 @@ impl Store {
             transfer_id: Some(id.clone()),
             metadata: None,
         }];
-        app_data.wallet += amount;
+        app_data.wallet = app_after;
         if let Some(key) = request.idempotency_key {
             app_data.idempotency.insert(key, (id, now));
         }

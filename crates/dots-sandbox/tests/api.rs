@@ -221,6 +221,15 @@ async fn preauthenticated_links_expire_after_15_minutes_of_sandbox_time() {
         page.contains(r#""expired":true"#),
         "the page renders its expired state"
     );
+    // Issue 12: whoever holds the old link must not read the user's data from the page.
+    assert!(
+        page.contains(r#""user":null"#),
+        "no user in an expired page"
+    );
+    assert!(
+        !page.contains("Lovelace") && !page.contains("wallet"),
+        "nothing of the user in an expired page"
+    );
 
     let with_auth = sb
         .create_flow(json!({"steps": ["payout"], "user_id": user_id, "require_auth": true}))

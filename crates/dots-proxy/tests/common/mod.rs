@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub const API_KEY: &str = "proxy-test-api-key-3c9d1e";
 pub const ADMIN_TOKEN: &str = "admin-token-for-tests-0f4e";
-pub const JWT_SECRET: &str = "jwt-secret-for-tests-77aa";
+pub const JWT_SECRET: &str = "jwt-secret-for-tests-77aa-0123456789abcdef";
 pub const ORIGIN: &str = "http://app.test";
 pub const WEBHOOK_SECRET: &str = "whsec_cHJveHktdGVzdC13ZWJob29rLXNlY3JldA==";
 
