@@ -4,7 +4,7 @@
 
 use dots_api::StepName;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Unix milliseconds now.
@@ -170,14 +170,7 @@ impl Db {
 
     /// Makes sure the identity exists.
     pub async fn touch_identity(&self, identity: &str) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO identities (id, created_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(identity)
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        touch_identity_in(&mut *self.writer.acquire().await?, identity).await
     }
 
     /// The Dots user bound to an identity.
@@ -198,26 +191,12 @@ impl Db {
 
     /// Binds a Dots user to an identity that has none. Returns whether it bound.
     pub async fn bind_user(&self, identity: &str, user_id: &str) -> Result<bool, DbError> {
-        self.touch_identity(identity).await?;
-        let result = sqlx::query(
-            "UPDATE identities SET dots_user_id = $1 WHERE id = $2 AND dots_user_id IS NULL",
-        )
-        .bind(user_id)
-        .bind(identity)
-        .execute(&self.writer)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        bind_user_in(&mut *self.writer.acquire().await?, identity, user_id).await
     }
 
     /// The identities bound to a Dots user.
     pub async fn identities_of_user(&self, user_id: &str) -> Result<Vec<String>, DbError> {
-        let rows = sqlx::query("SELECT id FROM identities WHERE dots_user_id = $1")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get("id").map_err(DbError::from))
-            .collect()
+        identities_of_user_in(&mut *self.pool.acquire().await?, user_id).await
     }
 
     /// Records a flow created for `identity`.
@@ -241,59 +220,38 @@ impl Db {
 
     /// A stored flow.
     pub async fn flow(&self, id: &str) -> Result<Option<FlowRow>, DbError> {
-        let row = sqlx::query(
-            "SELECT id, identity, steps, completed_steps, user_id FROM flows WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(flow_from)
-            .transpose()
-            .map_err(DbError::from)
+        flow_in(&mut *self.pool.acquire().await?, id).await
     }
 
-    /// Updates a flow's progress only if it is still `expected` (compare-and-set, so two
-    /// proxies processing webhooks of one flow never both report the same step). Returns
-    /// whether it updated.
-    pub async fn update_flow_if(
-        &self,
-        id: &str,
-        expected: &[StepName],
-        completed: &[StepName],
-        user_id: Option<&str>,
-    ) -> Result<bool, DbError> {
-        let result = sqlx::query(
-            "UPDATE flows SET completed_steps = $1, user_id = COALESCE($2, user_id), updated_ms = $3 \
-             WHERE id = $4 AND completed_steps = $5",
-        )
-        .bind(steps_to_text(completed))
-        .bind(user_id.map(str::to_owned))
-        .bind(now_ms())
-        .bind(id)
-        .bind(steps_to_text(expected))
-        .execute(&self.writer)
-        .await?;
-        Ok(result.rows_affected() == 1)
+    /// Whether a webhook message id was processed (its effects are committed).
+    pub async fn delivered(&self, svix_id: &str) -> Result<bool, DbError> {
+        let row = sqlx::query("SELECT 1 AS one FROM webhook_messages WHERE svix_id = $1")
+            .bind(svix_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 
-    /// Records a webhook message id; `false` if it was already processed.
-    pub async fn first_delivery(&self, svix_id: &str) -> Result<bool, DbError> {
-        let result = sqlx::query("INSERT INTO webhook_messages (svix_id, received_ms) VALUES ($1, $2) ON CONFLICT (svix_id) DO NOTHING")
+    /// Starts processing webhook `svix_id`: its delivery mark and everything it changes are
+    /// written through the returned transaction and commit together, so a crash or an error
+    /// before [`WebhookTx::commit`] leaves no trace and Dots' retry does it all again.
+    /// `None` if the id is already processed; a concurrent duplicate (another request or
+    /// another instance) waits on the mark's unique key and then finds it.
+    pub async fn begin_webhook(&self, svix_id: &str) -> Result<Option<WebhookTx>, DbError> {
+        let mut tx = self.writer.begin().await?;
+        let marked = sqlx::query("INSERT INTO webhook_messages (svix_id, received_ms) VALUES ($1, $2) ON CONFLICT (svix_id) DO NOTHING")
             .bind(svix_id)
             .bind(now_ms())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    /// Forgets a webhook message id (its processing failed; let Dots retry it).
-    pub async fn forget_delivery(&self, svix_id: &str) -> Result<(), DbError> {
-        sqlx::query("DELETE FROM webhook_messages WHERE svix_id = $1")
-            .bind(svix_id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        if marked.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Ok(Some(WebhookTx {
+            tx,
+            events: Vec::new(),
+        }))
     }
 
     /// Appends an event to an identity's log.
@@ -303,19 +261,7 @@ impl Db {
         kind: &str,
         data: &str,
     ) -> Result<EventRow, DbError> {
-        let row = sqlx::query("INSERT INTO events (identity, kind, data, created_ms) VALUES ($1, $2, $3, $4) RETURNING seq")
-            .bind(identity)
-            .bind(kind)
-            .bind(data)
-            .bind(now_ms())
-            .fetch_one(&self.writer)
-            .await?;
-        Ok(EventRow {
-            seq: row.try_get("seq")?,
-            identity: identity.to_owned(),
-            kind: kind.to_owned(),
-            data: data.to_owned(),
-        })
+        append_event_in(&mut *self.writer.acquire().await?, identity, kind, data).await
     }
 
     /// An identity's events after `after` (oldest first, at most `limit`).
@@ -397,4 +343,155 @@ impl Db {
             .await?;
         Ok(())
     }
+}
+
+/// One webhook's changes and its delivery mark, in one database transaction (see
+/// [`Db::begin_webhook`]). Dropped without [`commit`](Self::commit), it rolls back.
+pub struct WebhookTx {
+    tx: Transaction<'static, Any>,
+    events: Vec<EventRow>,
+}
+
+impl std::fmt::Debug for WebhookTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookTx")
+            .field("events", &self.events.len())
+            .finish()
+    }
+}
+
+impl WebhookTx {
+    /// A stored flow, as this transaction sees it.
+    pub async fn flow(&mut self, id: &str) -> Result<Option<FlowRow>, DbError> {
+        flow_in(&mut self.tx, id).await
+    }
+
+    /// Updates a flow's progress only if it is still `expected` (compare-and-set: two
+    /// instances processing webhooks of one flow never both report the same step; the loser
+    /// rolls back and starts over). Returns whether it updated.
+    pub async fn update_flow_if(
+        &mut self,
+        id: &str,
+        expected: &[StepName],
+        completed: &[StepName],
+        user_id: Option<&str>,
+    ) -> Result<bool, DbError> {
+        let result = sqlx::query(
+            "UPDATE flows SET completed_steps = $1, user_id = COALESCE($2, user_id), updated_ms = $3 \
+             WHERE id = $4 AND completed_steps = $5",
+        )
+        .bind(steps_to_text(completed))
+        .bind(user_id.map(str::to_owned))
+        .bind(now_ms())
+        .bind(id)
+        .bind(steps_to_text(expected))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Binds a Dots user to an identity that has none. Returns whether it bound.
+    pub async fn bind_user(&mut self, identity: &str, user_id: &str) -> Result<bool, DbError> {
+        bind_user_in(&mut self.tx, identity, user_id).await
+    }
+
+    /// The identities bound to a Dots user.
+    pub async fn identities_of_user(&mut self, user_id: &str) -> Result<Vec<String>, DbError> {
+        identities_of_user_in(&mut self.tx, user_id).await
+    }
+
+    /// Appends an event to an identity's log (visible once committed).
+    pub async fn append_event(
+        &mut self,
+        identity: &str,
+        kind: &str,
+        data: &str,
+    ) -> Result<(), DbError> {
+        let row = append_event_in(&mut self.tx, identity, kind, data).await?;
+        self.events.push(row);
+        Ok(())
+    }
+
+    /// Commits the delivery mark with every change; returns the events appended, for the
+    /// live streams (send them only now: before the commit they might never exist).
+    pub async fn commit(self) -> Result<Vec<EventRow>, DbError> {
+        self.tx.commit().await?;
+        Ok(self.events)
+    }
+}
+
+async fn flow_in(conn: &mut AnyConnection, id: &str) -> Result<Option<FlowRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT id, identity, steps, completed_steps, user_id FROM flows WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref()
+        .map(flow_from)
+        .transpose()
+        .map_err(DbError::from)
+}
+
+async fn bind_user_in(
+    conn: &mut AnyConnection,
+    identity: &str,
+    user_id: &str,
+) -> Result<bool, DbError> {
+    touch_identity_in(&mut *conn, identity).await?;
+    let result = sqlx::query(
+        "UPDATE identities SET dots_user_id = $1 WHERE id = $2 AND dots_user_id IS NULL",
+    )
+    .bind(user_id)
+    .bind(identity)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+async fn touch_identity_in(conn: &mut AnyConnection, identity: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO identities (id, created_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(identity)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn identities_of_user_in(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query("SELECT id FROM identities WHERE dots_user_id = $1")
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("id").map_err(DbError::from))
+        .collect()
+}
+
+async fn append_event_in(
+    conn: &mut AnyConnection,
+    identity: &str,
+    kind: &str,
+    data: &str,
+) -> Result<EventRow, DbError> {
+    let row = sqlx::query(
+        "INSERT INTO events (identity, kind, data, created_ms) VALUES ($1, $2, $3, $4) RETURNING seq",
+    )
+    .bind(identity)
+    .bind(kind)
+    .bind(data)
+    .bind(now_ms())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(EventRow {
+        seq: row.try_get("seq")?,
+        identity: identity.to_owned(),
+        kind: kind.to_owned(),
+        data: data.to_owned(),
+    })
 }

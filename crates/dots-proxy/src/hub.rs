@@ -1,10 +1,9 @@
 //! The event log behind `GET /api/events`: every event is stored (so a reconnect with
 //! `Last-Event-ID` replays what was missed) and broadcast to the open streams.
 
-use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::db::{Db, DbError, EventRow};
+use crate::db::EventRow;
 
 /// Stores and fans out identity events.
 #[derive(Clone, Debug)]
@@ -21,21 +20,14 @@ impl Default for Hub {
 }
 
 impl Hub {
-    /// Appends an event for `identity` and sends it to the open streams.
-    pub async fn publish(
-        &self,
-        db: &Db,
-        identity: &str,
-        kind: &str,
-        data: Value,
-    ) -> Result<EventRow, DbError> {
-        let row = db.append_event(identity, kind, &data.to_string()).await?;
+    /// Sends a stored event to the open streams (after its transaction committed: an event
+    /// sent before could vanish with a rollback, yet a stream would have shown it).
+    pub fn broadcast(&self, row: EventRow) {
         // No receiver is fine: the event is stored for replay.
-        let _ = self.sender.send(row.clone());
-        Ok(row)
+        let _ = self.sender.send(row);
     }
 
-    /// A receiver of every event published from now on.
+    /// A receiver of every event broadcast from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EventRow> {
         self.sender.subscribe()
     }

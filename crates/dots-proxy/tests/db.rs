@@ -35,19 +35,73 @@ async fn contract(db: Db) {
     };
     db.insert_flow(&flow).await.unwrap();
     assert_eq!(db.flow("flow-1").await.unwrap(), Some(flow.clone()));
+    assert_eq!(db.flow("flow-2").await.unwrap(), None);
+
+    // A webhook's effects and its delivery mark commit together (issue 12).
     let done = [StepName::Compliance];
-    assert!(db
-        .update_flow_if("flow-1", &[], &done, Some("user-1"))
+    assert!(!db.delivered("msg_1").await.unwrap());
+    let mut tx = db.begin_webhook("msg_1").await.unwrap().expect("a new id");
+    assert_eq!(tx.flow("flow-1").await.unwrap(), Some(flow.clone()));
+    assert!(tx
+        .update_flow_if("flow-1", &[], &done, Some("user-2"))
         .await
         .unwrap());
     assert!(
-        !db.update_flow_if("flow-1", &[], &done, None).await.unwrap(),
+        !tx.update_flow_if("flow-1", &[], &done, None).await.unwrap(),
         "a stale expectation does not update"
     );
-    assert!(db
+    assert!(tx.bind_user("session:c", "user-2").await.unwrap());
+    tx.append_event("session:c", "user_bound", "{}")
+        .await
+        .unwrap();
+    drop(tx); // not committed: as if the process died here
+    assert!(
+        !db.delivered("msg_1").await.unwrap(),
+        "a rolled-back delivery is not marked"
+    );
+    assert_eq!(
+        db.flow("flow-1").await.unwrap(),
+        Some(flow.clone()),
+        "nor its progress"
+    );
+    assert_eq!(
+        db.bound_user("session:c").await.unwrap(),
+        None,
+        "nor its binding"
+    );
+    assert!(
+        db.events_after("session:c", 0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nor its events"
+    );
+
+    let mut tx = db.begin_webhook("msg_1").await.unwrap().expect("retried");
+    assert!(tx
+        .update_flow_if("flow-1", &[], &done, Some("user-1"))
+        .await
+        .unwrap());
+    assert!(tx
         .update_flow_if("flow-1", &done, &done, None)
         .await
         .unwrap());
+    assert!(tx.bind_user("session:c", "user-2").await.unwrap());
+    assert_eq!(
+        tx.identities_of_user("user-2").await.unwrap(),
+        vec!["session:c".to_owned()],
+        "the transaction sees its own binding"
+    );
+    tx.append_event("session:c", "user_bound", "{}")
+        .await
+        .unwrap();
+    let committed = tx.commit().await.unwrap();
+    assert_eq!(committed.len(), 1, "the events to broadcast");
+    assert!(db.delivered("msg_1").await.unwrap());
+    assert!(
+        db.begin_webhook("msg_1").await.unwrap().is_none(),
+        "a processed id is not processed again"
+    );
     let stored = db.flow("flow-1").await.unwrap().unwrap();
     assert_eq!(stored.completed_steps, vec![StepName::Compliance]);
     assert_eq!(
@@ -55,13 +109,14 @@ async fn contract(db: Db) {
         Some("user-1"),
         "a later update without a user keeps it"
     );
-    assert_eq!(db.flow("flow-2").await.unwrap(), None);
-
-    // Webhook dedupe.
-    assert!(db.first_delivery("msg_1").await.unwrap());
-    assert!(!db.first_delivery("msg_1").await.unwrap());
-    db.forget_delivery("msg_1").await.unwrap();
-    assert!(db.first_delivery("msg_1").await.unwrap());
+    assert_eq!(
+        db.bound_user("session:c").await.unwrap().as_deref(),
+        Some("user-2")
+    );
+    assert_eq!(
+        db.events_after("session:c", 0, 10).await.unwrap(),
+        committed
+    );
 
     // The event log.
     let a1 = db

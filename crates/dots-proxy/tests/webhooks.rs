@@ -113,11 +113,11 @@ async fn forged_tampered_stale_and_replayed_webhooks_are_refused_or_ignored() {
         "a replay is acknowledged…"
     );
     assert!(
-        !stack.state.db().first_delivery("msg_1").await.unwrap(),
+        stack.state.db().delivered("msg_1").await.unwrap(),
         "…and was recorded once"
     );
     assert!(
-        stack.state.db().first_delivery("msg_2").await.unwrap(),
+        !stack.state.db().delivered("msg_2").await.unwrap(),
         "refused ids were never recorded"
     );
 }
@@ -285,12 +285,7 @@ async fn a_restart_keeps_ownership_bindings_and_dedupe() {
         204
     );
     assert!(
-        !restarted
-            .state
-            .db()
-            .first_delivery("msg_restart")
-            .await
-            .unwrap(),
+        restarted.state.db().delivered("msg_restart").await.unwrap(),
         "dedupe state survived"
     );
 }

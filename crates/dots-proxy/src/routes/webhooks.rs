@@ -1,5 +1,7 @@
 //! `POST /webhooks/dots`: Dots webhooks (Svix). The raw body's signature and timestamp are
-//! checked before anything is parsed; each `svix-id` is processed once.
+//! checked before anything is parsed; each `svix-id` takes effect once: its delivery mark
+//! commits with its effects, so a crash, a timeout or an error before the commit leaves the
+//! id unmarked and Dots' retry is processed in full.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -7,14 +9,21 @@ use axum::http::{HeaderMap, StatusCode};
 use dots_api::webhook::verify;
 use dots_api::Flow;
 use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use crate::db::now_ms;
 use crate::error::ProxyError;
+use crate::upstream::UpstreamError;
 use crate::AppState;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+/// How long a webhook may spend on calls to Dots (retries included): well inside the request
+/// deadline, so the answer is always ours (a 502 that makes Dots retry), never a cut connection.
+pub const WEBHOOK_UPSTREAM_BUDGET: Duration = Duration::from_secs(20);
 
 pub(crate) async fn receive(
     State(state): State<AppState>,
@@ -34,72 +43,99 @@ pub(crate) async fn receive(
         return Err(ProxyError::Unauthorized);
     }
     let msg_id = msg_id.expect("verified messages have an id").to_owned();
-    let db = state.db();
-    if !db.first_delivery(&msg_id).await? {
+    // At least once in, exactly once in effect: the delivery is marked in the same transaction
+    // as its effects, so an id is "done" only once everything it changes is committed. This
+    // early look only spares Dots a call for a plain replay.
+    if state.db().delivered(&msg_id).await? {
         tracing::info!(%msg_id, "webhook already processed");
         return Ok(StatusCode::NO_CONTENT);
     }
-    let payload: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(_) => {
-            tracing::warn!(%msg_id, "webhook body is not JSON; ignored");
-            return Ok(StatusCode::NO_CONTENT);
-        }
-    };
-    if let Err(err) = process(&state, &payload).await {
-        // Let Dots retry: forget the id, answer 5xx.
-        db.forget_delivery(&msg_id).await?;
+    let payload: Value = serde_json::from_slice(&body).unwrap_or_else(|_| {
+        tracing::warn!(%msg_id, "webhook body is not JSON; recorded and ignored");
+        Value::Null
+    });
+    let deadline = Instant::now() + WEBHOOK_UPSTREAM_BUDGET;
+    if let Err(err) = process(&state, &msg_id, &payload, deadline).await {
+        // Nothing was committed: Dots' retry does it all again.
         tracing::warn!(%msg_id, %err, "webhook processing failed; Dots will retry");
         return Err(err);
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn process(state: &AppState, payload: &Value) -> Result<(), ProxyError> {
+async fn process(
+    state: &AppState,
+    msg_id: &str,
+    payload: &Value,
+    deadline: Instant,
+) -> Result<(), ProxyError> {
     if payload["event"] == "flow.updated" {
         if let Some(flow_id) = payload["flow_id"].as_str() {
-            return flow_updated(state, flow_id).await;
+            return flow_updated(state, msg_id, flow_id, deadline).await;
         }
     }
-    if let Some(transfer) = payload.get("transfer") {
-        let user = transfer["user_id"].as_str().unwrap_or_default();
-        let data = json!({"transfer_id": transfer["id"], "status": transfer["status"], "amount": transfer["amount"], "type": transfer["type"]});
-        for identity in state.db().identities_of_user(user).await? {
-            state
-                .hub()
-                .publish(state.db(), &identity, "transfer_updated", data.clone())
-                .await?;
-        }
+    let user_event = if let Some(transfer) = payload.get("transfer") {
+        transfer["user_id"].as_str().map(|user| {
+            let data = json!({"transfer_id": transfer["id"], "status": transfer["status"], "amount": transfer["amount"], "type": transfer["type"]});
+            (user, "transfer_updated", data)
+        })
+    } else if let (Some(user), None) = (payload["user_id"].as_str(), payload.get("event")) {
+        Some((user, "user_updated", json!({"user_id": user})))
+    } else {
+        None
+    };
+    let Some(mut tx) = state.db().begin_webhook(msg_id).await? else {
         return Ok(());
-    }
-    if let (Some(user), None) = (payload["user_id"].as_str(), payload.get("event")) {
-        for identity in state.db().identities_of_user(user).await? {
-            state
-                .hub()
-                .publish(
-                    state.db(),
-                    &identity,
-                    "user_updated",
-                    json!({"user_id": user}),
-                )
-                .await?;
+    };
+    if let Some((user, kind, data)) = user_event {
+        let data = data.to_string();
+        for identity in tx.identities_of_user(user).await? {
+            tx.append_event(&identity, kind, &data).await?;
         }
     }
+    publish(state, tx.commit().await?);
     Ok(())
 }
 
+/// Sends committed events to the open streams.
+fn publish(state: &AppState, events: Vec<crate::db::EventRow>) {
+    for row in events {
+        state.hub().broadcast(row);
+    }
+}
+
 /// Records the flow's progress, binds its user to the identity that owns it, and tells that
-/// identity's stream what changed.
-async fn flow_updated(state: &AppState, flow_id: &str) -> Result<(), ProxyError> {
+/// identity's stream what changed: all in one transaction with the delivery mark.
+async fn flow_updated(
+    state: &AppState,
+    msg_id: &str,
+    flow_id: &str,
+    deadline: Instant,
+) -> Result<(), ProxyError> {
     let db = state.db();
-    // One flow's webhooks are handled one at a time, so its events keep their order.
+    // One flow's webhooks are handled one at a time here, so its events keep their order;
+    // across instances the compare-and-set below keeps them from repeating a step.
     let _guard = state.lock_flow(flow_id).await;
-    let (stored, flow, newly, user_id) = loop {
-        let Some(stored) = db.flow(flow_id).await? else {
+    loop {
+        if db.flow(flow_id).await?.is_none() {
             tracing::info!(%flow_id, "webhook for a flow this proxy did not create; ignored");
+            if let Some(tx) = db.begin_webhook(msg_id).await? {
+                tx.commit().await?;
+            }
+            return Ok(());
+        }
+        let flow: Flow = tokio::time::timeout_at(deadline, state.dots().retrieve_flow(flow_id))
+            .await
+            .map_err(|_| {
+                UpstreamError::Unavailable("no answer within the webhook's time budget".into())
+            })??;
+        let Some(mut tx) = db.begin_webhook(msg_id).await? else {
+            return Ok(()); // a concurrent duplicate got there first
+        };
+        let Some(stored) = tx.flow(flow_id).await? else {
+            tx.commit().await?;
             return Ok(());
         };
-        let flow: Flow = state.dots().retrieve_flow(flow_id).await?;
         let newly: Vec<_> = flow
             .completed_steps
             .iter()
@@ -107,8 +143,7 @@ async fn flow_updated(state: &AppState, flow_id: &str) -> Result<(), ProxyError>
             .cloned()
             .collect();
         let user_id = flow.user_id.as_ref().map(|u| u.to_string());
-        // Compare-and-set: another proxy instance may have recorded progress meanwhile.
-        if db
+        if !tx
             .update_flow_if(
                 flow_id,
                 &stored.completed_steps,
@@ -117,49 +152,32 @@ async fn flow_updated(state: &AppState, flow_id: &str) -> Result<(), ProxyError>
             )
             .await?
         {
-            break (stored, flow, newly, user_id);
+            // Another instance recorded progress meanwhile: roll back and look again.
+            drop(tx);
+            continue;
         }
-    };
-    let identity = &stored.identity;
-    if let Some(user) = &user_id {
-        if db.bind_user(identity, user).await? {
-            tracing::info!(%flow_id, "identity bound to its Dots user");
-            state
-                .hub()
-                .publish(
-                    db,
-                    identity,
-                    "user_bound",
-                    json!({"user_id": user, "flow_id": flow_id}),
-                )
-                .await?;
+        let identity = &stored.identity;
+        if let Some(user) = &user_id {
+            if tx.bind_user(identity, user).await? {
+                tracing::info!(%flow_id, "identity bound to its Dots user");
+                let data = json!({"user_id": user, "flow_id": flow_id}).to_string();
+                tx.append_event(identity, "user_bound", &data).await?;
+            }
         }
+        for step in &newly {
+            let data = json!({"flow_id": flow_id, "step": step}).to_string();
+            tx.append_event(identity, "step_completed", &data).await?;
+        }
+        let was_complete = stored
+            .steps
+            .iter()
+            .all(|s| stored.completed_steps.contains(s));
+        if !newly.is_empty() && flow.is_complete() && !was_complete {
+            let data =
+                json!({"flow_id": flow_id, "completed_steps": flow.completed_steps}).to_string();
+            tx.append_event(identity, "flow_completed", &data).await?;
+        }
+        publish(state, tx.commit().await?);
+        return Ok(());
     }
-    for step in &newly {
-        state
-            .hub()
-            .publish(
-                db,
-                identity,
-                "step_completed",
-                json!({"flow_id": flow_id, "step": step}),
-            )
-            .await?;
-    }
-    let was_complete = stored
-        .steps
-        .iter()
-        .all(|s| stored.completed_steps.contains(s));
-    if !newly.is_empty() && flow.is_complete() && !was_complete {
-        state
-            .hub()
-            .publish(
-                db,
-                identity,
-                "flow_completed",
-                json!({"flow_id": flow_id, "completed_steps": flow.completed_steps}),
-            )
-            .await?;
-    }
-    Ok(())
 }
