@@ -2,6 +2,8 @@
 //! and long responses (event streams) are not cut (issue 12: `axum::serve` held half-sent
 //! connections for ever; about a thousand exhausted the proxy's file descriptors).
 
+mod common;
+
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
@@ -119,7 +121,7 @@ async fn slow_heads_are_closed_connections_capped_and_streams_kept() {
 #[test]
 fn the_binary_closes_a_half_sent_request_head() {
     let data_dir = std::env::temp_dir().join(format!("dots-proxy-server-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
+    let child = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
         .env("DOTS_ENV", "local")
         .env("DOTS_PROXY_ADDR", "127.0.0.1:0")
         .env("DOTS_PROXY_DATA_DIR", &data_dir)
@@ -132,8 +134,9 @@ fn the_binary_closes_a_half_sent_request_head() {
         .stderr(Stdio::null())
         .spawn()
         .expect("the proxy starts");
+    let mut child = common::KillOnDrop(child);
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(child.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let addr = line
@@ -151,8 +154,7 @@ fn the_binary_closes_a_half_sent_request_head() {
         let health = get_text(&addr, "/healthz").await;
         (took, health)
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     let _ = std::fs::remove_dir_all(&data_dir);
     let (took, health) = result;
     assert!(took.is_some(), "the proxy closed the half-sent connection");

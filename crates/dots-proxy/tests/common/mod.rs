@@ -247,3 +247,21 @@ where
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// A child process (a proxy binary under test), killed with SIGKILL when dropped, so a failing
+/// test never leaves it running (and holding the test's output pipes open).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl KillOnDrop {
+    /// SIGKILL now: no shutdown code of the child runs.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

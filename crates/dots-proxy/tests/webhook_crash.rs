@@ -1,0 +1,223 @@
+//! A proxy killed with SIGKILL while it processes a webhook loses nothing (issue 12).
+//!
+//! Real processes: the sandbox (in this test process) signs webhooks to a `dots-proxy` binary;
+//! the proxy's call to Dots for the flow is stalled with a fault; the proxy is killed
+//! mid-processing and restarted on the same data and port; the sandbox's retries are processed
+//! and the browser's session gets its user and its events exactly once. (Before, the id was
+//! marked done on arrival, so the retry was ignored and the user never bound.)
+
+mod common;
+
+use common::{Browser, KillOnDrop, ORIGIN, WEBHOOK_SECRET};
+use dots_api::webhook::WebhookSecret;
+use dots_sandbox::{spawn, FaultKind, FaultRule, SandboxConfig};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CLIENT_ID: &str = "crash-test-client";
+const API_KEY: &str = "crash-test-api-key-5e1f";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the proxy binary against `api_base`; returns once it listens, with its log lines.
+fn start_proxy(
+    port: u16,
+    api_base: &str,
+    data_dir: &Path,
+) -> (KillOnDrop, Arc<Mutex<Vec<String>>>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
+        .env("DOTS_ENV", "sandbox")
+        .env("DOTS_API_BASE", api_base)
+        .env("DOTS_CLIENT_ID", CLIENT_ID)
+        .env("DOTS_API_KEY", API_KEY)
+        .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
+        .env("DOTS_PROXY_DATA_DIR", data_dir)
+        .env("DOTS_PROXY_ALLOWED_ORIGINS", ORIGIN)
+        .env("DOTS_PROXY_SECURE_COOKIES", "false")
+        .env_remove("DOTS_PROXY_DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the proxy starts");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (ready, listening) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let lines = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("dots-proxy listening on") {
+                let _ = ready.send(());
+            }
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let child = KillOnDrop(child);
+    listening
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the proxy listens");
+    (child, logs)
+}
+
+/// Every event the session's stream replays (from the start), read until it has been quiet
+/// for a second.
+async fn all_events(base: &str, cookie: &str) -> Vec<(String, Value)> {
+    let mut response = reqwest::Client::new()
+        .get(format!("{base}/api/events"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    while let Ok(Ok(Some(chunk))) =
+        tokio::time::timeout(Duration::from_secs(1), response.chunk()).await
+    {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let event = block.lines().find_map(|l| l.strip_prefix("event:"));
+            let data = block.lines().find_map(|l| l.strip_prefix("data:"));
+            if let (Some(event), Some(data)) = (event, data) {
+                events.push((
+                    event.trim().to_owned(),
+                    serde_json::from_str(data.trim()).unwrap(),
+                ));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let sandbox = spawn(SandboxConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        client_id: CLIENT_ID.into(),
+        api_key: API_KEY.into(),
+        webhook_urls: vec![format!("{base}/webhooks/dots")],
+        webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+    })
+    .await
+    .unwrap();
+    let mut webhooks = sandbox.state().webhooks().settings();
+    webhooks.retry_delays = [300, 600, 1000, 1500, 2000, 3000, 4000, 5000]
+        .map(Duration::from_millis)
+        .to_vec();
+    sandbox.state().webhooks().configure(webhooks);
+    let data_dir = std::env::temp_dir().join(format!(
+        "dots-proxy-crash-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&data_dir).unwrap();
+
+    let (mut proxy, logs) = start_proxy(port, &sandbox.api_base(), &data_dir);
+    let mut browser = Browser {
+        http: reqwest::Client::new(),
+        base: base.clone(),
+        cookie: None,
+        origin: Some(ORIGIN.to_owned()),
+        bearer: None,
+    };
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let cookie = browser.cookie.clone().expect("a session");
+
+    // The proxy's next look at the flow stalls at Dots.
+    sandbox.state().faults().add(FaultRule {
+        path: format!("/v2/flows/{flow_id}"),
+        method: Some("GET".into()),
+        kind: FaultKind::Latency { latency_ms: 60_000 },
+        count: Some(1),
+        ratio: None,
+    });
+    // Sign-in and the compliance step, as the hosted page would: two signed webhooks.
+    let now = sandbox.state().clock().now_ms();
+    sandbox
+        .state()
+        .store()
+        .start_onboarding(
+            &flow_id,
+            serde_json::from_value(json!({"first_name": "Ada", "last_name": "Lovelace",
+                "email": "ada@example.com", "country_code": "1", "phone_number": "4155550142"}))
+            .unwrap(),
+        )
+        .unwrap();
+    let (_, events) = sandbox
+        .state()
+        .store()
+        .finish_onboarding(&flow_id, dots_sandbox::store::VERIFICATION_CODE, now)
+        .unwrap();
+    sandbox.state().emit(events);
+    let (_, events) = sandbox
+        .state()
+        .store()
+        .complete_step(&flow_id, &dots_api::StepName::Compliance, now)
+        .unwrap();
+    sandbox.state().emit(events);
+
+    // Mid-processing: the proxy verified a webhook and is waiting on Dots.
+    common::eventually("the proxy's call to Dots is stalled", || {
+        let faults = sandbox.state().faults().list();
+        async move { faults.is_empty() }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    proxy.kill(); // SIGKILL: no shutdown code runs
+    let before_kill = logs.lock().unwrap().join("\n");
+    assert!(
+        !before_kill.contains("identity bound"),
+        "killed before anything was bound:\n{before_kill}"
+    );
+
+    // Restarted on the same data and port; the sandbox retries both webhooks.
+    let (mut proxy, logs) = start_proxy(port, &sandbox.api_base(), &data_dir);
+    common::eventually("the retried webhook binds the user", || {
+        let logs = logs.clone();
+        async move {
+            logs.lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains("identity bound"))
+        }
+    })
+    .await;
+    // Let every retry land (each one is answered 204 once processed).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let kinds: Vec<String> = all_events(&base, &cookie)
+        .await
+        .into_iter()
+        .map(|(kind, data)| match data["step"].as_str() {
+            Some(step) => format!("{kind}:{step}"),
+            None => kind,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["user_bound", "step_completed:compliance", "flow_completed"],
+        "the session's events, each exactly once"
+    );
+    let next = browser.create_flow(json!({"steps": ["payout"]})).await;
+    assert!(
+        next["expires_at"].is_string(),
+        "the session has its user: its next flow is pre-authenticated: {next}"
+    );
+    proxy.kill();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
