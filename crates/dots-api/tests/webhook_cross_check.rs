@@ -1,0 +1,111 @@
+//! Our hand-written Svix verifier against an independent implementation of the same scheme
+//! (the `standardwebhooks` crate): theirs signs, ours verifies, and the reverse, with rotated
+//! secrets (issue 12).
+#![cfg(feature = "svix")]
+
+use dots_api::webhook::{verify, WebhookError, WebhookSecret};
+use http::{HeaderMap, HeaderValue};
+use standardwebhooks::Webhook;
+
+const OLD: &str = "whsec_b2xkLXNpZ25pbmcta2V5LWZvci1yb3RhdGlvbg==";
+const NEW: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const BODY: &[u8] = br#"{"event":"flow.updated","flow_id":"5f0f8f8f-f8f8-f8f8-f8f8-f8f8f8f8f8f8"}"#;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn headers(id: &str, timestamp: i64, signature: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("webhook-id", HeaderValue::from_str(id).unwrap());
+    headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
+    headers.insert(
+        "webhook-signature",
+        HeaderValue::from_str(signature).unwrap(),
+    );
+    headers
+}
+
+#[test]
+fn theirs_signs_ours_verifies() {
+    let ts = now();
+    let signature = Webhook::new(NEW).unwrap().sign("msg_1", ts, BODY).unwrap();
+    let ours = WebhookSecret::parse(NEW).unwrap();
+    let old = WebhookSecret::parse(OLD).unwrap();
+    let check = |secrets: &[WebhookSecret], body: &[u8]| {
+        verify(
+            secrets,
+            Some("msg_1"),
+            Some(&ts.to_string()),
+            Some(&signature),
+            body,
+            ts,
+        )
+    };
+    assert_eq!(check(std::slice::from_ref(&ours), BODY), Ok(()));
+    assert_eq!(
+        check(&[old.clone(), ours], BODY),
+        Ok(()),
+        "during rotation, the new secret"
+    );
+    assert_eq!(
+        check(&[old], BODY),
+        Err(WebhookError::BadSignature),
+        "the old secret alone"
+    );
+    let tampered = [BODY, b" "].concat();
+    assert_eq!(
+        check(&[WebhookSecret::parse(NEW).unwrap()], &tampered),
+        Err(WebhookError::BadSignature)
+    );
+}
+
+#[test]
+fn ours_signs_theirs_verifies() {
+    let ts = now();
+    let ours = WebhookSecret::parse(NEW).unwrap();
+    let signature = ours.sign("msg_2", ts, BODY);
+    let theirs = Webhook::new(NEW).unwrap();
+    assert_eq!(
+        signature,
+        theirs.sign("msg_2", ts, BODY).unwrap(),
+        "the same bytes"
+    );
+    assert!(theirs
+        .verify(BODY, &headers("msg_2", ts, &signature))
+        .is_ok());
+    assert!(theirs
+        .verify(b"{}", &headers("msg_2", ts, &signature))
+        .is_err());
+    assert!(theirs
+        .verify(BODY, &headers("msg_3", ts, &signature))
+        .is_err());
+
+    // A sender mid-rotation signs with both secrets; a receiver with either accepts it.
+    let old = WebhookSecret::parse(OLD).unwrap();
+    let both = format!(
+        "{} {}",
+        old.sign("msg_4", ts, BODY),
+        ours.sign("msg_4", ts, BODY)
+    );
+    assert!(theirs.verify(BODY, &headers("msg_4", ts, &both)).is_ok());
+    assert!(Webhook::new(OLD)
+        .unwrap()
+        .verify(BODY, &headers("msg_4", ts, &both))
+        .is_ok());
+    assert_eq!(
+        verify(
+            &[old],
+            Some("msg_4"),
+            Some(&ts.to_string()),
+            Some(&both),
+            BODY,
+            ts
+        ),
+        Ok(()),
+        "ours too"
+    );
+}
