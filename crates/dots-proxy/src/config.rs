@@ -67,6 +67,14 @@ pub struct Config {
     /// Most client connections open at once (event streams included); more wait to be accepted.
     #[arg(long, env = "DOTS_PROXY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Hours the event log behind `/api/events` keeps an event (a stream reconnecting later
+    /// than this misses older events).
+    #[arg(long, env = "DOTS_PROXY_EVENT_RETENTION_HOURS", default_value_t = 720, value_parser = clap::value_parser!(u64).range(1..=87_600))]
+    pub event_retention_hours: u64,
+    /// Hours a processed webhook id is remembered, to ignore Dots' retries of it; longer than
+    /// Svix's retry horizon (about 28 hours), so at least 48.
+    #[arg(long, env = "DOTS_PROXY_WEBHOOK_ID_RETENTION_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(48..=87_600))]
+    pub webhook_id_retention_hours: u64,
     /// Seconds before an upstream call to Dots is abandoned.
     #[arg(long, env = "DOTS_UPSTREAM_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
     pub upstream_timeout_secs: u64,
@@ -299,6 +307,41 @@ mod tests {
         let mut full = vec!["dots-proxy"];
         full.extend_from_slice(args);
         Config::try_parse_from(full).expect("parses")
+    }
+
+    #[test]
+    fn a_short_bearer_secret_is_refused_naming_the_setting() {
+        // Issue 12: a 1-byte secret was accepted.
+        let err = parse(&["--jwt-secret", "x"]).jwt_secret().unwrap_err();
+        assert_eq!(err.setting, "DOTS_PROXY_JWT_SECRET");
+        assert!(err.message.contains("32 bytes"), "{err}");
+        let short = "k".repeat(31);
+        assert!(parse(&["--jwt-secret", &short]).jwt_secret().is_err());
+        let long = "k".repeat(32);
+        assert!(parse(&["--jwt-secret", &long])
+            .jwt_secret()
+            .unwrap()
+            .is_some());
+        assert!(parse(&[]).jwt_secret().unwrap().is_none());
+        let config = parse(&[
+            "--jwt-audience",
+            "payouts",
+            "--jwt-issuer",
+            "https://host.example",
+        ]);
+        assert_eq!(config.jwt_audience.as_deref(), Some("payouts"));
+        assert_eq!(config.jwt_issuer.as_deref(), Some("https://host.example"));
+    }
+
+    #[test]
+    fn webhook_ids_outlive_svix_retries() {
+        // Issue 12: pruning must not forget an id Dots may still retry.
+        assert!(
+            Config::try_parse_from(["dots-proxy", "--webhook-id-retention-hours", "24"]).is_err()
+        );
+        let config = parse(&[]);
+        assert_eq!(config.webhook_id_retention_hours, 168);
+        assert_eq!(config.event_retention_hours, 720);
     }
 
     #[test]

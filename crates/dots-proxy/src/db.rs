@@ -254,6 +254,25 @@ impl Db {
         }))
     }
 
+    /// Deletes events stored before `events_before_ms` and webhook delivery marks received
+    /// before `deliveries_before_ms` (Unix ms), so stored data does not grow for ever.
+    /// Returns how many of each were deleted.
+    pub async fn prune(
+        &self,
+        events_before_ms: i64,
+        deliveries_before_ms: i64,
+    ) -> Result<(u64, u64), DbError> {
+        let events = sqlx::query("DELETE FROM events WHERE created_ms < $1")
+            .bind(events_before_ms)
+            .execute(&self.writer)
+            .await?;
+        let deliveries = sqlx::query("DELETE FROM webhook_messages WHERE received_ms < $1")
+            .bind(deliveries_before_ms)
+            .execute(&self.writer)
+            .await?;
+        Ok((events.rows_affected(), deliveries.rows_affected()))
+    }
+
     /// Appends an event to an identity's log.
     pub async fn append_event(
         &self,

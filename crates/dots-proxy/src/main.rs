@@ -156,6 +156,26 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             "no DOTS_WEBHOOK_SECRET: webhooks will be refused, so flows are not followed"
         );
     }
+    // Stored data does not grow for ever: old events and webhook ids go, hourly.
+    let retention = (
+        Duration::from_secs(config.event_retention_hours * 3600),
+        Duration::from_secs(config.webhook_id_retention_hours * 3600),
+    );
+    let pruned = db.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let now = dots_proxy::db::now_ms();
+            let before = |age: Duration| now - age.as_millis() as i64;
+            match pruned.prune(before(retention.0), before(retention.1)).await {
+                Ok((events, ids)) => {
+                    tracing::info!(events, webhook_ids = ids, "pruned old records")
+                }
+                Err(err) => tracing::warn!(%err, "pruning failed; will try again"),
+            }
+        }
+    });
     let state = AppState::new(dots, db, settings);
     let mut app = router(state.clone());
     if config.demo {

@@ -118,6 +118,40 @@ async fn contract(db: Db) {
         committed
     );
 
+    // Pruning (issue 12): what is older than the cut-offs goes, the rest stays.
+    let kept_after = dots_proxy::db::now_ms();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    db.append_event("session:p", "user_updated", "{}")
+        .await
+        .unwrap();
+    let tx = db.begin_webhook("msg_prune").await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    let (events, ids) = db.prune(kept_after, kept_after).await.unwrap();
+    assert!(
+        events >= 1 && ids >= 1,
+        "older records deleted: {events} events, {ids} ids"
+    );
+    assert!(
+        db.events_after("session:c", 0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "old events gone"
+    );
+    assert!(
+        !db.delivered("msg_1").await.unwrap(),
+        "old webhook ids gone"
+    );
+    assert_eq!(
+        db.events_after("session:p", 0, 10).await.unwrap().len(),
+        1,
+        "new events kept"
+    );
+    assert!(
+        db.delivered("msg_prune").await.unwrap(),
+        "new webhook ids kept"
+    );
+
     // The event log.
     let a1 = db
         .append_event("session:a", "step_completed", "{}")
