@@ -54,6 +54,8 @@ pub struct PaymentRow {
     pub user_id: String,
     /// Cents.
     pub amount: i64,
+    /// The Dots transfer that paid it, once known.
+    pub transfer_id: Option<String>,
 }
 
 /// Database errors: details go to the log, never to a response.
@@ -313,7 +315,7 @@ impl Db {
     /// The payment for a host reference, if any.
     pub async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, DbError> {
         let row = sqlx::query(
-            "SELECT reference, idempotency_key, user_id, amount FROM payments WHERE reference = $1",
+            "SELECT reference, idempotency_key, user_id, amount, transfer_id FROM payments WHERE reference = $1",
         )
         .bind(reference)
         .fetch_optional(&self.pool)
@@ -324,13 +326,15 @@ impl Db {
                 idempotency_key: r.try_get("idempotency_key")?,
                 user_id: r.try_get("user_id")?,
                 amount: r.try_get("amount")?,
+                transfer_id: r.try_get("transfer_id")?,
             })
         })
         .transpose()
     }
 
     /// Stores a payment's key before it is sent, so a retry after a crash reuses it.
-    /// Returns the stored row (the existing one if another request got there first).
+    /// Returns the stored row (the existing one, with its transfer if paid, if an earlier
+    /// request got there first). The row's `transfer_id` is not stored from here.
     pub async fn reserve_payment(&self, payment: &PaymentRow) -> Result<PaymentRow, DbError> {
         sqlx::query(
             "INSERT INTO payments (reference, idempotency_key, user_id, amount, created_ms) VALUES ($1, $2, $3, $4, $5) \

@@ -127,8 +127,7 @@ async fn demo_pay(
         .await?
         .ok_or_else(|| ProxyError::Conflict("finish onboarding first: no user yet".into()))?;
     let reference = format!("demo-{}", uuid::Uuid::new_v4());
-    let transfer =
-        crate::routes::host::pay(&state.app, &user, amount_cents, &reference, None).await?;
+    let transfer = crate::payments::pay(&state.app, &user, amount_cents, &reference, None).await?;
     let mut answer = wallets(&state, Some(&user)).await?;
     answer["transfer"] = json!(transfer);
     Ok(Json(answer))

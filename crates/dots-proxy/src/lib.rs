@@ -35,6 +35,7 @@ pub mod demo;
 mod error;
 pub mod hub;
 pub mod identity;
+pub mod payments;
 mod routes;
 pub mod server;
 mod upstream;

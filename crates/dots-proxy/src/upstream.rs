@@ -1,7 +1,8 @@
 //! A typed client of the Dots API: Basic auth, timeouts, retried GETs, typed errors.
 
 use dots_api::{
-    ApiError, CreateFlowRequest, CreateTransferRequest, CreateUserRequest, Flow, Transfer, User,
+    ApiError, CreateFlowRequest, CreateTransferRequest, CreateUserRequest, Flow, Transfer,
+    TransferList, User,
 };
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -147,6 +148,22 @@ impl DotsClient {
     pub async fn retrieve_transfer(&self, transfer_id: &str) -> Result<Transfer, UpstreamError> {
         check_id(transfer_id)?;
         self.get(&format!("/v2/transfers/{transfer_id}")).await
+    }
+
+    /// `GET /v2/transfers?user_id=...`: one page of a user's transfers (newest first, at most
+    /// 100), after `starting_after`; retried with backoff.
+    pub async fn list_user_transfers(
+        &self,
+        user_id: &str,
+        starting_after: Option<&str>,
+    ) -> Result<TransferList, UpstreamError> {
+        check_id(user_id)?;
+        let mut path = format!("/v2/transfers?user_id={user_id}&limit=100");
+        if let Some(after) = starting_after {
+            check_id(after)?;
+            path.push_str(&format!("&starting_after={after}"));
+        }
+        self.get(&path).await
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {

@@ -119,6 +119,8 @@ async fn contract(db: Db) {
     );
 
     // Pruning (issue 12): what is older than the cut-offs goes, the rest stays.
+    // (Millisecond timestamps: a pause on each side of the cut-off keeps them apart.)
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let kept_after = dots_proxy::db::now_ms();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     db.append_event("session:p", "user_updated", "{}")
@@ -179,6 +181,7 @@ async fn contract(db: Db) {
         idempotency_key: "k-1".into(),
         user_id: "user-1".into(),
         amount: 500,
+        transfer_id: None,
     };
     assert_eq!(db.reserve_payment(&first).await.unwrap(), first);
     let second = PaymentRow {
@@ -192,6 +195,25 @@ async fn contract(db: Db) {
         "the stored key is reused"
     );
     db.complete_payment("order-1", "transfer-1").await.unwrap();
+    assert_eq!(
+        db.payment("order-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .transfer_id
+            .as_deref(),
+        Some("transfer-1"),
+        "a paid reference knows its transfer (issue 12)"
+    );
+    assert_eq!(
+        db.reserve_payment(&second)
+            .await
+            .unwrap()
+            .transfer_id
+            .as_deref(),
+        Some("transfer-1"),
+        "and a later reservation sees it"
+    );
 }
 
 #[tokio::test]

@@ -208,3 +208,143 @@ async fn paying_a_user_sends_the_negative_amount_once_per_reference() {
     assert_eq!(status, 400, "raw transfers need an idempotency key");
     assert_eq!(error["field"], "idempotency_key");
 }
+
+/// A user of the host API, created through it.
+async fn host_user(stack: &Stack, phone: &str) -> String {
+    let (status, user) = stack
+        .host(
+            Method::POST,
+            "/host/users",
+            Some(json!({"first_name": "Ada", "last_name": "Lovelace",
+            "email": "ada@example.com", "country_code": "1", "phone_number": phone})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 200, "{user}");
+    user["id"].as_str().unwrap().to_owned()
+}
+
+/// Transfers of a user at the sandbox ("Dots").
+fn upstream_transfers(stack: &Stack, user: &str) -> usize {
+    stack
+        .sandbox
+        .state()
+        .store()
+        .transfers("")
+        .iter()
+        .filter(|t| t.user_id.as_str() == user)
+        .count()
+}
+
+/// Moves Dots' clock past its 24-hour idempotency window.
+fn past_the_idempotency_window(stack: &Stack) {
+    stack.sandbox.state().clock().advance(25 * 3600).unwrap();
+}
+
+#[tokio::test]
+async fn a_reference_pays_once_even_after_dots_forgets_its_idempotency_key() {
+    // Issue 12: a retry after Dots' 24-hour window paid again.
+    let stack = Stack::start().await;
+    let user = host_user(&stack, "4155550611").await;
+    let path = format!("/host/users/{user}/pay");
+    let pay = json!({"amount_cents": 2500, "reference": "order-24h", "metadata": {"order": 24}});
+    let (status, first) = stack
+        .host(Method::POST, &path, Some(pay.clone()), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["metadata"]["order"], 24,
+        "the host's metadata is kept"
+    );
+    assert_eq!(first["metadata"]["dots_flow_reference"], "order-24h");
+    past_the_idempotency_window(&stack);
+    let (status, again) = stack
+        .host(Method::POST, &path, Some(pay), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"], "the stored transfer, from Dots");
+    assert_eq!(
+        upstream_transfers(&stack, &user),
+        1,
+        "one transfer upstream"
+    );
+    assert_eq!(
+        stack.sandbox.state().store().app_wallet(""),
+        7_500,
+        "charged once"
+    );
+
+    let (status, error) = stack
+        .host(
+            Method::POST,
+            &path,
+            Some(json!({"amount_cents": 100, "reference": "r2", "metadata": {"dots_flow_reference": "x"}})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["field"], "metadata.dots_flow_reference");
+    let (status, error) = stack
+        .host(
+            Method::POST,
+            &path,
+            Some(json!({"amount_cents": 100, "reference": "r3", "metadata": "text"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["field"], "metadata");
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_reconciled_with_dots_before_any_new_transfer() {
+    // Issue 12: Dots paid, its answer never arrived (cut in half here), then the 24-hour
+    // window passed: a retry must find the transfer, not pay again.
+    let stack = Stack::start().await;
+    let user = host_user(&stack, "4155550612").await;
+    // Another transfer of the same user, so the search has something to skip.
+    let (status, _) = stack
+        .host(
+            Method::POST,
+            &format!("/host/users/{user}/pay"),
+            Some(json!({"amount_cents": 100, "reference": "other"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 200);
+    stack.sandbox.state().faults().add(dots_sandbox::FaultRule {
+        path: "/v2/transfers".into(),
+        method: Some("POST".into()),
+        kind: dots_sandbox::FaultKind::Malformed,
+        count: Some(1),
+        ratio: None,
+    });
+    let path = format!("/host/users/{user}/pay");
+    let pay = json!({"amount_cents": 2500, "reference": "order-lost"});
+    let (status, lost) = stack
+        .host(Method::POST, &path, Some(pay.clone()), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(status, 502, "the answer was lost: {lost}");
+    assert_eq!(upstream_transfers(&stack, &user), 2, "but Dots paid");
+    past_the_idempotency_window(&stack);
+
+    let (status, found) = stack
+        .host(Method::POST, &path, Some(pay.clone()), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["amount"], -2500);
+    assert_eq!(found["metadata"]["dots_flow_reference"], "order-lost");
+    assert_eq!(upstream_transfers(&stack, &user), 2, "no second transfer");
+    assert_eq!(
+        stack.sandbox.state().store().app_wallet(""),
+        10_000 - 100 - 2500,
+        "charged once"
+    );
+    // And from now on the reference knows its transfer.
+    let (status, again) = stack
+        .host(Method::POST, &path, Some(pay), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(again["id"], found["id"]);
+    assert_eq!(upstream_transfers(&stack, &user), 2);
+}

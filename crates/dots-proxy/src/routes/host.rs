@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use dots_api::{
-    parse_json_body, CreateTransferRequest, CreateUserRequest, Flow, Transfer, User, UserId,
+    parse_json_body, CreateTransferRequest, CreateUserRequest, Flow, Transfer, User,
     ValidationError,
 };
 use secrecy::ExposeSecret;
@@ -17,7 +17,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-use crate::db::PaymentRow;
 use crate::error::ProxyError;
 use crate::AppState;
 
@@ -131,7 +130,7 @@ async fn pay_user(
     if reference.is_empty() || reference.len() > 200 {
         return Err(ValidationError::new("reference", "must be 1 to 200 characters").into());
     }
-    let transfer = pay(
+    let transfer = crate::payments::pay(
         &state,
         &user_id,
         body.amount_cents,
@@ -140,45 +139,6 @@ async fn pay_user(
     )
     .await?;
     Ok(Json(transfer))
-}
-
-/// Pays `user_id` `amount_cents` once per `reference`: the idempotency key is stored before the
-/// call, so a retry after a crash reuses it and Dots pays once.
-pub(crate) async fn pay(
-    state: &AppState,
-    user_id: &str,
-    amount_cents: i64,
-    reference: &str,
-    metadata: Option<Value>,
-) -> Result<Transfer, ProxyError> {
-    let payment = state
-        .db()
-        .reserve_payment(&PaymentRow {
-            reference: reference.to_owned(),
-            idempotency_key: uuid::Uuid::new_v4().to_string(),
-            user_id: user_id.to_owned(),
-            amount: amount_cents,
-        })
-        .await?;
-    if payment.user_id != user_id || payment.amount != amount_cents {
-        return Err(ProxyError::Conflict(format!(
-            "reference `{reference}` was already used for another payment"
-        )));
-    }
-    let mut request = CreateTransferRequest::pay_user(
-        UserId(user_id.to_owned()),
-        u32::try_from(amount_cents)
-            .map_err(|_| ValidationError::new("amount_cents", "is too large"))?,
-        payment.idempotency_key.clone(),
-    );
-    request.metadata = metadata;
-    let transfer = state.dots().create_transfer(&request).await?;
-    state
-        .db()
-        .complete_payment(reference, transfer.id.as_str())
-        .await?;
-    tracing::info!(transfer_id = %transfer.id, "user paid");
-    Ok(transfer)
 }
 
 /// A raw transfer; an `idempotency_key` is required so a retry never moves money twice.
