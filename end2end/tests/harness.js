@@ -281,11 +281,13 @@ export async function walkPayoutJourney(page, { pace = FAST, atState = async () 
     assert.equal(await page.evaluate(() => document.activeElement?.id), "pay-user", "Tab reaches the pay button");
     await page.keyboard.press("Enter");
   } else {
-    await page.locator("#pay-user").click();
+    // An impatient double click: one intended payment, paid once (issue 12).
+    await page.locator("#pay-user").dblclick();
   }
   await page.waitForSelector("#transfer-status:text('completed')");
-  assert.equal(await page.locator("#user-wallet").textContent(), "$25.00");
-  assert.equal(await page.locator("#app-wallet").textContent(), "$75.00");
+  await page.waitForSelector("#pay-user:not([disabled])");
+  assert.equal(await page.locator("#user-wallet").textContent(), "$25.00", "paid once");
+  assert.equal(await page.locator("#app-wallet").textContent(), "$75.00", "charged once");
   await log.locator('li[data-kind="transfer_updated"]').first().waitFor();
   await atState("demo: paid");
   await pauseFor(pace);

@@ -47,6 +47,12 @@ fn listen_to_server(on_event: impl Fn(String, serde_json::Value) + Clone + 'stat
     on_cleanup(move || source.with_value(web_sys::EventSource::close));
 }
 
+/// A fresh payment reference (letters and digits; unique enough for one page's payments).
+fn new_reference() -> String {
+    let random = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+    format!("pay-{:x}-{random:x}", js_sys::Date::now() as u64)
+}
+
 /// The kinds of step a card can try on its own.
 fn step_cards() -> Vec<(&'static str, &'static str, Step)> {
     vec![
@@ -124,16 +130,27 @@ pub fn Demo() -> impl IntoView {
         });
     };
 
+    // One reference per intended payment: a double click or a retry after an error sends the
+    // same one (and the server pays a reference once); a new one only after it was paid or
+    // when the amount changes.
+    let reference = StoredValue::new(new_reference());
+    let paying = RwSignal::new(false);
     let pay = move |_| {
+        if paying.get_untracked() {
+            return;
+        }
+        paying.set(true);
         payment.set(Some(Ok("sending…".to_owned())));
         spawn_local(async move {
-            match api::post::<Wallets>(
+            let result = api::post::<Wallets>(
                 "/api/demo/pay",
-                &json!({"amount_cents": amount.get_untracked()}),
+                &json!({"amount_cents": amount.get_untracked(), "reference": reference.get_value()}),
             )
-            .await
-            {
+            .await;
+            paying.set(false);
+            match result {
                 Ok(answer) => {
+                    reference.set_value(new_reference());
                     let status = answer
                         .transfer
                         .as_ref()
@@ -245,7 +262,10 @@ pub fn Demo() -> impl IntoView {
                     <div class="demo-row demo-wrap">
                         <label class="demo-inline">
                             "Amount "
-                            <select id="amount" on:change=move |ev| amount.set(event_target_value(&ev).parse().unwrap_or(2500))>
+                            <select id="amount" on:change=move |ev| {
+                                amount.set(event_target_value(&ev).parse().unwrap_or(2500));
+                                reference.set_value(new_reference());
+                            }>
                                 <option value="2500">"$25.00"</option>
                                 <option value="1000">"$10.00"</option>
                                 <option value="9900">"$99.00"</option>
@@ -255,7 +275,7 @@ pub fn Demo() -> impl IntoView {
                             type="button"
                             class="demo-button demo-button--primary"
                             id="pay-user"
-                            disabled=move || user_id().is_none()
+                            disabled=move || user_id().is_none() || paying.get()
                             on:click=pay
                         >
                             "Pay the user"

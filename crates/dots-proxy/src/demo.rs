@@ -103,6 +103,9 @@ async fn demo_state(
 #[serde(deny_unknown_fields)]
 struct PayBody {
     amount_cents: i64,
+    /// The page's id for this intended payment (a double click or a retry sends the same one,
+    /// so it pays once).
+    reference: String,
 }
 
 async fn demo_pay(
@@ -112,7 +115,20 @@ async fn demo_pay(
     body: Bytes,
 ) -> Result<Json<Value>, ProxyError> {
     let caller = caller(&state, &headers, jar, true)?;
-    let PayBody { amount_cents } = parse_json_body(&body)?;
+    let PayBody {
+        amount_cents,
+        reference,
+    } = parse_json_body(&body)?;
+    if reference.is_empty()
+        || reference.len() > 64
+        || !reference
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(
+            ValidationError::new("reference", "must be 1 to 64 letters, digits or dashes").into(),
+        );
+    }
     if !(1..=10_000).contains(&amount_cents) {
         return Err(ValidationError::new(
             "amount_cents",
@@ -126,7 +142,8 @@ async fn demo_pay(
         .bound_user(&caller.identity)
         .await?
         .ok_or_else(|| ProxyError::Conflict("finish onboarding first: no user yet".into()))?;
-    let reference = format!("demo-{}", uuid::Uuid::new_v4());
+    // Scoped to the caller: another visitor's reference can never match this one's.
+    let reference = format!("demo:{}:{reference}", caller.identity);
     let transfer = crate::payments::pay(&state.app, &user, amount_cents, &reference, None).await?;
     let mut answer = wallets(&state, Some(&user)).await?;
     answer["transfer"] = json!(transfer);
