@@ -198,13 +198,15 @@ export async function onboardAndComplete(frame, { pace = FAST, atState = async (
  * Whether the withdrawal's payout flow asks the user to sign in again. The money-path issue (#12)
  * makes money-moving steps of cookie sessions require it: flip this one line when it lands.
  */
-export const WITHDRAWAL_SIGNS_IN = false;
+export const WITHDRAWAL_SIGNS_IN = true;
 
-/** Signs an existing user in on a hosted page (phone number, then the sandbox code). */
+/** Signs the demo's user in again on a hosted page (the same details, then the sandbox code). */
 async function signInAgain(frame, pace) {
   await frame.locator('#panel[data-step="onboarding"]').waitFor();
-  await fill(frame, { phone_number: "4155550199" }, pace);
+  await fill(frame, { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone_number: "4155550199" }, pace);
+  await pauseFor(pace);
   await frame.locator("#send-code").click();
+  await frame.locator('input[name="code"]').waitFor();
   await fill(frame, { code: "123456" }, pace);
   await frame.locator("#verify-code").click();
 }
@@ -292,7 +294,8 @@ export async function walkPayoutJourney(page, { pace = FAST, atState = async () 
   await atState("demo: paid");
   await pauseFor(pace);
 
-  // 4. A payout flow for the same user; then the wallet drops to zero.
+  // 4. A payout flow for the same user: money moves only after the user signs in again (a
+  // session cookie alone is not enough); then the wallet drops to zero.
   if (pace.typeDelay > 0) {
     await page.locator("#start-payout").focus();
     await page.keyboard.press("Enter");

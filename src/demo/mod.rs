@@ -300,7 +300,7 @@ pub fn Demo() -> impl IntoView {
                 <section class="demo-card" aria-labelledby="step4">
                     <h2 id="step4">"4 · The user withdraws"</h2>
                     <p class="demo-muted">
-                        "A payout flow for the same user: no sign-in again (the link is pre-authenticated for 15 minutes). Status: "
+                        "A payout flow for the same user. Money moves only after the user signs in again (same phone number, code 123456): this browser's session alone is not enough. Status: "
                         <strong id="payout-status">
                             {move || if payout_started.get() { payout_status.get().as_str() } else { "not started" }}
                         </strong>

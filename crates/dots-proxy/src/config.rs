@@ -123,6 +123,16 @@ pub struct Config {
           default_value = "false", default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
+    /// Hours an unused session cookie stays valid; after that the browser starts a new,
+    /// unbound session.
+    #[arg(long, env = "DOTS_PROXY_SESSION_IDLE_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub session_idle_hours: u64,
+    /// Pre-authenticate money steps (payout, manage-payouts, manage-payments) for cookie
+    /// sessions too. Off: a cookie alone never moves money without the user's sign-in.
+    #[arg(long, env = "DOTS_PROXY_PREAUTH_COOKIE_MONEY_STEPS", action = clap::ArgAction::Set, num_args = 0..=1,
+          default_value = "false", default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub preauth_cookie_money_steps: bool,
     /// Send the session cookie only over HTTPS (default: on unless the proxy listens on loopback).
     #[arg(long, env = "DOTS_PROXY_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
     pub secure_cookies: Option<bool>,

@@ -80,36 +80,60 @@ pub(crate) fn identify(
             jar,
         ));
     }
-    if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        let id = cookie.value().to_owned();
-        if !id.is_empty() {
-            return Ok((
-                Some(Caller {
-                    identity: format!("session:{id}"),
-                    via_cookie: true,
-                }),
-                jar,
-            ));
+    let now = crate::db::now_ms() / 1000;
+    let idle = state.settings().session_idle.as_secs() as i64;
+    // The cookie is `<id>.<last seen, Unix seconds>`, signed: a session unused for longer than
+    // the idle timeout is over (a stolen cookie does not live for ever), and one in use is
+    // renewed at most every few minutes.
+    if let Some((id, seen)) = jar
+        .get(SESSION_COOKIE)
+        .and_then(|cookie| parse_session(cookie.value()))
+    {
+        if now.saturating_sub(seen) <= idle {
+            let caller = Caller {
+                identity: format!("session:{id}"),
+                via_cookie: true,
+            };
+            let jar = if now.saturating_sub(seen) >= SESSION_RENEW_SECS {
+                jar.add(session_cookie(state, &id, now))
+            } else {
+                jar
+            };
+            return Ok((Some(caller), jar));
         }
     }
     if !create {
         return Ok((None, jar));
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let cookie = Cookie::build((SESSION_COOKIE, id.clone()))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.settings().secure_cookies)
-        .path("/")
-        .max_age(time::Duration::days(30))
-        .build();
     Ok((
         Some(Caller {
             identity: format!("session:{id}"),
             via_cookie: true,
         }),
-        jar.add(cookie),
+        jar.add(session_cookie(state, &id, now)),
     ))
+}
+
+/// How often a session in use gets a fresh last-seen time (and cookie).
+const SESSION_RENEW_SECS: i64 = 300;
+
+fn parse_session(value: &str) -> Option<(String, i64)> {
+    let (id, seen) = value.split_once('.')?;
+    let seen = seen.parse().ok()?;
+    (!id.is_empty()).then(|| (id.to_owned(), seen))
+}
+
+fn session_cookie(state: &AppState, id: &str, now: i64) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, format!("{id}.{now}")))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings().secure_cookies)
+        .path("/")
+        .max_age(time::Duration::seconds(
+            state.settings().session_idle.as_secs() as i64,
+        ))
+        .build()
 }
 
 /// Cookie-authenticated writes must come from an allowed origin: one of the configured

@@ -63,6 +63,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The shortest HS256 secret accepted for bearer tokens (RFC 7518: a key as long as the hash).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// How long an unused session cookie stays valid by default.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(24 * 3600);
 /// How long a pre-authenticated Dots link lives.
 pub const PREAUTH_LINK_TTL_MS: i64 = 15 * 60 * 1000;
 
@@ -88,6 +90,12 @@ pub struct ProxySettings {
     pub allowed_steps: Option<Vec<StepName>>,
     /// Mark the session cookie `Secure`.
     pub secure_cookies: bool,
+    /// A session cookie unused for this long is a new, unbound session.
+    pub session_idle: Duration,
+    /// Pre-authenticate money steps (`payout`, `manage-payouts`, `manage-payments`) for
+    /// cookie sessions too. Off by default: whoever holds a browser's cookie must still sign
+    /// in before moving money; identities the host vouches for (bearer tokens) never need to.
+    pub preauth_money_steps_for_cookies: bool,
 }
 
 impl Default for ProxySettings {
@@ -103,6 +111,8 @@ impl Default for ProxySettings {
             allowed_origins: Vec::new(),
             allowed_steps: None,
             secure_cookies: true,
+            session_idle: DEFAULT_SESSION_IDLE,
+            preauth_money_steps_for_cookies: false,
         }
     }
 }
@@ -125,6 +135,11 @@ impl std::fmt::Debug for ProxySettings {
             .field("allowed_origins", &self.allowed_origins)
             .field("allowed_steps", &self.allowed_steps)
             .field("secure_cookies", &self.secure_cookies)
+            .field("session_idle", &self.session_idle)
+            .field(
+                "preauth_money_steps_for_cookies",
+                &self.preauth_money_steps_for_cookies,
+            )
             .finish()
     }
 }

@@ -83,6 +83,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         secure_cookies: config
             .secure_cookies
             .unwrap_or(!config.addr.ip().is_loopback()),
+        session_idle: Duration::from_secs(config.session_idle_hours * 3600),
+        preauth_money_steps_for_cookies: config.preauth_cookie_money_steps,
     };
     let database_url = match &config.database_url {
         Some(url) => url.expose_secret().to_owned(),

@@ -213,7 +213,9 @@ async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
         ["user_bound", "step_completed:compliance", "flow_completed"],
         "the session's events, each exactly once"
     );
-    let next = browser.create_flow(json!({"steps": ["payout"]})).await;
+    let next = browser
+        .create_flow(json!({"steps": ["id-verification"]}))
+        .await;
     assert!(
         next["expires_at"].is_string(),
         "the session has its user: its next flow is pre-authenticated: {next}"

@@ -155,8 +155,11 @@ async fn onboarding_binds_the_user_and_the_stream_tells_the_browser() {
     assert_eq!(events[3].2["flow_id"], flow_id);
     let user_id = events[0].2["user_id"].as_str().unwrap().to_owned();
 
-    // The next flow of this browser is for that user: no onboarding, a pre-authenticated link.
-    let next = browser.create_flow(json!({"steps": ["payout"]})).await;
+    // The next flow of this browser is for that user: no onboarding, a pre-authenticated link
+    // (for a step that moves no money: see `money_steps_of_a_cookie_session_need_a_sign_in`).
+    let next = browser
+        .create_flow(json!({"steps": ["id-verification"]}))
+        .await;
     assert!(
         next["expires_at"].is_string(),
         "pre-authenticated links say when they expire: {next}"
@@ -275,7 +278,9 @@ async fn a_restart_keeps_ownership_bindings_and_dedupe() {
         "the session still owns its flow: {}",
         answer.text
     );
-    let next = browser.create_flow(json!({"steps": ["payout"]})).await;
+    let next = browser
+        .create_flow(json!({"steps": ["id-verification"]}))
+        .await;
     assert!(
         next["expires_at"].is_string(),
         "the binding survived: {next}"
@@ -340,4 +345,131 @@ async fn concurrent_webhooks_of_one_flow_keep_order_and_never_repeat() {
             "each step once"
         );
     }
+}
+
+/// A cookie session bound to a fresh Dots user (onboarded through the sandbox).
+async fn bound_browser(stack: &Stack, phone: &str) -> (common::Browser, String) {
+    let mut browser = stack.browser();
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    stack.onboard(flow["id"].as_str().unwrap(), phone).await;
+    let cookie = browser.cookie.clone().unwrap();
+    let events = read_events(stack, &cookie, None, 1).await;
+    let user = events[0].2["user_id"].as_str().unwrap().to_owned();
+    (browser, user)
+}
+
+#[tokio::test]
+async fn money_steps_of_a_cookie_session_need_a_sign_in() {
+    // Issue 12: a bound cookie made every link pre-authenticated for the cookie's life, so
+    // whoever held it could add a payout method and withdraw the wallet without a code.
+    let stack = Stack::start().await;
+    let (mut browser, user) = bound_browser(&stack, "4155550701").await;
+    let upstream = |id: &str| {
+        stack
+            .sandbox
+            .state()
+            .store()
+            .flow_record(id)
+            .expect("the flow exists upstream")
+    };
+    for step in ["payout", "manage-payouts", "manage-payments"] {
+        let flow = browser.create_flow(json!({"steps": [step]})).await;
+        let id = flow["id"].as_str().unwrap();
+        assert!(
+            flow.get("expires_at").is_none(),
+            "{step}: not pre-authenticated: {flow}"
+        );
+        let record = upstream(id);
+        assert!(
+            record.require_auth,
+            "{step}: Dots was asked for require_auth"
+        );
+        assert!(!record.signed_in, "{step}: the page asks for a sign-in");
+        assert_eq!(
+            record.flow.user_id.unwrap().to_string(),
+            user,
+            "{step}: for the bound user"
+        );
+    }
+    let flow = browser
+        .create_flow(json!({"steps": ["id-verification", "payout"]}))
+        .await;
+    assert!(
+        upstream(flow["id"].as_str().unwrap()).require_auth,
+        "one money step is enough"
+    );
+    let flow = browser
+        .create_flow(json!({"steps": ["id-verification"]}))
+        .await;
+    assert!(
+        flow["expires_at"].is_string(),
+        "steps that move no money stay sign-in free"
+    );
+    assert!(!upstream(flow["id"].as_str().unwrap()).require_auth);
+
+    // The host's word: a bearer identity bound to the same user is pre-authenticated.
+    stack.state.db().bind_user("host:ada", &user).await.unwrap();
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"sub": "ada", "exp": later}),
+        &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let mut host_page = stack.browser();
+    host_page.origin = None;
+    host_page.bearer = Some(token);
+    let flow = host_page.create_flow(json!({"steps": ["payout"]})).await;
+    assert!(
+        flow["expires_at"].is_string(),
+        "a vouched-for identity skips the sign-in: {flow}"
+    );
+    assert!(!upstream(flow["id"].as_str().unwrap()).require_auth);
+}
+
+#[tokio::test]
+async fn a_host_may_let_cookie_sessions_skip_the_sign_in() {
+    let stack = Stack::start_with(
+        dots_proxy::ProxySettings {
+            preauth_money_steps_for_cookies: true,
+            ..common::settings()
+        },
+        common::temp_db_path(),
+        None,
+    )
+    .await;
+    let (mut browser, _) = bound_browser(&stack, "4155550702").await;
+    let flow = browser.create_flow(json!({"steps": ["payout"]})).await;
+    assert!(flow["expires_at"].is_string(), "configured: {flow}");
+}
+
+#[tokio::test]
+async fn an_idle_session_is_over() {
+    // Issue 12: sessions have an idle expiry (the cookie lived 30 days whatever happened).
+    let stack = Stack::start_with(
+        dots_proxy::ProxySettings {
+            session_idle: Duration::from_secs(1),
+            ..common::settings()
+        },
+        common::temp_db_path(),
+        None,
+    )
+    .await;
+    let mut browser = stack.browser();
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let path = format!("/api/flows/{}", flow["id"].as_str().unwrap());
+    assert_eq!(browser.send(Method::GET, &path, None).await.status, 200);
+    let cookie = browser.cookie.clone().unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        browser.send(Method::GET, &path, None).await.status,
+        404,
+        "after the idle timeout the cookie is nobody's"
+    );
+    browser.create_flow(json!({"steps": ["compliance"]})).await;
+    assert_ne!(browser.cookie.clone().unwrap(), cookie, "a new session");
 }

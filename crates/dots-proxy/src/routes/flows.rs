@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use axum_extra::extract::cookie::SignedCookieJar;
-use dots_api::{parse_json_body, BrowserFlow, CreateFlowRequest, StartFlowRequest, UserId};
+use dots_api::{
+    parse_json_body, BrowserFlow, CreateFlowRequest, StartFlowRequest, StepName, UserId,
+};
 
 use crate::db::{now_ms, FlowRow};
 use crate::error::ProxyError;
@@ -14,7 +16,8 @@ use crate::{AppState, PREAUTH_LINK_TTL_MS};
 
 /// Creates a flow upstream for the caller. The body is validated completely before anything
 /// is sent to Dots; the browser cannot name a `user_id`: the Dots user bound to this identity
-/// (if any) is attached, which makes the link pre-authenticated for 15 minutes.
+/// (if any) is attached, which makes the link pre-authenticated for 15 minutes, except for
+/// money steps of cookie sessions (see [`crate::ProxySettings`]).
 pub(crate) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -42,9 +45,26 @@ pub(crate) async fn create(
             None
         }
     };
+    // Money moves only after the user's own sign-in or the host's word: for a cookie session
+    // (whoever holds the browser), steps that move money or change where it goes ask the user
+    // to sign in even when the session knows its user.
+    let moves_money = request.steps.iter().any(|s| {
+        matches!(
+            s.name,
+            StepName::Payout | StepName::ManagePayouts | StepName::ManagePayments
+        )
+    });
+    let require_auth = bound.is_some()
+        && caller.via_cookie
+        && moves_money
+        && !state.settings().preauth_money_steps_for_cookies;
+    let preauthenticated = bound.is_some() && !require_auth;
     let mut upstream = CreateFlowRequest::new(request.steps);
     upstream.metadata = request.metadata;
     upstream.user_id = bound.clone().map(UserId);
+    if require_auth {
+        upstream.require_auth = Some(true);
+    }
     let created_at = now_ms();
     let flow = state.dots().create_flow(&upstream).await?;
     db.insert_flow(&FlowRow {
@@ -56,9 +76,9 @@ pub(crate) async fn create(
     })
     .await?;
     state.remember_owner(flow.id.as_str(), &caller.identity);
-    tracing::info!(flow_id = %flow.id, preauthenticated = bound.is_some(), "flow created");
+    tracing::info!(flow_id = %flow.id, preauthenticated, "flow created");
     let mut answer = BrowserFlow::from(flow);
-    if bound.is_some() {
+    if preauthenticated {
         answer.expires_at = Some(rfc3339(created_at + PREAUTH_LINK_TTL_MS));
     }
     Ok((jar, Json(answer)))
