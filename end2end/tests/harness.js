@@ -105,6 +105,12 @@ export async function startStack() {
     DOTS_API_KEY: API_KEY,
     DOTS_CLIENT_ID: E2E_CLIENT_ID,
     DOTS_SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`,
+    // These tests open many fresh browser contexts (new identities) from one address within a
+    // minute, far more than a person does; the limits themselves are tested in the proxy's
+    // tests, and the demo-command test walks the demo with the default ones.
+    DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY: "1000",
+    DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT: "1000",
+    DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT: "1000",
   });
   // The in-process sandbox, for its control plane and for counting what reached "Dots".
   stack.sandbox = `http://127.0.0.1:${sandboxPort}`;

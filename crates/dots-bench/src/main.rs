@@ -99,6 +99,10 @@ async fn start_proxy(bin: &str) -> Proxy {
         .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
         .env("DOTS_SANDBOX_ADDR", format!("127.0.0.1:{sandbox_port}"))
         .env("DOTS_PROXY_DATA_DIR", &data)
+        // The benchmark is one client creating flows as fast as it can: limits off (0).
+        .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY", "0")
+        .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT", "0")
+        .env("DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

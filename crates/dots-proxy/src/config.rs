@@ -133,6 +133,33 @@ pub struct Config {
           default_value = "false", default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new())]
     pub preauth_cookie_money_steps: bool,
+    /// Flows one identity may create per minute (0: no limit).
+    #[arg(
+        long,
+        env = "DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY",
+        default_value_t = 20
+    )]
+    pub flows_per_minute_per_identity: u32,
+    /// Flows one client address may create per minute, all its identities together (0: no
+    /// limit).
+    #[arg(
+        long,
+        env = "DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT",
+        default_value_t = 60
+    )]
+    pub flows_per_minute_per_client: u32,
+    /// New identities (browser sessions or bearer subjects) per client address per minute (0:
+    /// no limit).
+    #[arg(
+        long,
+        env = "DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT",
+        default_value_t = 10
+    )]
+    pub new_identities_per_minute_per_client: u32,
+    /// Load balancers (addresses or networks, comma-separated) whose `X-Forwarded-For` names
+    /// the client for rate limits; from anyone else the header is ignored.
+    #[arg(long, env = "DOTS_PROXY_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
     /// Send the session cookie only over HTTPS (default: on unless the proxy listens on loopback).
     #[arg(long, env = "DOTS_PROXY_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
     pub secure_cookies: Option<bool>,
@@ -180,6 +207,19 @@ impl Config {
             }
             other => Ok(other.clone()),
         }
+    }
+
+    /// The trusted load balancers, parsed.
+    pub fn trusted_proxies(&self) -> Result<Vec<crate::limits::TrustedProxy>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|text| {
+                text.parse().map_err(|message| ConfigError {
+                    setting: "DOTS_PROXY_TRUSTED_PROXIES",
+                    message,
+                })
+            })
+            .collect()
     }
 
     /// The steps browsers may request, parsed.

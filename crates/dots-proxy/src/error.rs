@@ -31,6 +31,12 @@ pub enum ProxyError {
     /// The request conflicts with an earlier one (e.g. a payment reference reused).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Too many flows or new identities from one caller: wait `retry_after` seconds.
+    #[error("rate limited for {retry_after} s")]
+    RateLimited {
+        /// Seconds until the next request is allowed.
+        retry_after: u64,
+    },
     /// Something broke on this server; the cause is logged, never returned.
     #[error("internal: {0}")]
     Internal(String),
@@ -67,6 +73,15 @@ impl IntoResponse for ProxyError {
                     Some("steps".into()),
                 ),
                 None,
+            ),
+            ProxyError::RateLimited { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ProxyErrorBody::new(
+                    "rate_limited",
+                    format!("too many new flows from here; try again in {retry_after} s"),
+                    None,
+                ),
+                Some(retry_after.max(1)),
             ),
             ProxyError::Conflict(message) => (
                 StatusCode::CONFLICT,

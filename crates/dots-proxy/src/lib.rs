@@ -35,6 +35,7 @@ pub mod demo;
 mod error;
 pub mod hub;
 pub mod identity;
+pub mod limits;
 pub mod payments;
 mod routes;
 pub mod server;
@@ -96,6 +97,10 @@ pub struct ProxySettings {
     /// cookie sessions too. Off by default: whoever holds a browser's cookie must still sign
     /// in before moving money; identities the host vouches for (bearer tokens) never need to.
     pub preauth_money_steps_for_cookies: bool,
+    /// Limits on new flows and identities (see [`limits`]).
+    pub rate_limits: limits::RateLimits,
+    /// Load balancers whose `X-Forwarded-For` names the client (see [`limits`]).
+    pub trusted_proxies: Vec<limits::TrustedProxy>,
 }
 
 impl Default for ProxySettings {
@@ -113,6 +118,8 @@ impl Default for ProxySettings {
             secure_cookies: true,
             session_idle: DEFAULT_SESSION_IDLE,
             preauth_money_steps_for_cookies: false,
+            rate_limits: limits::RateLimits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -140,6 +147,8 @@ impl std::fmt::Debug for ProxySettings {
                 "preauth_money_steps_for_cookies",
                 &self.preauth_money_steps_for_cookies,
             )
+            .field("rate_limits", &self.rate_limits)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -160,6 +169,8 @@ struct Inner {
     /// Who owns which flow, for the hot `GET /api/flows/{id}` path. A flow's owner never
     /// changes once recorded, so entries cannot go stale; the database stays the record.
     owners: quick_cache::sync::Cache<String, String>,
+    /// Rate limits of this instance.
+    limiter: limits::Limiter,
 }
 
 /// Flows whose owner is kept in memory (about 100 bytes each).
@@ -168,6 +179,7 @@ const OWNER_CACHE_ENTRIES: usize = 100_000;
 impl AppState {
     /// State talking to Dots through `dots`, keeping its records in `db`.
     pub fn new(dots: DotsClient, db: db::Db, settings: ProxySettings) -> Self {
+        let limiter = limits::Limiter::new(settings.rate_limits);
         Self {
             inner: Arc::new(Inner {
                 dots,
@@ -176,6 +188,7 @@ impl AppState {
                 settings,
                 flow_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
                 owners: quick_cache::sync::Cache::new(OWNER_CACHE_ENTRIES),
+                limiter,
             }),
         }
     }
@@ -219,6 +232,11 @@ impl AppState {
         flow_id.hash(&mut hasher);
         let stripe = (hasher.finish() % self.inner.flow_locks.len() as u64) as usize;
         self.inner.flow_locks[stripe].lock().await
+    }
+
+    /// The rate limiter.
+    pub(crate) fn limiter(&self) -> &limits::Limiter {
+        &self.inner.limiter
     }
 
     /// The security settings.

@@ -7,6 +7,7 @@
 //!
 //! HTTP/1.1 only: browsers speak HTTP/2 only over TLS, which a load balancer in front ends.
 
+use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::Service;
 
 /// Connection limits of [`serve`].
 #[derive(Clone, Copy, Debug)]
@@ -73,8 +75,19 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        // A clone of a built router is a reference count, not a new route table.
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address for the rate limits, as `into_make_service_with_connect_info`
+        // would give it. A clone of a built router is a reference count, not a new route table.
+        let peer = stream.peer_addr().ok();
+        let router = app.clone();
+        let service = TowerToHyperService::new(tower::service_fn(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                if let Some(peer) = peer {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                }
+                let mut router = router.clone();
+                async move { router.call(request).await }
+            },
+        ));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {

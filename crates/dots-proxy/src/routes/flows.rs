@@ -1,13 +1,15 @@
 //! `POST /api/flows` and `GET /api/flows/{id}`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
+use axum::Extension;
 use axum::Json;
 use axum_extra::extract::cookie::SignedCookieJar;
 use dots_api::{
     parse_json_body, BrowserFlow, CreateFlowRequest, StartFlowRequest, StepName, UserId,
 };
+use std::net::SocketAddr;
 
 use crate::db::{now_ms, FlowRow};
 use crate::error::ProxyError;
@@ -20,6 +22,7 @@ use crate::{AppState, PREAUTH_LINK_TTL_MS};
 /// money steps of cookie sessions (see [`crate::ProxySettings`]).
 pub(crate) async fn create(
     State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     jar: SignedCookieJar,
     body: Bytes,
@@ -36,9 +39,21 @@ pub(crate) async fn create(
             return Err(ProxyError::StepNotAllowed(step.name.to_string()));
         }
     }
+    // Each flow spends the app's Dots quota: limited per identity and per client address.
+    let client = crate::limits::client_address(
+        connect.map(|Extension(ConnectInfo(addr))| addr),
+        &headers,
+        &state.settings().trusted_proxies,
+    );
     let db = state.db();
-    // One read for a known identity; a write only for a new one.
-    let bound = match db.identity(&caller.identity).await? {
+    // One read for a known identity; a write only for a new one. (Checked in this order so a
+    // refused request spends no other budget.)
+    let known = db.identity(&caller.identity).await?;
+    if known.is_none() {
+        state.limiter().new_identity(client)?;
+    }
+    state.limiter().flow(&caller.identity, client)?;
+    let bound = match known {
         Some(bound) => bound,
         None => {
             db.touch_identity(&caller.identity).await?;

@@ -24,6 +24,13 @@ pub fn settings() -> ProxySettings {
         webhook_secrets: vec![WebhookSecret::parse(WEBHOOK_SECRET).unwrap()],
         allowed_origins: vec![ORIGIN.to_owned()],
         secure_cookies: false,
+        // Tests open many sessions from one address quickly: their limits are set here, and
+        // the limits themselves are tested with small ones (tests/limits.rs).
+        rate_limits: dots_proxy::limits::RateLimits {
+            flows_per_identity: 10_000,
+            flows_per_client: 10_000,
+            new_identities_per_client: 10_000,
+        },
         ..ProxySettings::default()
     }
 }
@@ -87,8 +94,15 @@ impl Stack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = router(state.clone());
+        // Served the way the binary serves (connection limits, the peer's address).
         let server = AbortOnDrop(tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            dots_proxy::server::serve(
+                listener,
+                app,
+                dots_proxy::server::ServeLimits::default(),
+                std::future::pending(),
+            )
+            .await;
         }));
         let mut webhooks = sandbox.state().webhooks().settings();
         webhooks.endpoints = vec![format!("http://{addr}/webhooks/dots")];

@@ -1,0 +1,242 @@
+//! Rate limits on what spends the app's Dots quota: new flows and new identities, per identity
+//! and per client address, answered 429 with `Retry-After`. In memory, per instance (GCRA, the
+//! `governor` crate): several instances each allow the configured rate.
+//!
+//! The client address is the connection's, or, when the connection comes from a trusted load
+//! balancer, the last address it appended to `X-Forwarded-For`. A host that mounts
+//! [`router`](crate::router) without connect info (`into_make_service_with_connect_info`)
+//! gets one shared budget for all clients: still a limit, never none.
+
+use axum::http::HeaderMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::ProxyError;
+
+/// Per-minute limits. The defaults keep one client from minting hundreds of flows or
+/// identities a minute while a person using a page never meets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Flows one identity may create per minute.
+    pub flows_per_identity: u32,
+    /// Flows one client address may create per minute (all its identities together).
+    pub flows_per_client: u32,
+    /// New identities (first flow of a session or a bearer `sub`) per client address per minute.
+    pub new_identities_per_client: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            flows_per_identity: 20,
+            flows_per_client: 60,
+            new_identities_per_client: 10,
+        }
+    }
+}
+
+/// A trusted load balancer's address or network (`10.0.0.7`, `10.0.0.0/8`, `fd00::/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedProxy {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("`{text}` is not an IP address or network"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{text}`: the prefix must be 0 to {max}"))?,
+        };
+        Ok(Self { network, prefix })
+    }
+}
+
+impl TrustedProxy {
+    fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> (u128, u8) {
+            match ip {
+                IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+                IpAddr::V6(v6) => (u128::from(v6), 128),
+            }
+        };
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        let ((net, net_width), (addr, addr_width)) = (bits(self.network), bits(ip));
+        if net_width != addr_width {
+            return false;
+        }
+        let mask = if self.prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(self.prefix))
+        };
+        net & mask == addr & mask
+    }
+}
+
+/// The limiters of one proxy instance.
+pub(crate) struct Limiter {
+    flows_by_identity: Option<DefaultKeyedRateLimiter<String>>,
+    flows_by_client: Option<DefaultKeyedRateLimiter<Option<IpAddr>>>,
+    identities_by_client: Option<DefaultKeyedRateLimiter<Option<IpAddr>>>,
+    checks: AtomicU64,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter").finish_non_exhaustive()
+    }
+}
+
+fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(n).map(|n| governor::RateLimiter::keyed(Quota::per_minute(n)))
+}
+
+/// Checks `key` against `limiter`; the wait, in whole seconds, when over.
+fn check<K: std::hash::Hash + Eq + Clone>(
+    limiter: &Option<DefaultKeyedRateLimiter<K>>,
+    key: &K,
+) -> Result<(), ProxyError> {
+    let Some(limiter) = limiter else {
+        return Ok(());
+    };
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ProxyError::RateLimited {
+            retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        }
+    })
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: RateLimits) -> Self {
+        Self {
+            flows_by_identity: per_minute(limits.flows_per_identity),
+            flows_by_client: per_minute(limits.flows_per_client),
+            identities_by_client: per_minute(limits.new_identities_per_client),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// One more flow for `identity` from `client`.
+    pub(crate) fn flow(&self, identity: &str, client: Option<IpAddr>) -> Result<(), ProxyError> {
+        self.tidy();
+        check(&self.flows_by_identity, &identity.to_owned())?;
+        check(&self.flows_by_client, &client)
+    }
+
+    /// One more new identity from `client`.
+    pub(crate) fn new_identity(&self, client: Option<IpAddr>) -> Result<(), ProxyError> {
+        check(&self.identities_by_client, &client)
+    }
+
+    /// Forgets keys whose budget is full again, now and then, so memory stays bounded.
+    fn tidy(&self) {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            for limiter in [&self.flows_by_client, &self.identities_by_client]
+                .into_iter()
+                .flatten()
+            {
+                limiter.retain_recent();
+            }
+            if let Some(limiter) = &self.flows_by_identity {
+                limiter.retain_recent();
+            }
+        }
+    }
+}
+
+/// The client address of a request from `peer` (the connection's, if known; see the module
+/// docs).
+pub(crate) fn client_address(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted: &[TrustedProxy],
+) -> Option<IpAddr> {
+    let peer = peer?.ip();
+    if !trusted.iter().any(|t| t.contains(peer)) {
+        return Some(peer);
+    }
+    Some(forwarded_for(headers).unwrap_or(peer))
+}
+
+/// The last address in `X-Forwarded-For`: the one the trusted load balancer appended (anything
+/// before it came from the client and proves nothing).
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_networks_match_what_they_say() {
+        let net: TrustedProxy = "10.1.0.0/16".parse().unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(
+            net.contains("::ffff:10.1.0.9".parse().unwrap()),
+            "IPv4-mapped"
+        );
+        let one: TrustedProxy = "127.0.0.1".parse().unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        let v6: TrustedProxy = "fd00::/8".parse().unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("10.0.0.1".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<TrustedProxy>().is_err());
+        assert!("example.com".parse::<TrustedProxy>().is_err());
+    }
+
+    #[test]
+    fn only_a_trusted_peer_may_name_the_client() {
+        let trusted = ["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let from = |peer: &str, forwarded: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(value) = forwarded {
+                headers.insert("x-forwarded-for", value.parse().unwrap());
+            }
+            client_address(Some(peer.parse().unwrap()), &headers, &trusted)
+        };
+        assert_eq!(
+            from("10.0.0.5:4000", Some("6.6.6.6, 203.0.113.9")),
+            ip("203.0.113.9"),
+            "the address the balancer appended, not the client's claim before it"
+        );
+        assert_eq!(
+            from("198.51.100.7:4000", Some("203.0.113.9")),
+            ip("198.51.100.7"),
+            "an untrusted peer's header is ignored"
+        );
+        assert_eq!(from("10.0.0.5:4000", None), ip("10.0.0.5"));
+        assert_eq!(
+            client_address(None, &HeaderMap::new(), &trusted),
+            None,
+            "no connect info"
+        );
+    }
+}
