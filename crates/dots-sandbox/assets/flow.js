@@ -354,7 +354,11 @@
         el("form", { on: { submit: submitForm(function () {
           complete("redirect", {}).then(function (answer) {
             if (answer && safe) {
-              try { window.top.location.href = url; } catch (_e) { window.location.href = url; }
+              // A moment for the parent to handle the {step, status} message just posted:
+              // navigating the top window at once can unload it before that task runs.
+              setTimeout(function () {
+                try { window.top.location.href = url; } catch (_e) { window.location.href = url; }
+              }, 150);
             }
           });
         }) } }, [primary("Continue")])];
