@@ -1,7 +1,7 @@
 //! Arbitrary webhook headers and bodies never panic the verifier and never verify.
 #![no_main]
 
-use dots_api::webhook::{verify, WebhookSecret};
+use dots_api::webhook::{verify, SvixHeaders, WebhookSecret};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,6 +12,6 @@ fuzz_target!(|data: &[u8]| {
     let signature = parts.next().map(String::from_utf8_lossy);
     let body = parts.next().unwrap_or_default();
     let secret = WebhookSecret::from_key(b"fuzzing key");
-    let result = verify(&[secret], id.as_deref(), timestamp.as_deref(), signature.as_deref(), body, 1_700_000_000);
+    let result = verify(&[secret], &SvixHeaders { id: id.as_deref(), timestamp: timestamp.as_deref(), signature: signature.as_deref() }, body, 1_700_000_000);
     assert!(result.is_err(), "an unsigned message verified");
 });

@@ -26,6 +26,7 @@ mod transfer;
 mod user;
 #[cfg(feature = "svix")]
 pub mod webhook;
+mod webhook_event;
 
 pub use error::{parse_json_body, ApiError, ProxyErrorBody, ValidationError};
 pub use flow::{BrowserFlow, CreateFlowRequest, Flow, FlowList, StartFlowRequest};
@@ -42,3 +43,4 @@ pub use user::{
     ComplianceFlags, ComplianceRequest, CreateUserRequest, OfacStatus, PayoutMethod, PhoneNumber,
     TaxIdVerification, User, UserStatus, W9Form, W9Summary, Wallet,
 };
+pub use webhook_event::WebhookEvent;

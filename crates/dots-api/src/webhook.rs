@@ -82,25 +82,45 @@ impl WebhookSecret {
     }
 }
 
+/// The message id header.
+pub const SVIX_ID: &str = "svix-id";
+/// The timestamp header (Unix seconds).
+pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
+/// The signature header (`v1,<base64>`, space-separated when several).
+pub const SVIX_SIGNATURE: &str = "svix-signature";
+
+/// A message's Svix headers as received; any may be missing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SvixHeaders<'a> {
+    /// [`SVIX_ID`].
+    pub id: Option<&'a str>,
+    /// [`SVIX_TIMESTAMP`].
+    pub timestamp: Option<&'a str>,
+    /// [`SVIX_SIGNATURE`].
+    pub signature: Option<&'a str>,
+}
+
 /// Verifies a webhook against any of `secrets` (several are accepted during rotation).
 ///
 /// Checks the timestamp window first, then every `v1,` signature in the header in constant
 /// time. `now` is Unix seconds, injectable for tests.
 pub fn verify(
     secrets: &[WebhookSecret],
-    msg_id: Option<&str>,
-    timestamp: Option<&str>,
-    signature_header: Option<&str>,
+    headers: &SvixHeaders<'_>,
     body: &[u8],
     now: i64,
 ) -> Result<(), WebhookError> {
-    let msg_id = msg_id
+    let msg_id = headers
+        .id
         .filter(|id| !id.is_empty())
-        .ok_or(WebhookError::MissingHeader("svix-id"))?;
-    let timestamp: i64 = timestamp
+        .ok_or(WebhookError::MissingHeader(SVIX_ID))?;
+    let timestamp: i64 = headers
+        .timestamp
         .and_then(|t| t.trim().parse().ok())
-        .ok_or(WebhookError::MissingHeader("svix-timestamp"))?;
-    let header = signature_header.ok_or(WebhookError::MissingHeader("svix-signature"))?;
+        .ok_or(WebhookError::MissingHeader(SVIX_TIMESTAMP))?;
+    let header = headers
+        .signature
+        .ok_or(WebhookError::MissingHeader(SVIX_SIGNATURE))?;
     // An unsigned distance: `now - timestamp` overflows for timestamps near i64::MIN (a panic
     // in debug builds, and a wrap to a tiny distance in release builds).
     if now.abs_diff(timestamp) > TIMESTAMP_TOLERANCE_SECS.unsigned_abs() {
@@ -140,9 +160,11 @@ mod tests {
         assert_eq!(
             verify(
                 &[secret],
-                Some(ID),
-                Some(&TS.to_string()),
-                Some(SIG),
+                &SvixHeaders {
+                    id: Some(ID),
+                    timestamp: Some(&TS.to_string()),
+                    signature: Some(SIG)
+                },
                 BODY,
                 TS
             ),
@@ -155,7 +177,16 @@ mod tests {
         let secret = WebhookSecret::parse(SECRET).unwrap();
         let ts = TS.to_string();
         let check = |id, ts: Option<&str>, sig, body: &[u8], now| {
-            verify(std::slice::from_ref(&secret), id, ts, sig, body, now)
+            verify(
+                std::slice::from_ref(&secret),
+                &SvixHeaders {
+                    id,
+                    timestamp: ts,
+                    signature: sig,
+                },
+                body,
+                now,
+            )
         };
         assert_eq!(
             check(Some(ID), Some(&ts), Some(SIG), br#"{"test": 1}"#, TS),
@@ -200,9 +231,11 @@ mod tests {
             assert_eq!(
                 verify(
                     std::slice::from_ref(&secret),
-                    Some(ID),
-                    Some(&timestamp.to_string()),
-                    Some(&signature),
+                    &SvixHeaders {
+                        id: Some(ID),
+                        timestamp: Some(&timestamp.to_string()),
+                        signature: Some(&signature)
+                    },
                     BODY,
                     TS
                 ),
@@ -220,9 +253,11 @@ mod tests {
         assert_eq!(
             verify(
                 &[old, new],
-                Some(ID),
-                Some(&TS.to_string()),
-                Some(&header),
+                &SvixHeaders {
+                    id: Some(ID),
+                    timestamp: Some(&TS.to_string()),
+                    signature: Some(&header)
+                },
                 BODY,
                 TS
             ),

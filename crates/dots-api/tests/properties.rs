@@ -104,7 +104,7 @@ proptest! {
 
 #[cfg(feature = "svix")]
 mod webhooks {
-    use dots_api::webhook::{verify, WebhookSecret};
+    use dots_api::webhook::{verify, SvixHeaders, WebhookSecret};
     use proptest::prelude::*;
 
     proptest! {
@@ -116,7 +116,7 @@ mod webhooks {
             body in proptest::collection::vec(any::<u8>(), 0..200),
         ) {
             let secret = WebhookSecret::from_key(b"a key for the property test");
-            let result = verify(&[secret], id.as_deref(), ts.as_deref(), sig.as_deref(), &body, 1_700_000_000);
+            let result = verify(&[secret], &SvixHeaders { id: id.as_deref(), timestamp: ts.as_deref(), signature: sig.as_deref() }, &body, 1_700_000_000);
             prop_assert!(result.is_err(), "a random message must not verify");
         }
 
@@ -129,11 +129,13 @@ mod webhooks {
             let secret = WebhookSecret::from_key(b"a key for the property test");
             let ts = 1_700_000_000i64;
             let signature = secret.sign(&id, ts, &body);
-            prop_assert!(verify(std::slice::from_ref(&secret), Some(&id), Some(&ts.to_string()), Some(&signature), &body, ts).is_ok());
+            let timestamp = ts.to_string();
+            let headers = SvixHeaders { id: Some(&id), timestamp: Some(&timestamp), signature: Some(&signature) };
+            prop_assert!(verify(std::slice::from_ref(&secret), &headers, &body, ts).is_ok());
             let mut tampered = body.clone();
             let i = flip.index(tampered.len());
             tampered[i] ^= 0x01;
-            prop_assert!(verify(&[secret], Some(&id), Some(&ts.to_string()), Some(&signature), &tampered, ts).is_err());
+            prop_assert!(verify(&[secret], &headers, &tampered, ts).is_err());
         }
     }
 }

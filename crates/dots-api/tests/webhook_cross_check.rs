@@ -3,7 +3,7 @@
 //! secrets (issue 12).
 #![cfg(feature = "svix")]
 
-use dots_api::webhook::{verify, WebhookError, WebhookSecret};
+use dots_api::webhook::{verify, SvixHeaders, WebhookError, WebhookSecret};
 use http::{HeaderMap, HeaderValue};
 use standardwebhooks::Webhook;
 
@@ -38,9 +38,11 @@ fn theirs_signs_ours_verifies() {
     let check = |secrets: &[WebhookSecret], body: &[u8]| {
         verify(
             secrets,
-            Some("msg_1"),
-            Some(&ts.to_string()),
-            Some(&signature),
+            &SvixHeaders {
+                id: Some("msg_1"),
+                timestamp: Some(&ts.to_string()),
+                signature: Some(&signature),
+            },
             body,
             ts,
         )
@@ -99,9 +101,11 @@ fn ours_signs_theirs_verifies() {
     assert_eq!(
         verify(
             &[old],
-            Some("msg_4"),
-            Some(&ts.to_string()),
-            Some(&both),
+            &SvixHeaders {
+                id: Some("msg_4"),
+                timestamp: Some(&ts.to_string()),
+                signature: Some(&both)
+            },
             BODY,
             ts
         ),

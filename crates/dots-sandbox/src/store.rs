@@ -7,7 +7,7 @@ use dots_api::{
     AddPayoutMethodRequest, BackgroundCheck, BackgroundCheckStatus, Compliance, ComplianceRequest,
     CreateFlowRequest, CreateTransferRequest, CreateUserRequest, Flow, FlowId, OfacStatus,
     PayoutMethod, PhoneNumber, Step, StepName, TaxIdVerification, Transaction, Transfer,
-    TransferId, TransferStatus, TransferType, User, UserId, UserStatus, W9Summary,
+    TransferId, TransferStatus, TransferType, User, UserId, UserStatus, W9Summary, WebhookEvent,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -40,14 +40,20 @@ impl Event {
     fn flow_updated(id: &FlowId) -> Self {
         Self {
             event_type: "flow.updated",
-            payload: json!({"event": "flow.updated", "flow_id": id}),
+            payload: WebhookEvent::FlowUpdated {
+                flow_id: id.clone(),
+            }
+            .to_json(),
         }
     }
 
     fn user_updated(kind: &'static str, id: &UserId) -> Self {
         Self {
             event_type: kind,
-            payload: json!({"user_id": id}),
+            payload: WebhookEvent::UserUpdated {
+                user_id: id.clone(),
+            }
+            .to_json(),
         }
     }
 
@@ -59,12 +65,18 @@ impl Event {
         };
         let mut events = vec![Self {
             event_type: "transfer.updated",
-            payload: json!({"event": "transfer.updated", "transfer_id": transfer.id}),
+            payload: WebhookEvent::TransferUpdated {
+                transfer_id: transfer.id.clone(),
+            }
+            .to_json(),
         }];
         if let Some(kind) = terminal {
             events.push(Self {
                 event_type: kind,
-                payload: json!({"transfer": transfer, "transfer_id": transfer.id}),
+                payload: WebhookEvent::TransferFinished {
+                    transfer: Box::new(transfer.clone()),
+                }
+                .to_json(),
             });
         }
         events

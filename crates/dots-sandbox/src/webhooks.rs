@@ -2,7 +2,7 @@
 //! `svix-id`, `svix-timestamp` and `svix-signature`, retried with backoff on a non-2xx answer
 //! or a timeout (15 s), every attempt logged and kept for inspection.
 
-use dots_api::webhook::WebhookSecret;
+use dots_api::webhook::{WebhookSecret, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP};
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -141,9 +141,9 @@ async fn deliver(state: &SandboxState, settings: &WebhookSettings, endpoint: &st
             .http
             .post(endpoint)
             .header("content-type", "application/json")
-            .header("svix-id", &msg_id)
-            .header("svix-timestamp", timestamp.to_string())
-            .header("svix-signature", signature)
+            .header(SVIX_ID, &msg_id)
+            .header(SVIX_TIMESTAMP, timestamp.to_string())
+            .header(SVIX_SIGNATURE, signature)
             .body(body.clone())
             .send()
             .await;

@@ -5,7 +5,7 @@ mod common;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use common::Sandbox;
-use dots_api::webhook::{verify, WebhookSecret};
+use dots_api::webhook::{verify, SvixHeaders, WebhookSecret};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -37,9 +37,9 @@ async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<Received>>>) {
                 };
                 let mut log = log.lock().unwrap();
                 log.push(Received {
-                    id: header("svix-id"),
-                    timestamp: header("svix-timestamp"),
-                    signature: header("svix-signature"),
+                    id: header(dots_api::webhook::SVIX_ID),
+                    timestamp: header(dots_api::webhook::SVIX_TIMESTAMP),
+                    signature: header(dots_api::webhook::SVIX_SIGNATURE),
                     body: body.to_vec(),
                 });
                 if log.len() <= failures {
@@ -111,9 +111,11 @@ async fn completing_a_step_sends_a_signed_flow_updated() {
     let secret = WebhookSecret::parse(SECRET).unwrap();
     verify(
         &[secret],
-        Some(&hook.id),
-        Some(&hook.timestamp),
-        Some(&hook.signature),
+        &SvixHeaders {
+            id: Some(&hook.id),
+            timestamp: Some(&hook.timestamp),
+            signature: Some(&hook.signature),
+        },
         &hook.body,
         now(),
     )
@@ -123,9 +125,11 @@ async fn completing_a_step_sends_a_signed_flow_updated() {
     let wrong = WebhookSecret::parse("whsec_b3RoZXI=").unwrap();
     assert!(verify(
         &[wrong],
-        Some(&hook.id),
-        Some(&hook.timestamp),
-        Some(&hook.signature),
+        &SvixHeaders {
+            id: Some(&hook.id),
+            timestamp: Some(&hook.timestamp),
+            signature: Some(&hook.signature)
+        },
         &hook.body,
         now()
     )

@@ -6,8 +6,8 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use dots_api::webhook::verify;
-use dots_api::Flow;
+use dots_api::webhook::{verify, SvixHeaders, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP};
+use dots_api::{Flow, WebhookEvent};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -30,19 +30,21 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ProxyError> {
-    let msg_id = header(&headers, "svix-id");
+    let svix = SvixHeaders {
+        id: header(&headers, SVIX_ID),
+        timestamp: header(&headers, SVIX_TIMESTAMP),
+        signature: header(&headers, SVIX_SIGNATURE),
+    };
     if let Err(err) = verify(
         &state.settings().webhook_secrets,
-        msg_id,
-        header(&headers, "svix-timestamp"),
-        header(&headers, "svix-signature"),
+        &svix,
         &body,
         now_ms() / 1000,
     ) {
         tracing::warn!(%err, "webhook refused");
         return Err(ProxyError::Unauthorized);
     }
-    let msg_id = msg_id.expect("verified messages have an id").to_owned();
+    let msg_id = svix.id.expect("verified messages have an id").to_owned();
     // At least once in, exactly once in effect: the delivery is marked in the same transaction
     // as its effects, so an id is "done" only once everything it changes is committed. This
     // early look only spares Dots a call for a plain replay.
@@ -54,8 +56,9 @@ pub(crate) async fn receive(
         tracing::warn!(%msg_id, "webhook body is not JSON; recorded and ignored");
         Value::Null
     });
+    let event = WebhookEvent::from_json(payload);
     let deadline = Instant::now() + WEBHOOK_UPSTREAM_BUDGET;
-    if let Err(err) = process(&state, &msg_id, &payload, deadline).await {
+    if let Err(err) = process(&state, &msg_id, &event, deadline).await {
         // Nothing was committed: Dots' retry does it all again.
         tracing::warn!(%msg_id, %err, "webhook processing failed; Dots will retry");
         return Err(err);
@@ -66,23 +69,26 @@ pub(crate) async fn receive(
 async fn process(
     state: &AppState,
     msg_id: &str,
-    payload: &Value,
+    event: &WebhookEvent,
     deadline: Instant,
 ) -> Result<(), ProxyError> {
-    if payload["event"] == "flow.updated" {
-        if let Some(flow_id) = payload["flow_id"].as_str() {
-            return flow_updated(state, msg_id, flow_id, deadline).await;
+    let user_event = match event {
+        WebhookEvent::FlowUpdated { flow_id } => {
+            return flow_updated(state, msg_id, flow_id.as_str(), deadline).await;
         }
-    }
-    let user_event = if let Some(transfer) = payload.get("transfer") {
-        transfer["user_id"].as_str().map(|user| {
-            let data = json!({"transfer_id": transfer["id"], "status": transfer["status"], "amount": transfer["amount"], "type": transfer["type"]});
-            (user, "transfer_updated", data)
-        })
-    } else if let (Some(user), None) = (payload["user_id"].as_str(), payload.get("event")) {
-        Some((user, "user_updated", json!({"user_id": user})))
-    } else {
-        None
+        WebhookEvent::TransferFinished { transfer } => Some((
+            transfer.user_id.as_str(),
+            "transfer_updated",
+            json!({"transfer_id": transfer.id, "status": transfer.status, "amount": transfer.amount, "type": transfer.kind}),
+        )),
+        WebhookEvent::UserUpdated { user_id } => Some((
+            user_id.as_str(),
+            "user_updated",
+            json!({"user_id": user_id}),
+        )),
+        // A status change without the transfer (its terminal event carries it), and kinds
+        // this proxy does not follow: recorded as delivered, nothing else.
+        _ => None,
     };
     let Some(mut tx) = state.db().begin_webhook(msg_id).await? else {
         return Ok(());
