@@ -216,6 +216,35 @@ async fn contract(db: Db) {
     );
 }
 
+/// Two instances (two handles on one database) get the same webhook at the same time: the
+/// database lets exactly one apply it (issue 12: not only the in-process lock).
+async fn concurrent_duplicates_take_effect_once(a: Db, b: Db) {
+    let apply = |db: Db| async move {
+        let Some(mut tx) = db.begin_webhook("msg_concurrent").await.unwrap() else {
+            return false;
+        };
+        tx.append_event("session:dup", "step_completed", "{}")
+            .await
+            .unwrap();
+        // Hold the transaction open while the other instance tries.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tx.commit().await.unwrap();
+        true
+    };
+    let (first, second) = tokio::join!(tokio::spawn(apply(a.clone())), tokio::spawn(apply(b)));
+    let applied = [first.unwrap(), second.unwrap()];
+    assert_eq!(
+        applied.iter().filter(|a| **a).count(),
+        1,
+        "one instance applied it: {applied:?}"
+    );
+    assert_eq!(
+        a.events_after("session:dup", 0, 10).await.unwrap().len(),
+        1,
+        "one effect"
+    );
+}
+
 #[tokio::test]
 async fn sqlite_meets_the_contract() {
     let path = common::temp_db_path();
@@ -233,6 +262,10 @@ async fn sqlite_meets_the_contract() {
         reopened.bound_user("session:a").await.unwrap().as_deref(),
         Some("user-1")
     );
+    let other = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    concurrent_duplicates_take_effect_once(reopened, other).await;
 }
 
 #[tokio::test]
@@ -300,4 +333,6 @@ async fn postgres_meets_the_contract() {
         reopened.bound_user("session:a").await.unwrap().as_deref(),
         Some("user-1")
     );
+    let other = Db::connect(&url).await.unwrap();
+    concurrent_duplicates_take_effect_once(reopened, other).await;
 }
