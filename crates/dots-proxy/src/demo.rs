@@ -4,19 +4,17 @@
 //! never holds the admin token; these routes act for the caller's bound user alone, and reach
 //! into the in-process sandbox for its app wallet, clock and fault injection.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum_extra::extract::cookie::SignedCookieJar;
-use dots_api::{parse_json_body, ValidationError};
+use dots_api::ValidationError;
 use dots_sandbox::{FaultKind, FaultRule, SandboxState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ProxyError;
-use crate::identity::{check_origin, identify, Caller};
+use crate::identity::Caller;
+use crate::json_body::AppJson;
 use crate::AppState;
 
 /// The demo routes' state: the proxy's plus the in-process sandbox's.
@@ -26,12 +24,6 @@ pub struct DemoState {
     pub app: AppState,
     /// The local sandbox.
     pub sandbox: SandboxState,
-}
-
-impl axum::extract::FromRef<DemoState> for axum_extra::extract::cookie::Key {
-    fn from_ref(state: &DemoState) -> Self {
-        state.app.settings().session_key.clone()
-    }
 }
 
 /// `/api/demo/state`, `/api/demo/pay`, `/api/demo/faults`, `/api/demo/style-defaults`.
@@ -59,18 +51,10 @@ async fn style_defaults() -> Json<Value> {
     }))
 }
 
-fn caller(
-    state: &DemoState,
-    headers: &HeaderMap,
-    jar: SignedCookieJar,
-    write: bool,
-) -> Result<Caller, ProxyError> {
-    let (caller, _) = identify(&state.app, headers, jar, false)?;
-    let caller = caller.ok_or(ProxyError::NotFound)?;
-    if write && caller.via_cookie {
-        check_origin(&state.app, headers)?;
+impl axum::extract::FromRef<DemoState> for AppState {
+    fn from_ref(state: &DemoState) -> Self {
+        state.app.clone()
     }
-    Ok(caller)
 }
 
 async fn wallets(state: &DemoState, user_id: Option<&str>) -> Result<Value, ProxyError> {
@@ -87,11 +71,10 @@ async fn wallets(state: &DemoState, user_id: Option<&str>) -> Result<Value, Prox
 
 async fn demo_state(
     State(state): State<DemoState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
+    caller: Result<Caller, ProxyError>,
 ) -> Result<Json<Value>, ProxyError> {
     // A visitor without a session yet simply has no user.
-    let bound = match caller(&state, &headers, jar, false) {
+    let bound = match caller {
         Ok(caller) => state.app.db().bound_user(&caller.identity).await?,
         Err(ProxyError::NotFound) => None,
         Err(err) => return Err(err),
@@ -110,15 +93,12 @@ struct PayBody {
 
 async fn demo_pay(
     State(state): State<DemoState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
-    body: Bytes,
-) -> Result<Json<Value>, ProxyError> {
-    let caller = caller(&state, &headers, jar, true)?;
-    let PayBody {
+    caller: Caller,
+    AppJson(PayBody {
         amount_cents,
         reference,
-    } = parse_json_body(&body)?;
+    }): AppJson<PayBody>,
+) -> Result<Json<Value>, ProxyError> {
     if reference.is_empty()
         || reference.len() > 64
         || !reference
@@ -157,12 +137,9 @@ struct FaultBody {
 
 async fn demo_faults(
     State(state): State<DemoState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
-    body: Bytes,
+    _caller: Caller,
+    AppJson(FaultBody { fault }): AppJson<FaultBody>,
 ) -> Result<Json<Value>, ProxyError> {
-    caller(&state, &headers, jar, true)?;
-    let FaultBody { fault } = parse_json_body(&body)?;
     let faults = state.sandbox.faults();
     let rule = |kind: FaultKind, count: Option<u32>| FaultRule {
         path: "/v2/flows".into(),

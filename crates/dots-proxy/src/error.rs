@@ -31,6 +31,9 @@ pub enum ProxyError {
     /// The request conflicts with an earlier one (e.g. a payment reference reused).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The request body is over the size limit.
+    #[error("request body too large")]
+    TooLarge,
     /// Too many flows or new identities from one caller: wait `retry_after` seconds.
     #[error("rate limited for {retry_after} s")]
     RateLimited {
@@ -71,6 +74,15 @@ impl IntoResponse for ProxyError {
                     "step_not_allowed",
                     format!("the step `{step}` is not allowed here"),
                     Some("steps".into()),
+                ),
+                None,
+            ),
+            ProxyError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ProxyErrorBody::new(
+                    "payload_too_large",
+                    format!("the body is over {} KiB", crate::MAX_BODY_BYTES / 1024),
+                    Some("body".into()),
                 ),
                 None,
             ),

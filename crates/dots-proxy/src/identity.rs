@@ -2,6 +2,8 @@
 //! (HS256, `sub` = the host's user id) when the host's own login should decide. Plus the
 //! same-origin check that keeps cookie-authenticated writes safe from CSRF.
 
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 use secrecy::ExposeSecret;
@@ -134,6 +136,58 @@ fn session_cookie(state: &AppState, id: &str, now: i64) -> Cookie<'static> {
             state.settings().session_idle.as_secs() as i64,
         ))
         .build()
+}
+
+/// A caller who already has an identity (bearer token or session cookie) — else 404, as for
+/// an object that is not theirs. A write authenticated by the cookie must come from an allowed
+/// origin (403 `forbidden_origin`).
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ProxyError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ProxyError> {
+        let state = AppState::from_ref(state);
+        let jar =
+            SignedCookieJar::from_headers(&parts.headers, state.settings().session_key.clone());
+        let (caller, _) = identify(&state, &parts.headers, jar, false)?;
+        let caller = caller.ok_or(ProxyError::NotFound)?;
+        if caller.via_cookie && !parts.method.is_safe() {
+            check_origin(&state, &parts.headers)?;
+        }
+        Ok(caller)
+    }
+}
+
+/// The caller, or a new session for a browser that has none: return `jar` with the response
+/// (it carries the new or renewed cookie). Cookie writes need an allowed origin, as for
+/// [`Caller`].
+#[derive(Debug)]
+pub struct Session {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The cookie jar to send back.
+    pub jar: SignedCookieJar,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ProxyError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ProxyError> {
+        let state = AppState::from_ref(state);
+        let jar =
+            SignedCookieJar::from_headers(&parts.headers, state.settings().session_key.clone());
+        let (caller, jar) = identify(&state, &parts.headers, jar, true)?;
+        let caller = caller.expect("identify creates a session");
+        if caller.via_cookie && !parts.method.is_safe() {
+            check_origin(&state, &parts.headers)?;
+        }
+        Ok(Session { caller, jar })
+    }
 }
 
 /// Cookie-authenticated writes must come from an allowed origin: one of the configured

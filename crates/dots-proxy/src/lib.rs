@@ -35,6 +35,7 @@ pub mod demo;
 mod error;
 pub mod hub;
 pub mod identity;
+pub mod json_body;
 pub mod limits;
 pub mod payments;
 mod routes;

@@ -5,7 +5,6 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use axum_extra::extract::cookie::SignedCookieJar;
 use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -13,7 +12,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::db::EventRow;
 use crate::error::ProxyError;
-use crate::identity::identify;
+use crate::identity::Session;
 use crate::AppState;
 
 /// Most events replayed at once (a client further behind reconnects for the rest).
@@ -34,12 +33,11 @@ fn to_sse(row: EventRow) -> Result<Event, Infallible> {
 
 pub(crate) async fn stream(
     State(state): State<AppState>,
+    Session { caller, jar }: Session,
     headers: HeaderMap,
-    jar: SignedCookieJar,
     Query(params): Query<StreamParams>,
 ) -> Result<impl IntoResponse, ProxyError> {
-    let (caller, jar) = identify(&state, &headers, jar, true)?;
-    let identity = caller.expect("identify creates a session").identity;
+    let identity = caller.identity;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

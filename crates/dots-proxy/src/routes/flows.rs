@@ -1,19 +1,17 @@
 //! `POST /api/flows` and `GET /api/flows/{id}`.
 
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::Extension;
 use axum::Json;
 use axum_extra::extract::cookie::SignedCookieJar;
-use dots_api::{
-    parse_json_body, BrowserFlow, CreateFlowRequest, StartFlowRequest, StepName, UserId,
-};
+use dots_api::{BrowserFlow, CreateFlowRequest, StartFlowRequest, StepName, UserId};
 use std::net::SocketAddr;
 
 use crate::db::{now_ms, FlowRow};
 use crate::error::ProxyError;
-use crate::identity::{check_origin, identify};
+use crate::identity::{Caller, Session};
+use crate::json_body::AppJson;
 use crate::{AppState, PREAUTH_LINK_TTL_MS};
 
 /// Creates a flow upstream for the caller. The body is validated completely before anything
@@ -22,17 +20,11 @@ use crate::{AppState, PREAUTH_LINK_TTL_MS};
 /// money steps of cookie sessions (see [`crate::ProxySettings`]).
 pub(crate) async fn create(
     State(state): State<AppState>,
+    Session { caller, jar }: Session,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    jar: SignedCookieJar,
-    body: Bytes,
+    AppJson(request): AppJson<StartFlowRequest>,
 ) -> Result<(SignedCookieJar, Json<BrowserFlow>), ProxyError> {
-    let (caller, jar) = identify(&state, &headers, jar, true)?;
-    let caller = caller.expect("identify creates a session");
-    if caller.via_cookie {
-        check_origin(&state, &headers)?;
-    }
-    let request: StartFlowRequest = parse_json_body(&body)?;
     request.validate()?;
     if let Some(allowed) = &state.settings().allowed_steps {
         if let Some(step) = request.steps.iter().find(|s| !allowed.contains(&s.name)) {
@@ -112,12 +104,9 @@ fn rfc3339(ms: i64) -> String {
 /// Retrieves a flow the caller created (404 for any other, whether or not it exists).
 pub(crate) async fn retrieve(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
+    caller: Caller,
     Path(flow_id): Path<String>,
 ) -> Result<Json<BrowserFlow>, ProxyError> {
-    let (caller, _) = identify(&state, &headers, jar, false)?;
-    let caller = caller.ok_or(ProxyError::NotFound)?;
     let owner = state
         .flow_owner(&flow_id)
         .await?

@@ -1,23 +1,20 @@
 //! The host-side API (`/host/...`): server-to-server calls for the app's backend, behind the
 //! admin bearer token. Cookies are never looked at here, so a browser can never reach it.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use dots_api::{
-    parse_json_body, CreateTransferRequest, CreateUserRequest, Flow, Transfer, User,
-    ValidationError,
-};
+use dots_api::{CreateTransferRequest, CreateUserRequest, Flow, Transfer, User, ValidationError};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::error::ProxyError;
+use crate::json_body::AppJson;
 use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -62,8 +59,10 @@ pub(crate) async fn require_admin(
     }
 }
 
-async fn create_user(State(state): State<AppState>, body: Bytes) -> Result<Json<User>, ProxyError> {
-    let request: CreateUserRequest = parse_json_body(&body)?;
+async fn create_user(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<CreateUserRequest>,
+) -> Result<Json<User>, ProxyError> {
     request.validate()?;
     Ok(Json(state.dots().create_user(&request).await?))
 }
@@ -91,9 +90,8 @@ struct VerifyBody {
 async fn verify_user(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
-    body: Bytes,
+    AppJson(VerifyBody { token }): AppJson<VerifyBody>,
 ) -> Result<Json<Value>, ProxyError> {
-    let VerifyBody { token } = parse_json_body(&body)?;
     if token.trim().len() < 6 {
         return Err(ValidationError::new("token", "must be at least 6 characters").into());
     }
@@ -118,9 +116,8 @@ struct PayBody {
 async fn pay_user(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
-    body: Bytes,
+    AppJson(body): AppJson<PayBody>,
 ) -> Result<Json<Transfer>, ProxyError> {
-    let body: PayBody = parse_json_body(&body)?;
     if body.amount_cents <= 0 || body.amount_cents > 100_000_000 {
         return Err(
             ValidationError::new("amount_cents", "must be a positive number of cents").into(),
@@ -144,9 +141,8 @@ async fn pay_user(
 /// A raw transfer; an `idempotency_key` is required so a retry never moves money twice.
 async fn create_transfer(
     State(state): State<AppState>,
-    body: Bytes,
+    AppJson(request): AppJson<CreateTransferRequest>,
 ) -> Result<Json<Transfer>, ProxyError> {
-    let request: CreateTransferRequest = parse_json_body(&body)?;
     request.validate()?;
     if request.idempotency_key.is_none() {
         return Err(ValidationError::new(
