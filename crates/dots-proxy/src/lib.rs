@@ -98,6 +98,10 @@ pub struct ProxySettings {
     /// cookie sessions too. Off by default: whoever holds a browser's cookie must still sign
     /// in before moving money; identities the host vouches for (bearer tokens) never need to.
     pub preauth_money_steps_for_cookies: bool,
+    /// How long a webhook may spend on calls to Dots, retries included; past it the webhook
+    /// is answered 502 (nothing committed) and Dots retries. Keep it under the 30 s request
+    /// deadline.
+    pub webhook_upstream_budget: Duration,
     /// Limits on new flows and identities (see [`limits`]).
     pub rate_limits: limits::RateLimits,
     /// Load balancers whose `X-Forwarded-For` names the client (see [`limits`]).
@@ -119,6 +123,7 @@ impl Default for ProxySettings {
             secure_cookies: true,
             session_idle: DEFAULT_SESSION_IDLE,
             preauth_money_steps_for_cookies: false,
+            webhook_upstream_budget: Duration::from_secs(20),
             rate_limits: limits::RateLimits::default(),
             trusted_proxies: Vec::new(),
         }
@@ -148,6 +153,7 @@ impl std::fmt::Debug for ProxySettings {
                 "preauth_money_steps_for_cookies",
                 &self.preauth_money_steps_for_cookies,
             )
+            .field("webhook_upstream_budget", &self.webhook_upstream_budget)
             .field("rate_limits", &self.rate_limits)
             .field("trusted_proxies", &self.trusted_proxies)
             .finish()

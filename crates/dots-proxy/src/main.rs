@@ -85,6 +85,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or(!config.addr.ip().is_loopback()),
         session_idle: Duration::from_secs(config.session_idle_hours * 3600),
         preauth_money_steps_for_cookies: config.preauth_cookie_money_steps,
+        webhook_upstream_budget: Duration::from_secs(20),
         rate_limits: dots_proxy::limits::RateLimits {
             flows_per_identity: config.flows_per_minute_per_identity,
             flows_per_client: config.flows_per_minute_per_client,

@@ -473,3 +473,54 @@ async fn an_idle_session_is_over() {
     browser.create_flow(json!({"steps": ["compliance"]})).await;
     assert_ne!(browser.cookie.clone().unwrap(), cookie, "a new session");
 }
+
+#[tokio::test]
+async fn a_stalled_dots_is_a_502_within_the_webhook_budget_and_nothing_is_marked() {
+    // Issue 12: three 10 s tries could outlive the 30 s request deadline, which cut the
+    // connection after the id was marked. Now the budget answers first, and nothing is marked.
+    let stack = Stack::start_with(
+        dots_proxy::ProxySettings {
+            webhook_upstream_budget: Duration::from_millis(800),
+            ..common::settings()
+        },
+        common::temp_db_path(),
+        None,
+    )
+    .await;
+    let mut browser = stack.browser();
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    // Every look at the flow stalls 5 s: each try times out (2 s here), and three would take 6 s.
+    stack.sandbox.state().faults().add(dots_sandbox::FaultRule {
+        path: format!("/v2/flows/{flow_id}"),
+        method: Some("GET".into()),
+        kind: dots_sandbox::FaultKind::Latency { latency_ms: 5000 },
+        count: None,
+        ratio: None,
+    });
+    let body = json!({"event": "flow.updated", "flow_id": flow_id}).to_string();
+    let ts = now();
+    let signature =
+        WebhookSecret::parse(WEBHOOK_SECRET)
+            .unwrap()
+            .sign("msg_budget", ts, body.as_bytes());
+    let started = std::time::Instant::now();
+    let status = post_webhook(&stack, "msg_budget", ts, &signature, &body).await;
+    let took = started.elapsed();
+    assert_eq!(status, 502, "Dots did not answer in time: retry later");
+    assert!(
+        took < Duration::from_secs(3),
+        "answered within the budget: {took:?}"
+    );
+    assert!(
+        !stack.state.db().delivered("msg_budget").await.unwrap(),
+        "not marked, so Dots' retry is processed"
+    );
+    stack.sandbox.state().faults().clear();
+    assert_eq!(
+        post_webhook(&stack, "msg_budget", ts, &signature, &body).await,
+        204,
+        "the retry"
+    );
+    assert!(stack.state.db().delivered("msg_budget").await.unwrap());
+}

@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode};
 use dots_api::webhook::{verify, SvixHeaders, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP};
 use dots_api::{Flow, WebhookEvent};
 use serde_json::{json, Value};
-use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::db::now_ms;
@@ -20,10 +19,6 @@ use crate::AppState;
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
-
-/// How long a webhook may spend on calls to Dots (retries included): well inside the request
-/// deadline, so the answer is always ours (a 502 that makes Dots retry), never a cut connection.
-pub const WEBHOOK_UPSTREAM_BUDGET: Duration = Duration::from_secs(20);
 
 pub(crate) async fn receive(
     State(state): State<AppState>,
@@ -57,7 +52,9 @@ pub(crate) async fn receive(
         Value::Null
     });
     let event = WebhookEvent::from_json(payload);
-    let deadline = Instant::now() + WEBHOOK_UPSTREAM_BUDGET;
+    // Calls to Dots (retries included) stop well inside the request deadline, so the answer is
+    // always ours (a 502 that makes Dots retry), never a cut connection.
+    let deadline = Instant::now() + state.settings().webhook_upstream_budget;
     if let Err(err) = process(&state, &msg_id, &event, deadline).await {
         // Nothing was committed: Dots' retry does it all again.
         tracing::warn!(%msg_id, %err, "webhook processing failed; Dots will retry");
