@@ -138,6 +138,20 @@ fn session_cookie(state: &AppState, id: &str, now: i64) -> Cookie<'static> {
         .build()
 }
 
+/// [`identify`] for an extractor, with the origin check on cookie-authenticated writes.
+fn caller_of(
+    parts: &Parts,
+    state: &AppState,
+    create: bool,
+) -> Result<(Option<Caller>, SignedCookieJar), ProxyError> {
+    let jar = SignedCookieJar::from_headers(&parts.headers, state.settings().session_key.clone());
+    let (caller, jar) = identify(state, &parts.headers, jar, create)?;
+    if caller.as_ref().is_some_and(|c| c.via_cookie) && !parts.method.is_safe() {
+        check_origin(state, &parts.headers)?;
+    }
+    Ok((caller, jar))
+}
+
 /// A caller who already has an identity (bearer token or session cookie) — else 404, as for
 /// an object that is not theirs. A write authenticated by the cookie must come from an allowed
 /// origin (403 `forbidden_origin`).
@@ -148,15 +162,8 @@ where
     type Rejection = ProxyError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ProxyError> {
-        let state = AppState::from_ref(state);
-        let jar =
-            SignedCookieJar::from_headers(&parts.headers, state.settings().session_key.clone());
-        let (caller, _) = identify(&state, &parts.headers, jar, false)?;
-        let caller = caller.ok_or(ProxyError::NotFound)?;
-        if caller.via_cookie && !parts.method.is_safe() {
-            check_origin(&state, &parts.headers)?;
-        }
-        Ok(caller)
+        let (caller, _) = caller_of(parts, &AppState::from_ref(state), false)?;
+        caller.ok_or(ProxyError::NotFound)
     }
 }
 
@@ -178,14 +185,8 @@ where
     type Rejection = ProxyError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ProxyError> {
-        let state = AppState::from_ref(state);
-        let jar =
-            SignedCookieJar::from_headers(&parts.headers, state.settings().session_key.clone());
-        let (caller, jar) = identify(&state, &parts.headers, jar, true)?;
+        let (caller, jar) = caller_of(parts, &AppState::from_ref(state), true)?;
         let caller = caller.expect("identify creates a session");
-        if caller.via_cookie && !parts.method.is_safe() {
-            check_origin(&state, &parts.headers)?;
-        }
         Ok(Session { caller, jar })
     }
 }
