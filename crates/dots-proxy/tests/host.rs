@@ -27,14 +27,10 @@ async fn the_host_api_needs_the_admin_token_and_ignores_cookies() {
         .await;
     assert_eq!(answer.status, 401);
 
-    let disabled = Stack::start_with(
-        dots_proxy::ProxySettings {
-            admin_token: None,
-            ..common::settings()
-        },
-        common::temp_db_path(),
-        None,
-    )
+    let disabled = Stack::with_settings(dots_proxy::ProxySettings {
+        admin_token: None,
+        ..common::settings()
+    })
     .await;
     let (status, _) = disabled
         .host(Method::GET, "/host/users/x", None, Some(ADMIN_TOKEN))

@@ -37,7 +37,7 @@ fn upstream_flows(stack: &Stack) -> usize {
 
 #[tokio::test]
 async fn flows_and_new_identities_are_limited_per_identity_and_per_client() {
-    let stack = Stack::start_with(limited(&[]), common::temp_db_path(), None).await;
+    let stack = Stack::with_settings(limited(&[])).await;
     let mut first = stack.browser();
     for n in 0..3 {
         assert_eq!(
@@ -77,7 +77,7 @@ async fn flows_and_new_identities_are_limited_per_identity_and_per_client() {
 #[tokio::test]
 async fn behind_a_trusted_balancer_each_forwarded_client_has_its_own_budget() {
     // The test connects from 127.0.0.1, configured as the load balancer.
-    let stack = Stack::start_with(limited(&["127.0.0.1"]), common::temp_db_path(), None).await;
+    let stack = Stack::with_settings(limited(&["127.0.0.1"])).await;
     let client = |address: &str| {
         let mut browser = stack.browser();
         let mut headers = reqwest::header::HeaderMap::new();
@@ -112,7 +112,7 @@ async fn behind_a_trusted_balancer_each_forwarded_client_has_its_own_budget() {
     }
 
     // Not trusted: the header is ignored and everyone shares the connection's address.
-    let stack = Stack::start_with(limited(&["10.0.0.0/8"]), common::temp_db_path(), None).await;
+    let stack = Stack::with_settings(limited(&["10.0.0.0/8"])).await;
     let mut statuses = Vec::new();
     for address in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
         let mut browser = stack.browser();

@@ -246,7 +246,7 @@ async fn a_reconnect_with_last_event_id_replays_what_was_missed() {
 #[tokio::test]
 async fn a_restart_keeps_ownership_bindings_and_dedupe() {
     let settings = common::settings();
-    let stack = Stack::start_with(settings.clone(), common::temp_db_path(), None).await;
+    let stack = Stack::with_settings(settings.clone()).await;
     let mut browser = stack.browser();
     let flow = browser.create_flow(json!({"steps": ["payout"]})).await;
     let flow_id = flow["id"].as_str().unwrap().to_owned();
@@ -433,14 +433,10 @@ async fn money_steps_of_a_cookie_session_need_a_sign_in() {
 
 #[tokio::test]
 async fn a_host_may_let_cookie_sessions_skip_the_sign_in() {
-    let stack = Stack::start_with(
-        dots_proxy::ProxySettings {
-            preauth_money_steps_for_cookies: true,
-            ..common::settings()
-        },
-        common::temp_db_path(),
-        None,
-    )
+    let stack = Stack::with_settings(dots_proxy::ProxySettings {
+        preauth_money_steps_for_cookies: true,
+        ..common::settings()
+    })
     .await;
     let (mut browser, _) = bound_browser(&stack, "4155550702").await;
     let flow = browser.create_flow(json!({"steps": ["payout"]})).await;
@@ -450,14 +446,10 @@ async fn a_host_may_let_cookie_sessions_skip_the_sign_in() {
 #[tokio::test]
 async fn an_idle_session_is_over() {
     // Issue 12: sessions have an idle expiry (the cookie lived 30 days whatever happened).
-    let stack = Stack::start_with(
-        dots_proxy::ProxySettings {
-            session_idle: Duration::from_secs(1),
-            ..common::settings()
-        },
-        common::temp_db_path(),
-        None,
-    )
+    let stack = Stack::with_settings(dots_proxy::ProxySettings {
+        session_idle: Duration::from_secs(1),
+        ..common::settings()
+    })
     .await;
     let mut browser = stack.browser();
     let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
@@ -478,14 +470,10 @@ async fn an_idle_session_is_over() {
 async fn a_stalled_dots_is_a_502_within_the_webhook_budget_and_nothing_is_marked() {
     // Issue 12: three 10 s tries could outlive the 30 s request deadline, which cut the
     // connection after the id was marked. Now the budget answers first, and nothing is marked.
-    let stack = Stack::start_with(
-        dots_proxy::ProxySettings {
-            webhook_upstream_budget: Duration::from_millis(800),
-            ..common::settings()
-        },
-        common::temp_db_path(),
-        None,
-    )
+    let stack = Stack::with_settings(dots_proxy::ProxySettings {
+        webhook_upstream_budget: Duration::from_millis(800),
+        ..common::settings()
+    })
     .await;
     let mut browser = stack.browser();
     let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;

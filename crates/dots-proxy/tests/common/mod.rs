@@ -64,6 +64,11 @@ impl Stack {
         Self::start_with(settings(), temp_db_path(), None).await
     }
 
+    /// A fresh stack with these settings.
+    pub async fn with_settings(settings: ProxySettings) -> Self {
+        Self::start_with(settings, temp_db_path(), None).await
+    }
+
     /// A proxy over `db_path`; with `sandbox` given, reuses it (a restarted proxy).
     pub async fn start_with(
         settings: ProxySettings,
