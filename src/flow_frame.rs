@@ -85,6 +85,14 @@ pub fn DotsFlow(
     /// How often to confirm progress with the server while open (default 10 s).
     #[prop(optional)]
     confirm_interval: Option<Duration>,
+    /// Make the user sign in to the flow even when the server knows who they are (Dots'
+    /// `require_auth`; the link then does not expire). Only ever adds to the server's policy.
+    #[prop(optional)]
+    require_auth: bool,
+    /// Hide the flow's "Go to dashboard" button once it is complete (Dots'
+    /// `hide_go_to_dashboard_on_complete`), for apps that take over at the end.
+    #[prop(optional)]
+    hide_go_to_dashboard_on_complete: bool,
     /// Extra classes for the component's root element.
     #[prop(optional, into)]
     class: MaybeProp<String>,
@@ -123,6 +131,8 @@ pub fn DotsFlow(
         UseDotsFlowOptions {
             source: source.unwrap_or_default(),
             metadata,
+            require_auth,
+            hide_go_to_dashboard_on_complete,
             style: style_signal,
             min_height: min_height.unwrap_or(defaults.min_height),
             max_height: max_height.unwrap_or(defaults.max_height),

@@ -29,6 +29,10 @@ pub struct UseDotsFlowOptions {
     pub source: FlowSource,
     /// Metadata to attach to the flow.
     pub metadata: Option<serde_json::Value>,
+    /// Ask for the user's own sign-in (Dots' `require_auth`); adds to the server's policy.
+    pub require_auth: bool,
+    /// Hide the "Go to dashboard" button at the end (Dots' `hide_go_to_dashboard_on_complete`).
+    pub hide_go_to_dashboard_on_complete: bool,
     /// Flow Styles, appended to the link as `?styles=`; changing it re-themes the flow.
     pub style: Signal<Option<FlowStyle>>,
     /// Lowest frame height (CSS px).
@@ -66,6 +70,8 @@ impl Default for UseDotsFlowOptions {
         Self {
             source: FlowSource::default(),
             metadata: None,
+            require_auth: false,
+            hide_go_to_dashboard_on_complete: false,
             style: Signal::stored(None),
             min_height: DEFAULT_MIN_HEIGHT,
             max_height: DEFAULT_MAX_HEIGHT,
@@ -221,6 +227,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     let UseDotsFlowOptions {
         source,
         metadata,
+        require_auth,
+        hide_go_to_dashboard_on_complete,
         style,
         min_height,
         max_height,
@@ -354,6 +362,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     let request_for = move |steps: Vec<Step>| {
         let mut request = StartFlowRequest::new(steps);
         request.metadata = metadata.get_value();
+        request.require_auth = require_auth.then_some(true);
+        request.hide_go_to_dashboard_on_complete = hide_go_to_dashboard_on_complete.then_some(true);
         request
     };
 

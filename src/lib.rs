@@ -31,8 +31,8 @@ mod link;
 mod messages;
 
 pub use dots_api::{
-    BrowserFlow, FlowId, FlowMessage, FlowStyle, StartFlowRequest, Step, StepName, StepOptions,
-    StepStatus, StyleVariable, Theme, UserId,
+    BrowserFlow, FlowId, FlowMessage, FlowStyle, PayoutFeeParty, StartFlowRequest, Step, StepName,
+    StepOptions, StepStatus, StyleVariable, Theme, UserId,
 };
 pub use events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
 pub use flow_frame::{chrome_css, DotsFlow, DotsFlowProps, CHROME_PROPERTIES};

@@ -518,3 +518,58 @@ async fn unmounting_removes_the_listener() {
         "only the message before unmount was seen"
     );
 }
+
+#[wasm_bindgen_test]
+async fn flow_level_options_are_sent_only_when_asked_for() {
+    // Issue 13: Dots' `require_auth` and `hide_go_to_dashboard_on_complete` were unreachable.
+    let sent = Arc::new(Mutex::new(Vec::<serde_json::Value>::new()));
+    let source = |sent: Arc<Mutex<Vec<serde_json::Value>>>| {
+        let link = frame_link();
+        FlowSource::fetcher(move |request| {
+            sent.lock()
+                .unwrap()
+                .push(serde_json::to_value(&request).unwrap());
+            let link = link.clone();
+            async move {
+                Ok(BrowserFlow::new(
+                    FlowId::from("flow-options"),
+                    link,
+                    request.steps.iter().map(|s| s.name.clone()).collect(),
+                    Vec::new(),
+                ))
+            }
+        })
+    };
+    let root = container();
+    let with = source(sent.clone());
+    let _asked = leptos::mount::mount_to(root.clone(), move || {
+        view! {
+            <DotsFlow
+                steps=vec![Step::compliance().hide_continue_button(true)]
+                source=with
+                require_auth=true
+                hide_go_to_dashboard_on_complete=true
+            />
+        }
+    });
+    let without = source(sent.clone());
+    let _default = leptos::mount::mount_to(container(), move || {
+        view! { <DotsFlow steps=vec![Step::compliance()] source=without /> }
+    });
+    wait_until("both requests", || sent.lock().unwrap().len() == 2).await;
+    let sent = sent.lock().unwrap();
+    let asked = sent
+        .iter()
+        .find(|r| r.get("require_auth").is_some())
+        .expect("one request asks for require_auth");
+    assert_eq!(
+        asked,
+        &serde_json::json!({"steps": [{"name": "compliance", "hide_continue_button": true}],
+                            "require_auth": true, "hide_go_to_dashboard_on_complete": true})
+    );
+    let plain = sent
+        .iter()
+        .find(|r| r.get("require_auth").is_none())
+        .expect("one request does not");
+    assert_eq!(plain, &serde_json::json!({"steps": ["compliance"]}));
+}

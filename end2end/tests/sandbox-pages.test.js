@@ -198,6 +198,57 @@ test("manage-payouts with hide_continue_button keeps the user on the step", asyn
   await context.close();
 });
 
+test("hide_continue_button keeps the user on every step Dots documents it for", async () => {
+  // Without the option the page goes on to the next step; with it, the done step stays shown
+  // with no way on (the app moves on, e.g. on the step's message). Redirect does not navigate.
+  const finish = {
+    compliance: async (frame) => {
+      await frame.locator('input[name="tin"]').fill("123-45-6789");
+      await frame.locator('input[name="date_of_birth"]').fill("1990-04-01");
+      await frame.locator('input[name="line_1"]').fill("1 Main St");
+      await frame.locator('input[name="city"]').fill("Oakland");
+      await frame.locator('input[name="state"]').fill("CA");
+      await frame.locator('input[name="postcode"]').fill("94612");
+      await frame.locator("#complete-step").click();
+    },
+    "id-verification": async (frame) => {
+      await frame.locator("#use-sample-id").click();
+      await frame.locator("#complete-step").click();
+    },
+    "background-check": async (frame) => {
+      await frame.locator('input[name="consent"]').check();
+      await frame.locator("#complete-step").click();
+    },
+    "manage-payments": async (frame) => {
+      await frame.locator('input[name="routing_number"]').fill("110000000");
+      await frame.locator('input[name="account_number"]').fill("000123456789");
+      await frame.locator("#complete-step").click();
+    },
+    redirect: async (frame) => frame.locator("#complete-step").click(),
+  };
+  for (const [step, act] of Object.entries(finish)) {
+    for (const hide of [true, false]) {
+      const first = step === "redirect" ? { name: step, redirect_url: `${PARENT}/done`, hide_continue_button: hide } : { name: step, hide_continue_button: hide };
+      const flow = await flowFor([first, { name: "pdf-form-fill", template_id: "tpl_1" }], await newUser());
+      const { context, page, frame, messages } = await embed(flow.link);
+      await act(frame);
+      assert.deepEqual(await waitForStep(messages, step), { step, status: "completed" }, step);
+      if (hide) {
+        await frame.locator(`#panel[data-step="${step}"] #step-done`).waitFor();
+        assert.equal(await frame.locator("#panel button, #panel input").count(), 0, `${step}: nothing to go on with`);
+        await new Promise((r) => setTimeout(r, 400));
+        assert.equal(page.url().startsWith(`${PARENT}/parent-`), true, `${step}: the parent stays`);
+        assert.equal(await frame.locator('#panel').getAttribute("data-step"), step, `${step}: still shown`);
+      } else if (step === "redirect") {
+        await page.waitForURL(`${PARENT}/done`);
+      } else {
+        await frame.locator('#panel[data-step="pdf-form-fill"]').waitFor();
+      }
+      await context.close();
+    }
+  }
+});
+
 test("manage-payments connects a bank account", async () => {
   const flow = await flowFor(["manage-payments"], await newUser());
   const { context, frame, messages } = await embed(flow.link);

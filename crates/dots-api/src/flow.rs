@@ -125,6 +125,14 @@ pub struct StartFlowRequest {
     /// A string or an object, attached to the flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
+    /// Ask for the user's own sign-in even when the server knows who they are. `true` can
+    /// only add to the server's policy; `false` (Dots' default) never removes what the policy
+    /// requires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_auth: Option<bool>,
+    /// Hide the "Go to dashboard" button once the flow is complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hide_go_to_dashboard_on_complete: Option<bool>,
 }
 
 impl StartFlowRequest {
@@ -133,6 +141,8 @@ impl StartFlowRequest {
         Self {
             steps: steps.into_iter().collect(),
             metadata: None,
+            require_auth: None,
+            hide_go_to_dashboard_on_complete: None,
         }
     }
 

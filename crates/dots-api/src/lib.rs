@@ -32,7 +32,7 @@ pub use error::{parse_json_body, ApiError, ProxyErrorBody, ValidationError};
 pub use flow::{BrowserFlow, CreateFlowRequest, Flow, FlowList, StartFlowRequest};
 pub use ids::{FlowId, TransferId, UserId};
 pub use message::{FlowMessage, MessageFields, StepStatus, MAX_REPORTED_HEIGHT};
-pub use step::{Step, StepName, StepOptions};
+pub use step::{is_dots_redirect_url, PayoutFeeParty, Step, StepName, StepOptions};
 pub use style::{decode_uri_component, encode_uri_component, FlowStyle, StyleVariable, Theme};
 pub use transfer::{
     CreateTransferRequest, Transaction, Transfer, TransferList, TransferStatus, TransferType,

@@ -84,6 +84,29 @@ impl StepName {
     pub fn is_requestable(&self) -> bool {
         Self::REQUESTABLE.contains(self)
     }
+
+    /// The options Dots documents for this step: the step table of Dots' payouts guide,
+    /// plus `auto_payout_enabled`, which only the create-flow schema documents (for `payout`
+    /// and `manage-payouts`). A step not listed takes no option.
+    pub fn documented_options(&self) -> &'static [&'static str] {
+        match self {
+            StepName::Onboarding
+            | StepName::Compliance
+            | StepName::IdVerification
+            | StepName::BackgroundCheck
+            | StepName::ManagePayments => &["hide_continue_button"],
+            StepName::ManagePayouts => &[
+                "hide_continue_button",
+                "require_default_payout_method",
+                "require_auto_payout_method",
+                "auto_payout_enabled",
+            ],
+            StepName::Payout => &["payout_fee_party", "auto_payout_enabled"],
+            StepName::Redirect => &["redirect_url", "hide_continue_button"],
+            StepName::PdfFormFill => &["template_id"],
+            StepName::Unknown(_) => &[],
+        }
+    }
 }
 
 impl fmt::Display for StepName {
@@ -105,18 +128,77 @@ impl<'de> Deserialize<'de> for StepName {
     }
 }
 
+/// Who pays the fee of a `payout` step: Dots documents `platform` and `user`.
+///
+/// A value this crate does not know is kept in `Unknown` when reading (so a new value from Dots
+/// never breaks parsing); a request carrying one is rejected by validation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PayoutFeeParty {
+    /// The app (Dots calls it the platform) pays the fee.
+    Platform,
+    /// The user pays the fee out of the payout.
+    User,
+    /// A value this version does not know (only ever read, never valid in a request).
+    Unknown(String),
+}
+
+impl PayoutFeeParty {
+    /// The documented values, as written on the wire.
+    pub const DOCUMENTED: [&'static str; 2] = ["platform", "user"];
+
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PayoutFeeParty::Platform => "platform",
+            PayoutFeeParty::User => "user",
+            PayoutFeeParty::Unknown(other) => other,
+        }
+    }
+
+    /// Parses a wire value; never fails (unknown values become [`PayoutFeeParty::Unknown`]).
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "platform" => PayoutFeeParty::Platform,
+            "user" => PayoutFeeParty::User,
+            other => PayoutFeeParty::Unknown(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for PayoutFeeParty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for PayoutFeeParty {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for PayoutFeeParty {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        Ok(PayoutFeeParty::parse(&value))
+    }
+}
+
 /// Options some steps take. Every field is optional; a step with none set is sent as a bare
 /// string, as Dots' examples do.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StepOptions {
-    /// `redirect`: where to send the user (http or https only).
+    /// `redirect`: where to send the user (an http(s) URL of the form Dots' schema gives).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
     /// `pdf-form-fill`: the PDF template to fill (required for that step).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// `manage-payouts`: hide the continue button so the user stays on the step.
+    /// `compliance`, `id-verification`, `background-check`, `manage-payments`,
+    /// `manage-payouts`, `redirect`: no continue button once the step is done, so the user
+    /// stays on it (the app moves on, e.g. on the step's completion event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hide_continue_button: Option<bool>,
     /// `manage-payouts`: the user must pick a default payout method.
@@ -128,9 +210,9 @@ pub struct StepOptions {
     /// `payout` / `manage-payouts`: allow turning on automatic payouts (Dots' default: true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_payout_enabled: Option<bool>,
-    /// `payout`: who pays the payout fee (`user` or `app`).
+    /// `payout`: who pays the payout fee.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payout_fee_party: Option<String>,
+    pub payout_fee_party: Option<PayoutFeeParty>,
 }
 
 impl StepOptions {
@@ -138,8 +220,8 @@ impl StepOptions {
         self == &StepOptions::default()
     }
 
-    /// The names of the options that are set, for validation messages.
-    fn set_fields(&self) -> Vec<&'static str> {
+    /// The names of the options that are set, in declaration order.
+    pub fn set_fields(&self) -> Vec<&'static str> {
         let mut set = Vec::new();
         if self.redirect_url.is_some() {
             set.push("redirect_url");
@@ -231,7 +313,8 @@ impl Step {
         Self::new(StepName::Payout)
     }
 
-    /// `manage-payouts`: hide the continue button so the user stays on the step.
+    /// Hide the continue button once the step is done (every step but `payout` and
+    /// `pdf-form-fill`).
     pub fn hide_continue_button(mut self, hide: bool) -> Self {
         self.options.hide_continue_button = Some(hide);
         self
@@ -255,9 +338,9 @@ impl Step {
         self
     }
 
-    /// `payout`: who pays the payout fee, `"user"` or `"app"`.
-    pub fn payout_fee_party(mut self, party: impl Into<String>) -> Self {
-        self.options.payout_fee_party = Some(party.into());
+    /// `payout`: who pays the payout fee.
+    pub fn payout_fee_party(mut self, party: PayoutFeeParty) -> Self {
+        self.options.payout_fee_party = Some(party);
         self
     }
 
@@ -276,18 +359,7 @@ impl Step {
                 ),
             ));
         }
-        let allowed: &[&str] = match self.name {
-            StepName::Redirect => &["redirect_url"],
-            StepName::PdfFormFill => &["template_id"],
-            StepName::ManagePayouts => &[
-                "hide_continue_button",
-                "require_default_payout_method",
-                "require_auto_payout_method",
-                "auto_payout_enabled",
-            ],
-            StepName::Payout => &["payout_fee_party", "auto_payout_enabled"],
-            _ => &[],
-        };
+        let allowed = self.name.documented_options();
         if let Some(extra) = self
             .options
             .set_fields()
@@ -308,9 +380,9 @@ impl Step {
                     format!("{field}.redirect_url"),
                     "the redirect step needs a redirect_url",
                 )),
-                Some(url) if !is_http_url(url) => Err(ValidationError::new(
+                Some(url) if !is_dots_redirect_url(url) => Err(ValidationError::new(
                     format!("{field}.redirect_url"),
-                    "redirect_url must be an absolute http(s) URL",
+                    "redirect_url must be an http(s) URL with a dotted host name, such as https://example.com/done",
                 )),
                 Some(_) => Ok(()),
             },
@@ -321,12 +393,12 @@ impl Step {
                     "the pdf-form-fill step needs a template_id",
                 )),
             },
-            StepName::Payout => match self.options.payout_fee_party.as_deref() {
-                None | Some("user") | Some("app") => Ok(()),
-                Some(_) => Err(ValidationError::new(
+            StepName::Payout => match &self.options.payout_fee_party {
+                Some(PayoutFeeParty::Unknown(value)) => Err(ValidationError::new(
                     format!("{field}.payout_fee_party"),
-                    "payout_fee_party must be `user` or `app`",
+                    format!("`{value}` is not a payout_fee_party; expected `platform` or `user`"),
                 )),
+                _ => Ok(()),
             },
             _ => Ok(()),
         }
@@ -339,18 +411,48 @@ impl From<StepName> for Step {
     }
 }
 
-/// `http://` or `https://` followed by a host with at least one character and no whitespace.
-fn is_http_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest) => {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-            !host.is_empty() && !url.chars().any(char::is_whitespace)
-        }
-        None => false,
+/// Whether `url` is wholly of the form Dots' create-flow schema gives for `redirect_url`:
+/// `https?://(www\.)?[-a-zA-Z0-9@:%._\+~#=]{1,256}\.[a-zA-Z0-9()]{1,6}\b[-a-zA-Z0-9()@:%_\+.~#?&//=]*`.
+///
+/// Written out by hand (a regex engine would add its size to every app's wasm); the drift
+/// test compares it with the pattern read from Dots' spec. JSON Schema patterns are not
+/// anchored, but a URL that only *contains* a match (`javascript:x//https://a.io`) is no URL
+/// to send a user to, so the whole value must match.
+pub fn is_dots_redirect_url(url: &str) -> bool {
+    fn host_char(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || b"-@:%._+~#=".contains(&c)
     }
+    fn tld_char(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || c == b'(' || c == b')'
+    }
+    fn tail_char(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || b"-()@:%_+.~#?&/=".contains(&c)
+    }
+    fn word(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || c == b'_'
+    }
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let bytes = rest.as_bytes();
+    // Some `.` splits `rest` into host (1..=256 host chars), top-level part (1..=6 chars),
+    // a word boundary, then only tail chars. (`www.` is host chars too.)
+    let www = if rest.starts_with("www.") { 4 } else { 0 };
+    (1..bytes.len()).any(|dot| {
+        bytes[dot] == b'.'
+            && (dot <= 256 || (www > 0 && dot - www <= 256))
+            && bytes[..dot].iter().all(|&c| host_char(c))
+            && (1..=6).any(|len| {
+                let end = dot + 1 + len;
+                end <= bytes.len()
+                    && bytes[dot + 1..end].iter().all(|&c| tld_char(c))
+                    && (word(bytes[end - 1]) != bytes.get(end).is_some_and(|&c| word(c)))
+                    && bytes[end..].iter().all(|&c| tail_char(c))
+            })
+    })
 }
 
 #[derive(Serialize)]
@@ -379,7 +481,7 @@ struct StepObjectIn {
     #[serde(default)]
     auto_payout_enabled: Option<bool>,
     #[serde(default)]
-    payout_fee_party: Option<String>,
+    payout_fee_party: Option<PayoutFeeParty>,
 }
 
 impl Serialize for Step {
@@ -463,7 +565,7 @@ mod tests {
                 require_default_payout_method: Some(true),
                 require_auto_payout_method: Some(false),
                 auto_payout_enabled: Some(true),
-                payout_fee_party: Some("user".into()),
+                payout_fee_party: Some(PayoutFeeParty::User),
             },
         };
         let written = serde_json::to_value(&step).unwrap();
@@ -522,7 +624,7 @@ mod tests {
                 .require_auto_payout_method(false)
                 .auto_payout_enabled(true),
             Step::payout()
-                .payout_fee_party("app")
+                .payout_fee_party(PayoutFeeParty::Platform)
                 .auto_payout_enabled(false),
             Step::redirect("https://example.com"),
             Step::pdf_form_fill("tpl"),
@@ -539,11 +641,15 @@ mod tests {
     }
 
     #[test]
-    fn http_urls_only() {
-        assert!(is_http_url("https://example.com/x?y=1"));
-        assert!(is_http_url("http://localhost:8080"));
-        assert!(!is_http_url("https://"));
-        assert!(!is_http_url("ftp://example.com"));
-        assert!(!is_http_url("https://exa mple.com"));
+    fn redirect_urls_as_dots_writes_them() {
+        assert!(is_dots_redirect_url("https://example.com/x?y=1"));
+        assert!(is_dots_redirect_url("http://127.0.0.1:8080/done"));
+        assert!(is_dots_redirect_url("https://www.example.co.uk"));
+        assert!(!is_dots_redirect_url("http://localhost:8080"));
+        assert!(!is_dots_redirect_url("https://"));
+        assert!(!is_dots_redirect_url("ftp://example.com"));
+        assert!(!is_dots_redirect_url("https://exa mple.com"));
+        assert!(!is_dots_redirect_url("javascript:x//https://example.com"));
+        assert!(!is_dots_redirect_url("https://example.com/<script>"));
     }
 }

@@ -111,7 +111,7 @@
     var names = stepNames();
     for (var i = 0; i < names.length; i++) {
       if (state.completed_steps.indexOf(names[i]) < 0) return names[i];
-      // A step whose continue button is hidden keeps the user on it (embedded settings).
+      // A done step whose continue button is hidden keeps the user on it: the app moves on.
       if (optionsOf(names[i]).hide_continue_button === true) return names[i];
     }
     return null;
@@ -353,7 +353,8 @@
         el("p", { text: safe ? "You will continue at " + new URL(url).host + "." : "There is nowhere to continue to." }),
         el("form", { on: { submit: submitForm(function () {
           complete("redirect", {}).then(function (answer) {
-            if (answer && safe) {
+            // Without a continue button the user stays; the app decides where to go.
+            if (answer && safe && optionsOf("redirect").hide_continue_button !== true) {
               // A moment for the parent to handle the {step, status} message just posted:
               // navigating the top window at once can unload it before that task runs.
               setTimeout(function () {
@@ -382,6 +383,12 @@
     }
   };
 
+  function stepDone() {
+    var name = currentStep();
+    return [el("h1", { text: TITLES[name] || name }),
+      el("p", { class: "done-badge", id: "step-done", text: "This step is done." })];
+  }
+
   function render() {
     var current = currentStep();
     var rail = document.getElementById("rail");
@@ -392,7 +399,10 @@
         "data-step": name, text: TITLES[name] || name });
     }));
     var panel = document.getElementById("panel");
-    var renderer = RENDER[current === null ? "done" : current] || function () {
+    var finished = current !== null && state.completed_steps.indexOf(current) >= 0;
+    // manage-payouts stays editable (embedded settings); any other finished step that stays
+    // shows that it is done and offers no way on.
+    var renderer = (finished && current !== "manage-payouts") ? stepDone : RENDER[current === null ? "done" : current] || function () {
       return [el("h1", { text: current }), el("form", { on: { submit: submitForm(function () { complete(current, {}); }) } }, [primary("Continue")])];
     };
     var children = renderer();

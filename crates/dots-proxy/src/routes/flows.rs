@@ -61,14 +61,17 @@ pub(crate) async fn create(
             StepName::Payout | StepName::ManagePayouts | StepName::ManagePayments
         )
     });
-    let require_auth = bound.is_some()
+    let policy_requires_auth = bound.is_some()
         && caller.via_cookie
         && moves_money
         && !state.settings().preauth_money_steps_for_cookies;
+    // The browser may ask for more (its own sign-in), never for less than the policy.
+    let require_auth = policy_requires_auth || request.require_auth == Some(true);
     let preauthenticated = bound.is_some() && !require_auth;
     let mut upstream = CreateFlowRequest::new(request.steps);
     upstream.metadata = request.metadata;
     upstream.user_id = bound.clone().map(UserId);
+    upstream.hide_go_to_dashboard_on_complete = request.hide_go_to_dashboard_on_complete;
     if require_auth {
         upstream.require_auth = Some(true);
     }
