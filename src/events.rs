@@ -100,6 +100,9 @@ pub enum FlowError {
         message: String,
         /// The request field at fault, if the backend named one.
         field: Option<String>,
+        /// What Dots itself said when it refused the request (`dots_error_code`, e.g.
+        /// `transaction-insufficient-funds` or `invalid-input`), apart from the backend's code.
+        dots_code: Option<String>,
     },
     /// The backend answered 2xx with something that is not a flow.
     InvalidResponse(String),

@@ -155,12 +155,14 @@ async fn send(
                 code,
                 message,
                 field: field("field"),
+                dots_code: field("dots_error_code"),
             },
             _ => FlowError::BackendRejected {
                 status,
                 code: "http_error".to_owned(),
                 message: format!("the server answered HTTP {status}"),
                 field: None,
+                dots_code: None,
             },
         });
     }

@@ -565,6 +565,22 @@ async fn the_endpoint_source_reads_flows_and_errors_with_the_browsers_json() {
             code: "invalid_request".into(),
             message: "step 1 is unknown".into(),
             field: Some("steps[1]".into()),
+            dots_code: None,
+        })
+    );
+    // What Dots said travels apart from the backend's own code.
+    answer(
+        422,
+        r#"{"error":"upstream_rejected","message":"Invalid phone number","dots_error_code":"invalid-input"}"#,
+    );
+    assert_eq!(
+        request_flow("/api/flows", &request).await,
+        Err(FlowError::BackendRejected {
+            status: 422,
+            code: "upstream_rejected".into(),
+            message: "Invalid phone number".into(),
+            field: None,
+            dots_code: Some("invalid-input".into()),
         })
     );
     answer(500, "<html>oops</html>");

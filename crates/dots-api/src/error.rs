@@ -139,6 +139,10 @@ pub struct ProxyErrorBody {
     /// The request field at fault, for `invalid_request`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// What Dots itself said, for `upstream_rejected`: its documented error code
+    /// (`transaction-insufficient-funds`, `invalid-input`, ...), so a host can tell them apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dots_error_code: Option<String>,
 }
 
 impl ProxyErrorBody {
@@ -152,6 +156,7 @@ impl ProxyErrorBody {
             error: error.into(),
             message: message.into(),
             field,
+            dots_error_code: None,
         }
     }
 }

@@ -76,7 +76,7 @@ async fn demo_state(
     // A visitor without a session yet simply has no user.
     let bound = match caller {
         Ok(caller) => state.app.db().bound_user(&caller.identity).await?,
-        Err(ProxyError::NotFound) => None,
+        Err(ProxyError::NotFound(_)) => None,
         Err(err) => return Err(err),
     };
     Ok(Json(wallets(&state, bound.as_deref()).await?))

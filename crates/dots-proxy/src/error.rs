@@ -13,9 +13,10 @@ pub enum ProxyError {
     /// The request broke a rule; nothing was sent to Dots.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// No such object for this caller.
-    #[error("not found")]
-    NotFound,
+    /// No such object for this caller: `flow`, `user`, `transfer`, `session`. (A flow of
+    /// another caller is "no such flow" too.)
+    #[error("no such {0}")]
+    NotFound(&'static str),
     /// Talking to Dots failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
@@ -113,18 +114,20 @@ impl IntoResponse for ProxyError {
                 ProxyErrorBody::new("invalid_request", err.to_string(), Some(err.field)),
                 None,
             ),
-            ProxyError::NotFound | ProxyError::Upstream(UpstreamError::NotFound) => (
+            ProxyError::NotFound(what) | ProxyError::Upstream(UpstreamError::NotFound(what)) => (
                 StatusCode::NOT_FOUND,
-                ProxyErrorBody::new("not_found", "no such flow", None),
+                ProxyErrorBody::new("not_found", format!("no such {what}"), None),
                 None,
             ),
-            ProxyError::Upstream(UpstreamError::Rejected { status, message }) => {
-                tracing::info!(status, %message, "Dots rejected a request");
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ProxyErrorBody::new("upstream_rejected", message, None),
-                    None,
-                )
+            ProxyError::Upstream(UpstreamError::Rejected {
+                status,
+                message,
+                error_code,
+            }) => {
+                tracing::info!(status, %message, ?error_code, "Dots rejected a request");
+                let mut body = ProxyErrorBody::new("upstream_rejected", message, None);
+                body.dots_error_code = error_code;
+                (StatusCode::UNPROCESSABLE_ENTITY, body, None)
             }
             ProxyError::Upstream(UpstreamError::RateLimited { retry_after }) => (
                 StatusCode::TOO_MANY_REQUESTS,

@@ -163,7 +163,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ProxyError> {
         let (caller, _) = caller_of(parts, &AppState::from_ref(state), false)?;
-        caller.ok_or(ProxyError::NotFound)
+        caller.ok_or(ProxyError::NotFound("session"))
     }
 }
 

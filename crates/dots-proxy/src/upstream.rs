@@ -22,10 +22,13 @@ pub enum UpstreamError {
         status: u16,
         /// Dots' message.
         message: String,
+        /// Dots' documented error code (`transaction-insufficient-funds`, `invalid-input`,
+        /// ...), when it gave one.
+        error_code: Option<String>,
     },
-    /// The object does not exist upstream.
-    #[error("not found at Dots")]
-    NotFound,
+    /// The object (`flow`, `user`, `transfer`) does not exist upstream.
+    #[error("no such {0} at Dots")]
+    NotFound(&'static str),
     /// Dots asks us to slow down.
     #[error("rate limited by Dots")]
     RateLimited {
@@ -86,7 +89,7 @@ impl DotsClient {
     /// `POST /v2/flows`. Never retried: a retry could create a second flow.
     pub async fn create_flow(&self, request: &CreateFlowRequest) -> Result<Flow, UpstreamError> {
         let builder = self.request(Method::POST, "/v2/flows").json(request);
-        self.send(builder).await
+        self.send(builder, "flow").await
     }
 
     /// `GET /v2/flows/{id}`, retried with backoff on transient failures.
@@ -96,42 +99,49 @@ impl DotsClient {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
-            return Err(UpstreamError::NotFound);
+            return Err(UpstreamError::NotFound("flow"));
         }
-        self.get(&format!("/v2/flows/{flow_id}")).await
+        self.get(&format!("/v2/flows/{flow_id}"), "flow").await
     }
 
     /// `POST /v2/users` (found or created by phone number). Never retried.
     pub async fn create_user(&self, request: &CreateUserRequest) -> Result<User, UpstreamError> {
-        self.send(self.request(Method::POST, "/v2/users").json(request))
-            .await
+        self.send(
+            self.request(Method::POST, "/v2/users").json(request),
+            "user",
+        )
+        .await
     }
 
     /// `GET /v2/users/{id}`, retried with backoff.
     pub async fn retrieve_user(&self, user_id: &str) -> Result<User, UpstreamError> {
-        check_id(user_id)?;
-        self.get(&format!("/v2/users/{user_id}")).await
+        check_id(user_id, "user")?;
+        self.get(&format!("/v2/users/{user_id}"), "user").await
     }
 
     /// `POST /v2/users/{id}/send-verification-token`.
     pub async fn send_verification_token(&self, user_id: &str) -> Result<(), UpstreamError> {
-        check_id(user_id)?;
+        check_id(user_id, "user")?;
         let builder = self
             .request(
                 Method::POST,
                 &format!("/v2/users/{user_id}/send-verification-token"),
             )
             .json(&serde_json::json!({}));
-        self.send::<serde_json::Value>(builder).await.map(drop)
+        self.send::<serde_json::Value>(builder, "user")
+            .await
+            .map(drop)
     }
 
     /// `POST /v2/users/{id}/verify`.
     pub async fn verify_user(&self, user_id: &str, token: &str) -> Result<(), UpstreamError> {
-        check_id(user_id)?;
+        check_id(user_id, "user")?;
         let builder = self
             .request(Method::POST, &format!("/v2/users/{user_id}/verify"))
             .json(&serde_json::json!({ "token": token }));
-        self.send::<serde_json::Value>(builder).await.map(drop)
+        self.send::<serde_json::Value>(builder, "user")
+            .await
+            .map(drop)
     }
 
     /// `POST /v2/transfers`. Never retried here: callers pass an idempotency key and retry
@@ -140,14 +150,18 @@ impl DotsClient {
         &self,
         request: &CreateTransferRequest,
     ) -> Result<Transfer, UpstreamError> {
-        self.send(self.request(Method::POST, "/v2/transfers").json(request))
-            .await
+        self.send(
+            self.request(Method::POST, "/v2/transfers").json(request),
+            "user",
+        )
+        .await
     }
 
     /// `GET /v2/transfers/{id}`, retried with backoff.
     pub async fn retrieve_transfer(&self, transfer_id: &str) -> Result<Transfer, UpstreamError> {
-        check_id(transfer_id)?;
-        self.get(&format!("/v2/transfers/{transfer_id}")).await
+        check_id(transfer_id, "transfer")?;
+        self.get(&format!("/v2/transfers/{transfer_id}"), "transfer")
+            .await
     }
 
     /// `GET /v2/transfers?user_id=...`: one page of a user's transfers (newest first, at most
@@ -157,20 +171,25 @@ impl DotsClient {
         user_id: &str,
         starting_after: Option<&str>,
     ) -> Result<TransferList, UpstreamError> {
-        check_id(user_id)?;
+        check_id(user_id, "user")?;
         let mut path = format!("/v2/transfers?user_id={user_id}&limit=100");
         if let Some(after) = starting_after {
-            check_id(after)?;
+            check_id(after, "transfer")?;
             path.push_str(&format!("&starting_after={after}"));
         }
-        self.get(&path).await
+        self.get(&path, "user").await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
+    /// A GET of `path`, whose 404 means no such `what`.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        what: &'static str,
+    ) -> Result<T, UpstreamError> {
         let mut delay = Duration::from_millis(100);
         let mut attempt = 1;
         loop {
-            match self.send(self.request(Method::GET, path)).await {
+            match self.send(self.request(Method::GET, path), what).await {
                 Err(UpstreamError::Unavailable(reason)) if attempt < GET_ATTEMPTS => {
                     tracing::warn!(%path, attempt, %reason, "retrying a GET to Dots");
                     tokio::time::sleep(delay).await;
@@ -193,9 +212,11 @@ impl DotsClient {
         builder
     }
 
+    /// Sends a request whose 404 means no such `what` (`flow`, `user`, `transfer`).
     async fn send<T: DeserializeOwned>(
         &self,
         builder: reqwest::RequestBuilder,
+        what: &'static str,
     ) -> Result<T, UpstreamError> {
         let response = builder
             .send()
@@ -213,16 +234,18 @@ impl DotsClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
         let body = response.bytes().await.unwrap_or_default();
-        let message = serde_json::from_slice::<ApiError>(&body)
-            .map(|e| e.message)
-            .unwrap_or_else(|_| format!("HTTP {status}"));
+        let (message, error_code) = match serde_json::from_slice::<ApiError>(&body) {
+            Ok(error) => (error.message, error.error_code),
+            Err(_) => (format!("HTTP {status}"), None),
+        };
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => UpstreamError::Unauthorized,
-            StatusCode::NOT_FOUND => UpstreamError::NotFound,
+            StatusCode::NOT_FOUND => UpstreamError::NotFound(what),
             StatusCode::TOO_MANY_REQUESTS => UpstreamError::RateLimited { retry_after },
             s if s.is_client_error() => UpstreamError::Rejected {
                 status: s.as_u16(),
                 message,
+                error_code,
             },
             s => UpstreamError::Unavailable(format!("HTTP {s}")),
         })
@@ -230,14 +253,14 @@ impl DotsClient {
 }
 
 /// Ids go into URL paths: only letters, digits, `-` and `_`.
-fn check_id(id: &str) -> Result<(), UpstreamError> {
+fn check_id(id: &str, what: &'static str) -> Result<(), UpstreamError> {
     if id.is_empty()
         || id.len() > 64
         || !id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(UpstreamError::NotFound);
+        return Err(UpstreamError::NotFound(what));
     }
     Ok(())
 }

@@ -344,3 +344,79 @@ async fn a_lost_answer_is_reconciled_with_dots_before_any_new_transfer() {
     assert_eq!(again["id"], found["id"]);
     assert_eq!(upstream_transfers(&stack, &user), 2);
 }
+
+#[tokio::test]
+async fn errors_say_what_dots_said_and_404s_name_what_is_missing() {
+    // Issue 13: "insufficient funds" and "invalid input" both read `upstream_rejected`; every
+    // 404 said "no such flow".
+    let stack = Stack::start().await;
+    let (_, user) = stack
+        .host(
+            Method::POST,
+            "/host/users",
+            Some(json!({"first_name": "Ada", "last_name": "Lovelace",
+            "email": "ada@example.com", "country_code": "1", "phone_number": "4155550602"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    let id = user["id"].as_str().unwrap();
+    // More than the app's $100 wallet.
+    let (status, error) = stack
+        .host(
+            Method::POST,
+            &format!("/host/users/{id}/pay"),
+            Some(json!({"amount_cents": 1_000_000, "reference": "too-much"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["error"], "upstream_rejected");
+    assert_eq!(error["dots_error_code"], "transaction-insufficient-funds");
+    let (status, error) = stack
+        .host(
+            Method::POST,
+            "/host/transfers",
+            Some(json!({"amount": -1_000_000, "user_id": id,
+                        "idempotency_key": "7a0c3f8e-1b6d-4f0e-9c1a-2d3e4f5a6b7c"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["dots_error_code"], "transaction-insufficient-funds");
+    let (status, error) = stack
+        .host(
+            Method::POST,
+            &format!("/host/users/{id}/verify"),
+            Some(json!({"token": "000000"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["error"], "upstream_rejected");
+    assert_eq!(error["dots_error_code"], "invalid-input");
+    // The proxy's own refusals carry no Dots code (Dots was never asked).
+    let (status, error) = stack
+        .host(
+            Method::POST,
+            &format!("/host/users/{id}/pay"),
+            Some(json!({"amount_cents": -5, "reference": "r"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(error.get("dots_error_code").is_none(), "{error}");
+
+    let missing = "00000000-0000-4000-8000-000000000000";
+    for (path, what) in [
+        (format!("/host/users/{missing}"), "user"),
+        (format!("/host/transfers/{missing}"), "transfer"),
+        (format!("/host/flows/{missing}"), "flow"),
+        ("/host/users/not%20an%20id".to_owned(), "user"),
+    ] {
+        let (status, error) = stack
+            .host(Method::GET, &path, None, Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(error["message"], format!("no such {what}"), "{path}");
+    }
+}

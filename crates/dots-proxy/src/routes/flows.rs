@@ -107,15 +107,20 @@ fn rfc3339(ms: i64) -> String {
 /// Retrieves a flow the caller created (404 for any other, whether or not it exists).
 pub(crate) async fn retrieve(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ProxyError>,
     Path(flow_id): Path<String>,
 ) -> Result<Json<BrowserFlow>, ProxyError> {
+    // No session, a missing flow and another caller's flow all read the same.
+    let caller = caller.map_err(|err| match err {
+        ProxyError::NotFound(_) => ProxyError::NotFound("flow"),
+        other => other,
+    })?;
     let owner = state
         .flow_owner(&flow_id)
         .await?
-        .ok_or(ProxyError::NotFound)?;
+        .ok_or(ProxyError::NotFound("flow"))?;
     if owner != caller.identity {
-        return Err(ProxyError::NotFound);
+        return Err(ProxyError::NotFound("flow"));
     }
     let flow = state.dots().retrieve_flow(&flow_id).await?;
     Ok(Json(flow.into()))

@@ -40,7 +40,7 @@ pub(crate) async fn require_admin(
     next: Next,
 ) -> Response {
     let Some(expected) = state.settings().admin_token.as_ref() else {
-        return ProxyError::NotFound.into_response();
+        return ProxyError::NotFound("route").into_response();
     };
     let presented = request
         .headers()
