@@ -44,7 +44,10 @@ pub struct UseDotsFlowOptions {
     /// How often to ask the server for progress while the flow is open (`None`: only after
     /// each step message).
     pub confirm_interval: Option<Duration>,
-    /// How long before a pre-authenticated link expires to fetch a fresh one.
+    /// How long before a pre-authenticated link expires it is due for a fresh one. The frame
+    /// is never swapped under a step in progress: a due link is replaced at once only while
+    /// the frame is not showing yet, otherwise at the next step boundary (a `{step, status}`
+    /// message) or when the frame reloads.
     pub refresh_margin: Duration,
     /// A signal to keep the status in (otherwise the hook makes its own); it is written as
     /// the status changes, so the app can read it anywhere.
@@ -138,6 +141,70 @@ impl Timers {
             t.clear();
         }
     }
+}
+
+/// Why a fresh link is fetched.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refresh {
+    /// The link is due (its expiry is near or past): swapped now only if the frame is not
+    /// showing yet.
+    Due,
+    /// A step just finished in the frame.
+    Boundary,
+    /// The frame just (re)loaded.
+    Reload,
+}
+
+/// Where the refresh function lives (set once it exists; read by timers and messages).
+type RefreshFn = StoredValue<Option<Rc<dyn Fn(u64, Refresh)>>, LocalStorage>;
+
+/// Arms a timer that calls `refresh` with [`Refresh::Due`] at `at` (ms since the epoch).
+fn arm_due(
+    at: f64,
+    generation: StoredValue<u64>,
+    generation_now: u64,
+    refresh: RefreshFn,
+) -> Option<TimeoutHandle> {
+    let wait = (at - js_sys::Date::now()).max(0.0);
+    set_timeout_with_handle(
+        move || {
+            if generation.try_get_value() == Some(generation_now) {
+                if let Some(refresh) = refresh.try_get_value().flatten() {
+                    refresh(generation_now, Refresh::Due);
+                }
+            }
+        },
+        Duration::from_millis(wait as u64),
+    )
+    .ok()
+}
+
+/// Calls `loaded` on every `load` of the frame element, whichever element the `NodeRef`
+/// holds over time (the component re-creates it after a retry); listeners go on cleanup.
+#[cfg(not(feature = "ssr"))]
+fn watch_loads(frame: NodeRef<Iframe>, loaded: impl Fn() + 'static) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let callback = Closure::<dyn Fn()>::new(loaded).into_js_value();
+    let attached = StoredValue::new_local(None::<web_sys::HtmlIFrameElement>);
+    let detach = {
+        let callback = callback.clone();
+        move || {
+            if let Some(old) = attached.try_update_value(Option::take).flatten() {
+                let _ = old.remove_event_listener_with_callback("load", callback.unchecked_ref());
+            }
+        }
+    };
+    let detach_on_change = detach.clone();
+    Effect::new(move |_| {
+        let element = frame.get();
+        detach_on_change();
+        if let Some(element) = element {
+            let _ = element.add_event_listener_with_callback("load", callback.unchecked_ref());
+            attached.set_value(Some(element));
+        }
+    });
+    on_cleanup(detach);
 }
 
 /// Asks `source` for a flow and hands it to `then` with its link's origin (where the frame's
@@ -261,8 +328,12 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     let all_steps = RwSignal::new(Vec::<StepName>::new());
     let height = RwSignal::new(clamp(DEFAULT_HEIGHT));
     let attempt = RwSignal::new(0u32);
-    // Fetches a fresh link; set below, once `install` (which arms its timer) exists.
-    let refresh = StoredValue::new_local(None::<Rc<dyn Fn(u64)>>);
+    // Fetches a fresh link (for a reason); set below, once `install` exists.
+    let refresh: RefreshFn = StoredValue::new_local(None);
+    // The current link's expiry (ms since the epoch), and whether it is due for a fresh one
+    // that could not be swapped in yet because the frame was showing a step.
+    let expires_ms = StoredValue::new(None::<f64>);
+    let stale = StoredValue::new(false);
     let generation = StoredValue::new(0u64);
     // The origin messages must come from: the current link's (set with the flow).
     let origin = StoredValue::new(None::<String>);
@@ -385,7 +456,19 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
                 link: new_flow.link.clone(),
             });
         }
-        let expires_at = new_flow.expires_at.clone();
+        // When the link expires by this browser's clock: counted from now with `expires_in`
+        // (immune to a clock minutes off the server's), else read from `expires_at`.
+        let now = js_sys::Date::now();
+        let expires = match new_flow.expires_in {
+            Some(seconds) => Some(now + seconds as f64 * 1000.0),
+            None => new_flow
+                .expires_at
+                .as_deref()
+                .map(js_sys::Date::parse)
+                .filter(|ms| ms.is_finite()),
+        };
+        expires_ms.set_value(expires);
+        stale.set_value(false);
         origin.set_value(Some(link_origin));
         flow.set(Some(new_flow));
         let load = set_timeout_with_handle(
@@ -412,24 +495,16 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             )
             .ok()
         });
-        let refresh_timer = expires_at
-            .map(|at| js_sys::Date::parse(&at))
-            .filter(|ms| ms.is_finite())
-            .and_then(|expires_ms| {
-                let wait =
-                    (expires_ms - js_sys::Date::now() - refresh_margin.as_millis() as f64).max(0.0);
-                set_timeout_with_handle(
-                    move || {
-                        if generation.try_get_value() == Some(generation_now) {
-                            if let Some(refresh) = refresh.try_get_value().flatten() {
-                                refresh(generation_now);
-                            }
-                        }
-                    },
-                    Duration::from_millis(wait as u64),
-                )
-                .ok()
-            });
+        // Due `refresh_margin` before expiry, but never sooner than 1 s after arrival (or at
+        // expiry, if that is sooner): a backend handing out short-lived links cannot start a
+        // tight refresh loop. A link already expired on arrival says more about this
+        // browser's clock than about the link: no timer at all.
+        let refresh_timer = expires.filter(|at| *at > now).and_then(|at| {
+            let due = (at - refresh_margin.as_millis() as f64)
+                .max(now + 1000.0)
+                .min(at);
+            arm_due(due, generation, generation_now, refresh)
+        });
         timers.update_value(|t| {
             t.load = load;
             t.confirm = confirm_timer;
@@ -437,10 +512,18 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         });
     };
 
-    // When a pre-authenticated link is about to expire, fetch a fresh one for the steps not yet
-    // done (completed steps are kept), or report the expiry if that fails.
-    // (A plain function called by the refresh timer, not a signal watched by an effect.)
-    refresh.set_value(Some(Rc::new(move |generation_now| {
+    // A pre-authenticated link is due for a fresh one (for the steps not yet done; completed
+    // steps are kept). What the user typed is never lost: the frame is swapped only while it
+    // shows no step in progress — before it shows, at a step boundary, or right after it
+    // (re)loaded. While it shows a step, the link is only marked stale.
+    // (A plain function called by timers and messages, not a signal watched by an effect.)
+    refresh.set_value(Some(Rc::new(move |generation_now, why: Refresh| {
+        let current = status.get_untracked();
+        if why == Refresh::Due && current != FlowStatus::Loading {
+            // Showing a step (or finished): wait for a boundary or a reload.
+            stale.set_value(current == FlowStatus::Ready);
+            return;
+        }
         let remaining: Vec<Step> = steps
             .get_untracked()
             .into_iter()
@@ -457,6 +540,23 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             move |result| match result {
                 Ok(fetched) => install(fetched, generation_now, true),
                 Err(_) => {
+                    let expired = expires_ms
+                        .get_value()
+                        .is_some_and(|at| js_sys::Date::now() >= at);
+                    if why == Refresh::Boundary || !expired {
+                        // The frame just posted (it is alive), or its link still works: keep
+                        // it, and try again at the next chance (at the latest, at expiry).
+                        stale.set_value(true);
+                        if let Some(at) = expires_ms.get_value().filter(|_| !expired) {
+                            let retry = arm_due(at, generation, generation_now, refresh);
+                            timers.update_value(|t| {
+                                if let Some(old) = std::mem::replace(&mut t.refresh, retry) {
+                                    old.clear();
+                                }
+                            });
+                        }
+                        return;
+                    }
                     timers.update_value(Timers::clear);
                     status.set(FlowStatus::Expired);
                     if let Some(cb) = on_expired {
@@ -467,6 +567,11 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             },
         );
     })));
+    let refresh_now = move |why: Refresh| {
+        if let Some(refresh) = refresh.try_get_value().flatten() {
+            refresh(generation.get_value(), why);
+        }
+    };
 
     // Fetch a flow on mount, when the steps change, and on retry. Effects never run on the
     // server, so SSR builds do not touch the network or `window`.
@@ -531,11 +636,28 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
                 step,
                 status: step_status,
             } => {
+                // A step the flow keeps showing once done (`hide_continue_button`) is no
+                // boundary: swapping the frame would move the user on.
+                let stays = steps.with_untracked(|s| {
+                    s.iter()
+                        .any(|s| s.name == step && s.options.hide_continue_button == Some(true))
+                });
+                let boundary = step_status.is_done() && !stays;
                 mark_done(step, step_status);
                 confirm();
+                if boundary && stale.get_value() && status.get_untracked() == FlowStatus::Ready {
+                    refresh_now(Refresh::Boundary);
+                }
             }
             FlowMessage::Other(value) => emit(FlowEvent::Unknown(value)),
             _ => {}
+        }
+    };
+    // The frame (re)loaded: nothing is in progress in it, so a stale link is swapped now
+    // (an expired link's page would show an error; e.g. after a re-theme past the expiry).
+    let on_frame_load = move || {
+        if stale.get_value() {
+            refresh_now(Refresh::Reload);
         }
     };
     // On the server there is no window: nothing to listen to (leptos-use's pattern).
@@ -543,9 +665,10 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     {
         let listener = window_event_listener(leptos::ev::message, on_message);
         on_cleanup(move || listener.remove());
+        watch_loads(frame, on_frame_load);
     }
     #[cfg(feature = "ssr")]
-    let _ = on_message;
+    let _ = (on_message, on_frame_load);
     on_cleanup(move || {
         timers.try_update_value(Timers::clear);
     });

@@ -47,6 +47,15 @@ impl JsonObject {
         }
     }
 
+    /// Field `key` if it is a number; absent or `null` is `Ok(None)`, anything else `Err`.
+    pub fn optional_number(&self, key: &str) -> Result<Option<f64>, ()> {
+        match self.field(key) {
+            None => Ok(None),
+            Some(value) if value.is_null() || value.is_undefined() => Ok(None),
+            Some(value) => value.as_f64().map(Some).ok_or(()),
+        }
+    }
+
     /// Field `key` if it is an array of strings.
     pub fn strings(&self, key: &str) -> Option<Vec<String>> {
         let value = self.field(key)?;

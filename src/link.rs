@@ -189,5 +189,10 @@ fn read_flow(text: &str) -> Result<BrowserFlow, String> {
     flow.expires_at = object
         .optional_string("expires_at")
         .map_err(|()| wrong("expires_at", "a string"))?;
+    flow.expires_in = match object.optional_number("expires_in") {
+        Ok(None) => None,
+        Ok(Some(n)) if (0.0..=1e9).contains(&n) && n.fract() == 0.0 => Some(n as u64),
+        _ => return Err(wrong("expires_in", "whole seconds")),
+    };
     Ok(flow)
 }

@@ -168,6 +168,10 @@ pub struct BrowserFlow {
     /// When a pre-authenticated link stops working (RFC 3339), if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// The same expiry as seconds from the answer: what a browser should count with, since its
+    /// own clock may be minutes off the server's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
 }
 
 impl BrowserFlow {
@@ -179,6 +183,7 @@ impl BrowserFlow {
             steps,
             completed_steps: completed,
             expires_at: None,
+            expires_in: None,
         }
     }
 }

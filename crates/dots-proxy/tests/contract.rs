@@ -507,7 +507,11 @@ async fn flow_level_options_reach_dots_and_never_weaken_the_policy() {
         let mut b = browser.clone();
         async move {
             let f = b.create_flow(json!({"steps": ["id-verification"]})).await;
+            // Also as seconds from now (a browser's clock may be off the server's).
             f["expires_at"].is_string()
+                && f["expires_in"]
+                    .as_u64()
+                    .is_some_and(|s| (890..=900).contains(&s))
         }
     })
     .await;

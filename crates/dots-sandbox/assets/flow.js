@@ -8,6 +8,8 @@
   "use strict";
 
   var state = JSON.parse(document.getElementById("flow-state").textContent);
+  // Given to a page opened while its link worked: keeps this page working past the expiry.
+  var pageSession = state.page_session || null;
   var root = document.documentElement;
   var VARIABLES = [
     "backgroundColor", "primaryTextColor", "secondaryTextColor", "tertiaryTextColor",
@@ -85,7 +87,7 @@
   function api(path, body) {
     return fetch("/flow/" + encodeURIComponent(state.id) + path, {
       method: body === undefined ? "GET" : "POST",
-      headers: { "content-type": "application/json" },
+      headers: pageSession ? { "content-type": "application/json", "x-sandbox-page-session": pageSession } : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (json) {

@@ -1,11 +1,16 @@
 //! The hosted flow pages (`/flow/{id}`, a flow's `link`) and the calls they make.
 //!
 //! The page is a small real UI for every step kind. The flow id in the URL is the capability,
-//! as with Dots' own links; a pre-authenticated link stops working when it expires.
+//! as with Dots' own links; a pre-authenticated link cannot be opened once it has expired.
+//!
+//! A page opened in time keeps working past the link's expiry until it idles out
+//! ([`crate::store::PAGE_SESSION_IDLE_SECS`]): the page gets a session token when it is served
+//! and sends it with every call. Dots documents only the link's lifetime, so this is the
+//! sandbox's assumption (the README says so); the component copes with either behaviour.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -43,18 +48,42 @@ fn page_error(status: StatusCode, message: &str) -> SandboxError {
     SandboxError::with_status(status, ApiError::new(message, None))
 }
 
-/// The flow behind a page call, refusing expired links and (unless `allow_anonymous`)
-/// callers who have not signed in.
+/// The header a served page sends its session token in.
+const PAGE_SESSION_HEADER: &str = "x-sandbox-page-session";
+
+/// A page call: which flow, and the page's session token if it sent one.
+struct PageCall<'a> {
+    flow_id: &'a str,
+    headers: &'a HeaderMap,
+}
+
+impl PageCall<'_> {
+    /// Whether the page may act: the link still works, or the page was opened while it did
+    /// and has not idled out.
+    fn open(&self, state: &SandboxState, record: &FlowRecord) -> bool {
+        let now = state.clock().now();
+        if !record.expired(now) {
+            return true;
+        }
+        self.headers
+            .get(PAGE_SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|token| state.store().touch_page(self.flow_id, token, now))
+    }
+}
+
+/// The flow behind a page call, refusing expired links (unless the page was opened in time)
+/// and (unless `allow_anonymous`) callers who have not signed in.
 fn usable_flow(
     state: &SandboxState,
-    flow_id: &str,
+    call: &PageCall<'_>,
     allow_anonymous: bool,
 ) -> Result<FlowRecord, SandboxError> {
     let record = state
         .store()
-        .flow_record(flow_id)
+        .flow_record(call.flow_id)
         .ok_or_else(|| SandboxError::not_found("flow"))?;
-    if record.expired(state.clock().now()) {
+    if !call.open(state, &record) {
         return Err(page_error(StatusCode::GONE, "This link has expired"));
     }
     if !allow_anonymous && !record.signed_in {
@@ -63,10 +92,11 @@ fn usable_flow(
     Ok(record)
 }
 
-/// What the page script needs to render.
-fn session_json(state: &SandboxState, record: &FlowRecord) -> Value {
+/// What the page script needs to render; `open` says whether the page may act (see
+/// [`PageCall::open`]).
+fn session_json(state: &SandboxState, record: &FlowRecord, open: bool) -> Value {
     let now = state.clock().now();
-    let expired = record.expired(now);
+    let expired = !open;
     // An expired pre-authenticated link shows nothing of its user (whoever holds the old
     // link must not read their name, wallet or payout methods).
     let user = record
@@ -120,10 +150,10 @@ async fn flow_page(
         .store()
         .flow_record(&flow_id)
         .ok_or_else(|| SandboxError::not_found("flow"))?;
-    let html = PAGE.replace(
-        "__FLOW_STATE__",
-        &json_for_script(&session_json(&state, &record)),
-    );
+    let token = state.store().open_page(&flow_id, state.clock().now());
+    let mut session = session_json(&state, &record, token.is_some());
+    session["page_session"] = json!(token);
+    let html = PAGE.replace("__FLOW_STATE__", &json_for_script(&session));
     let mut response = Html(html).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -141,17 +171,33 @@ async fn flow_page(
 async fn session(
     State(state): State<SandboxState>,
     Path(flow_id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, SandboxError> {
-    let record = usable_flow(&state, &flow_id, true)?;
-    Ok(Json(session_json(&state, &record)))
+    let record = usable_flow(
+        &state,
+        &PageCall {
+            flow_id: &flow_id,
+            headers: &headers,
+        },
+        true,
+    )?;
+    Ok(Json(session_json(&state, &record, true)))
 }
 
 async fn onboarding_start(
     State(state): State<SandboxState>,
     Path(flow_id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, SandboxError> {
-    usable_flow(&state, &flow_id, true)?;
+    usable_flow(
+        &state,
+        &PageCall {
+            flow_id: &flow_id,
+            headers: &headers,
+        },
+        true,
+    )?;
     let request: CreateUserRequest = parse_json_body(&body)?;
     state.store().start_onboarding(&flow_id, request)?;
     Ok(Json(json!({"sent": true})))
@@ -165,24 +211,47 @@ struct Code {
 async fn onboarding_verify(
     State(state): State<SandboxState>,
     Path(flow_id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, SandboxError> {
-    usable_flow(&state, &flow_id, true)?;
+    usable_flow(
+        &state,
+        &PageCall {
+            flow_id: &flow_id,
+            headers: &headers,
+        },
+        true,
+    )?;
     let Code { code } = parse_json_body(&body)?;
     let (_, events) = state
         .store()
         .finish_onboarding(&flow_id, &code, state.clock().now_ms())?;
     state.emit(events);
-    let record = usable_flow(&state, &flow_id, false)?;
-    Ok(Json(session_json(&state, &record)))
+    let record = usable_flow(
+        &state,
+        &PageCall {
+            flow_id: &flow_id,
+            headers: &headers,
+        },
+        false,
+    )?;
+    Ok(Json(session_json(&state, &record, true)))
 }
 
 async fn add_payout_method(
     State(state): State<SandboxState>,
     Path(flow_id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, SandboxError> {
-    let record = usable_flow(&state, &flow_id, false)?;
+    let record = usable_flow(
+        &state,
+        &PageCall {
+            flow_id: &flow_id,
+            headers: &headers,
+        },
+        false,
+    )?;
     let user = record
         .flow
         .user_id
@@ -196,7 +265,15 @@ async fn add_payout_method(
     state.emit(events);
     Ok(Json(session_json(
         &state,
-        &usable_flow(&state, &flow_id, false)?,
+        &usable_flow(
+            &state,
+            &PageCall {
+                flow_id: &flow_id,
+                headers: &headers,
+            },
+            false,
+        )?,
+        true,
     )))
 }
 
@@ -215,9 +292,17 @@ struct StepBody {
 async fn complete_step(
     State(state): State<SandboxState>,
     Path((flow_id, step)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, SandboxError> {
-    let record = usable_flow(&state, &flow_id, false)?;
+    let record = usable_flow(
+        &state,
+        &PageCall {
+            flow_id: &flow_id,
+            headers: &headers,
+        },
+        false,
+    )?;
     let step = StepName::parse(&step);
     if !record.flow.steps.contains(&step) {
         return Err(SandboxError::not_found("flow step"));
@@ -316,10 +401,17 @@ async fn complete_step(
         .ok_or_else(|| SandboxError::not_found("flow step"))?;
     state.emit(events);
     tracing::info!(%flow_id, %step, status = status.as_str(), "sandbox: step completed on the page");
-    let record = usable_flow(&state, &flow_id, false)?;
+    let record = usable_flow(
+        &state,
+        &PageCall {
+            flow_id: &flow_id,
+            headers: &headers,
+        },
+        false,
+    )?;
     Ok(Json(json!({
         "status": status,
-        "session": session_json(&state, &record),
+        "session": session_json(&state, &record, true),
         "result": extra,
     })))
 }

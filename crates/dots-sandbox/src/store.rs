@@ -20,6 +20,11 @@ use crate::error::SandboxError;
 pub const APP_STARTING_BALANCE_CENTS: i64 = 10_000;
 /// How long a pre-authenticated flow link stays valid.
 pub const PREAUTH_LINK_TTL_SECS: i64 = 15 * 60;
+/// How long a page opened in time keeps working without a call (the sandbox's assumption:
+/// Dots documents only when a link can be opened, not how long an open page lasts).
+pub const PAGE_SESSION_IDLE_SECS: i64 = 30 * 60;
+/// Most open pages remembered per flow (the oldest is forgotten first).
+const PAGE_SESSIONS_PER_FLOW: usize = 8;
 /// The verification code the sandbox accepts (it sends no SMS).
 pub const VERIFICATION_CODE: &str = "123456";
 /// Seconds (sandbox clock) before a submitted TIN is verified.
@@ -104,6 +109,8 @@ pub struct FlowRecord {
     pub pending_user: Option<UserId>,
     /// Payout settings changed on this page since the last save (manage-payouts).
     pub payouts_changed: bool,
+    /// Pages opened while the link worked: (token, last use in unix seconds).
+    pub page_sessions: Vec<(String, i64)>,
 }
 
 impl FlowRecord {
@@ -294,6 +301,7 @@ impl Store {
             signed_in: preauth,
             pending_user: None,
             payouts_changed: false,
+            page_sessions: Vec::new(),
         });
         Ok(flow)
     }
@@ -338,6 +346,42 @@ impl Store {
             events.push(Event::flow_updated(&record.flow.id));
         }
         Some((record.flow.clone(), events))
+    }
+
+    /// A page of flow `id` is being opened at `now`: while the link works it gets a session
+    /// token that keeps it working past the link's expiry (until it idles out); an expired
+    /// link gets none.
+    pub fn open_page(&self, id: &str, now: i64) -> Option<String> {
+        let mut data = self.data();
+        let record = data.flow_mut(id)?;
+        if record.expired(now) {
+            return None;
+        }
+        let token = new_id();
+        if record.page_sessions.len() >= PAGE_SESSIONS_PER_FLOW {
+            record.page_sessions.remove(0);
+        }
+        record.page_sessions.push((token.clone(), now));
+        Some(token)
+    }
+
+    /// Whether `token` is a live page session of flow `id` at `now` (its use is noted).
+    pub fn touch_page(&self, id: &str, token: &str, now: i64) -> bool {
+        let mut data = self.data();
+        let Some(record) = data.flow_mut(id) else {
+            return false;
+        };
+        match record
+            .page_sessions
+            .iter_mut()
+            .find(|(t, used)| t == token && now - *used < PAGE_SESSION_IDLE_SECS)
+        {
+            Some((_, used)) => {
+                *used = now;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Notes that payout settings changed on this flow's page (manage-payouts).

@@ -321,3 +321,94 @@ async fn list_paginates_newest_first_and_is_scoped_per_app() {
         .await;
     assert_eq!(status, 404, "nor can it retrieve one");
 }
+
+/// The page session token embedded in a served page, if any.
+async fn open_page(sb: &Sandbox, id: &str) -> (String, Option<String>) {
+    let html = sb
+        .http
+        .get(format!("{}/flow/{id}", sb.running.origin()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = html
+        .split(r#""page_session":""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned);
+    (html, token)
+}
+
+async fn page_call(sb: &Sandbox, id: &str, token: Option<&str>) -> u16 {
+    let mut request = sb
+        .http
+        .get(format!("{}/flow/{id}/session", sb.running.origin()));
+    if let Some(token) = token {
+        request = request.header("x-sandbox-page-session", token);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn a_page_opened_in_time_keeps_working_past_the_links_expiry() {
+    // Issue 13 (the sandbox's model, an assumption: Dots documents only the link's lifetime):
+    // the link cannot be *opened* after 15 minutes, but a page opened in time keeps working
+    // until it idles out, so a user halfway through a form never loses it.
+    let sb = Sandbox::start().await;
+    let user = sb.create_user("5552224444", "Lovelace").await;
+    let flow = sb
+        .create_flow(json!({"steps": [{"name": "pdf-form-fill", "template_id": "t"}], "user_id": user["id"]}))
+        .await;
+    let id = flow["id"].as_str().unwrap();
+    let (_, token) = open_page(&sb, id).await;
+    let token = token.expect("a page opened in time gets a session");
+    let advance = |seconds: i64| {
+        sb.raw(
+            Method::POST,
+            "/_sandbox/clock/advance",
+            Some(json!({ "seconds": seconds })),
+        )
+    };
+    advance(16 * 60).await;
+    assert_eq!(
+        page_call(&sb, id, None).await,
+        410,
+        "the link itself expired"
+    );
+    assert_eq!(
+        page_call(&sb, id, Some("not-a-session")).await,
+        410,
+        "a made-up token is nothing"
+    );
+    assert_eq!(
+        page_call(&sb, id, Some(&token)).await,
+        200,
+        "the open page still works"
+    );
+    let complete = sb
+        .http
+        .post(format!(
+            "{}/flow/{id}/steps/pdf-form-fill/complete",
+            sb.running.origin()
+        ))
+        .header("x-sandbox-page-session", &token)
+        .json(&json!({"signature": "Ada Lovelace"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(complete.status(), 200, "the open page finishes its step");
+    let (html, late) = open_page(&sb, id).await;
+    assert!(late.is_none(), "an expired link opens no session");
+    assert!(html.contains(r#""expired":true"#));
+    // Each call keeps it alive; 30 idle minutes end it.
+    advance(29 * 60).await;
+    assert_eq!(page_call(&sb, id, Some(&token)).await, 200);
+    advance(30 * 60).await;
+    assert_eq!(
+        page_call(&sb, id, Some(&token)).await,
+        410,
+        "an idle page ends"
+    );
+}

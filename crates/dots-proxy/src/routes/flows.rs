@@ -89,7 +89,9 @@ pub(crate) async fn create(
     tracing::info!(flow_id = %flow.id, preauthenticated, "flow created");
     let mut answer = BrowserFlow::from(flow);
     if preauthenticated {
-        answer.expires_at = Some(rfc3339(created_at + PREAUTH_LINK_TTL_MS));
+        let expires = created_at + PREAUTH_LINK_TTL_MS;
+        answer.expires_at = Some(rfc3339(expires));
+        answer.expires_in = Some(u64::try_from((expires - now_ms()) / 1000).unwrap_or(0));
     }
     Ok((jar, Json(answer)))
 }
