@@ -69,7 +69,7 @@ test("every other step kind can be tried alone", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   await page.goto(stack.base);
-  for (const step of ["id-verification", "background-check", "manage-payouts", "manage-payments", "redirect", "pdf-form-fill"]) {
+  for (const step of ["compliance", "id-verification", "background-check", "manage-payouts", "manage-payments", "redirect", "pdf-form-fill"]) {
     await page.locator(`button[data-try="${step}"]`).click();
     const tryFrame = page.locator(`.demo-try[data-trying="${step}"] iframe`);
     await tryFrame.waitFor();

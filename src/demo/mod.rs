@@ -57,6 +57,11 @@ fn new_reference() -> String {
 fn step_cards() -> Vec<(&'static str, &'static str, Step)> {
     vec![
         (
+            "compliance",
+            "Tax information again (the sandbox always shows it, as Dots' own sandbox does).",
+            Step::compliance(),
+        ),
+        (
             "id-verification",
             "A sample ID and selfie; the frame gets camera permission.",
             Step::id_verification(),
