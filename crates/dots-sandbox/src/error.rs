@@ -1,6 +1,8 @@
 //! Errors in Dots' shape: `{"success": false, "message": ..., "error_code": ...}`.
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dots_api::{ApiError, ValidationError};
@@ -59,4 +61,55 @@ impl IntoResponse for SandboxError {
     fn into_response(self) -> Response {
         (self.status, Json(self.body)).into_response()
     }
+}
+
+/// The API's answer to a route it does not have (Dots has more operations than the sandbox).
+pub(crate) async fn no_such_route(request: Request) -> SandboxError {
+    SandboxError::with_status(
+        StatusCode::NOT_FOUND,
+        ApiError::new(
+            format!(
+                "{} {} is not an operation of the local sandbox",
+                request.method(),
+                request.uri().path()
+            ),
+            None,
+        ),
+    )
+}
+
+/// Every error in Dots' shape, including the framework's own (a query string that does not
+/// parse, a method a route does not take): `{"success": false, "message", "error_code"?}`.
+pub(crate) async fn dots_shaped(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => format!("{path} does not take {method}"),
+        StatusCode::NOT_FOUND => {
+            format!("{method} {path} is not an operation of the local sandbox")
+        }
+        _ => {
+            let text = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            if text.trim().is_empty() {
+                status.canonical_reason().unwrap_or("error").to_owned()
+            } else {
+                text
+            }
+        }
+    };
+    let code = (status == StatusCode::BAD_REQUEST).then_some("invalid-input");
+    SandboxError::with_status(status, ApiError::new(message, code)).into_response()
 }

@@ -184,6 +184,8 @@ pub fn router(state: SandboxState) -> Router {
             post(transfers::create).get(transfers::list),
         )
         .route("/v2/transfers/{transfer_id}", get(transfers::retrieve))
+        .fallback(error::no_such_route)
+        .layer(axum::middleware::from_fn(error::dots_shaped))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
@@ -194,7 +196,7 @@ pub fn router(state: SandboxState) -> Router {
         ));
     Router::new()
         .nest("/api", api)
-        .merge(page::routes())
+        .merge(page::routes().layer(axum::middleware::from_fn(error::dots_shaped)))
         .nest("/_sandbox", control::routes())
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)

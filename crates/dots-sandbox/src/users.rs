@@ -25,13 +25,9 @@ pub(crate) async fn create(
 ) -> Result<Response, SandboxError> {
     let request: CreateUserRequest = parse_json_body(&body)?;
     request.validate()?;
-    let (user, created) = state.store().create_user(&app, request);
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(user)).into_response())
+    // Found or created by phone number, 201 either way: the only status v2.yaml lists.
+    let (user, _created) = state.store().create_user(&app, request);
+    Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
 pub(crate) async fn retrieve(
