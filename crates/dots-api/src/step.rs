@@ -128,60 +128,15 @@ impl<'de> Deserialize<'de> for StepName {
     }
 }
 
-/// Who pays the fee of a `payout` step: Dots documents `platform` and `user`.
-///
-/// A value this crate does not know is kept in `Unknown` when reading (so a new value from Dots
-/// never breaks parsing); a request carrying one is rejected by validation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PayoutFeeParty {
-    /// The app (Dots calls it the platform) pays the fee.
-    Platform,
-    /// The user pays the fee out of the payout.
-    User,
-    /// A value this version does not know (only ever read, never valid in a request).
-    Unknown(String),
-}
-
-impl PayoutFeeParty {
-    /// The documented values, as written on the wire.
-    pub const DOCUMENTED: [&'static str; 2] = ["platform", "user"];
-
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            PayoutFeeParty::Platform => "platform",
-            PayoutFeeParty::User => "user",
-            PayoutFeeParty::Unknown(other) => other,
-        }
-    }
-
-    /// Parses a wire value; never fails (unknown values become [`PayoutFeeParty::Unknown`]).
-    pub fn parse(value: &str) -> Self {
-        match value {
-            "platform" => PayoutFeeParty::Platform,
-            "user" => PayoutFeeParty::User,
-            other => PayoutFeeParty::Unknown(other.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for PayoutFeeParty {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for PayoutFeeParty {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for PayoutFeeParty {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(deserializer)?;
-        Ok(PayoutFeeParty::parse(&value))
+crate::string_enum! {
+    /// Who pays the fee of a `payout` step: Dots documents `platform` and `user`. A value
+    /// this crate does not know is kept in `Unknown` when reading; validation refuses it in a
+    /// request.
+    PayoutFeeParty {
+        /// The app (Dots calls it the platform) pays the fee.
+        Platform = "platform",
+        /// The user pays the fee out of the payout.
+        User = "user",
     }
 }
 

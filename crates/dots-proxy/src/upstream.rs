@@ -1,8 +1,8 @@
 //! A typed client of the Dots API: Basic auth, timeouts, retried GETs, typed errors.
 
 use dots_api::{
-    ApiError, CreateFlowRequest, CreateTransferRequest, CreateUserRequest, Flow, Transfer,
-    TransferList, User,
+    ApiError, ComplianceRequest, CreateFlowRequest, CreateTransferRequest, CreateUserRequest, Flow,
+    Transfer, TransferList, User, UserList, UserStatus,
 };
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -117,6 +117,53 @@ impl DotsClient {
     pub async fn retrieve_user(&self, user_id: &str) -> Result<User, UpstreamError> {
         check_id(user_id, "user")?;
         self.get(&format!("/v2/users/{user_id}"), "user").await
+    }
+
+    /// `GET /v2/users`: one page of users (newest first), optionally of one `status`, after
+    /// `starting_after` or before `ending_before`; retried with backoff.
+    pub async fn list_users(
+        &self,
+        status: Option<&UserStatus>,
+        limit: Option<u8>,
+        starting_after: Option<&str>,
+        ending_before: Option<&str>,
+    ) -> Result<UserList, UpstreamError> {
+        let mut query = Vec::new();
+        if let Some(status) = status {
+            query.push(format!("status={}", status.as_str()));
+        }
+        if let Some(limit) = limit {
+            query.push(format!("limit={}", limit.clamp(1, 100)));
+        }
+        for (name, id) in [
+            ("starting_after", starting_after),
+            ("ending_before", ending_before),
+        ] {
+            if let Some(id) = id {
+                check_id(id, "user")?;
+                query.push(format!("{name}={id}"));
+            }
+        }
+        let mut path = "/v2/users".to_owned();
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        self.get(&path, "user").await
+    }
+
+    /// `PUT /v2/users/{id}/compliance`: the user's tax details (W-9 or W-8BEN). Never retried.
+    pub async fn submit_compliance(
+        &self,
+        user_id: &str,
+        request: &ComplianceRequest,
+    ) -> Result<(), UpstreamError> {
+        check_id(user_id, "user")?;
+        let builder = self
+            .request(Method::PUT, &format!("/v2/users/{user_id}/compliance"))
+            .json(request);
+        self.send::<serde_json::Value>(builder, "user")
+            .await
+            .map(drop)
     }
 
     /// `POST /v2/users/{id}/send-verification-token`.

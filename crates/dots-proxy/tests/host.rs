@@ -420,3 +420,153 @@ async fn errors_say_what_dots_said_and_404s_name_what_is_missing() {
         assert_eq!(error["message"], format!("no such {what}"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_host_submits_compliance_and_lists_users_under_the_sandbox_rules() {
+    // Issue 13: `PUT /v2/users/{id}/compliance` and the users list were missing from the host
+    // API. The sandbox's rules: a TIN ending in 0000 mismatches 3 s after submission, others
+    // match; last name `Sanctioned` needs ID verification under OFAC.
+    let stack = Stack::start().await;
+    let create = |phone: &'static str, last: &'static str| {
+        let stack = &stack;
+        async move {
+            let (status, user) = stack
+                .host(
+                    Method::POST,
+                    "/host/users",
+                    Some(json!({"first_name": "Ada", "last_name": last,
+                    "email": "ada@example.com", "country_code": "1", "phone_number": phone})),
+                    Some(ADMIN_TOKEN),
+                )
+                .await;
+            assert_eq!(status, 200, "{user}");
+            user["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let matched = create("4155550610", "Lovelace").await;
+    let mismatched = create("4155550611", "Byron").await;
+    let sanctioned = create("4155550612", "Sanctioned").await;
+    assert_eq!(
+        create("4155550610", "Lovelace").await,
+        matched,
+        "found by phone number, not created twice"
+    );
+    let w9 = |tin: &str| {
+        json!({"w9": {"entity_type": "individual", "date_of_birth": "1990-04-01", "tin": tin,
+            "address": {"line_1": "1 Main St", "city": "Oakland", "state": "CA",
+                        "country": "US", "postcode": "94612"}}})
+    };
+    let submit = |id: String, body: serde_json::Value| {
+        let stack = &stack;
+        async move {
+            stack
+                .host(
+                    Method::PUT,
+                    &format!("/host/users/{id}/compliance"),
+                    Some(body),
+                    Some(ADMIN_TOKEN),
+                )
+                .await
+        }
+    };
+    // Refused here, never sent: the field is named and Dots still has nothing.
+    let (status, error) = submit(matched.clone(), w9("12")).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["field"], "w9.tin");
+    let (status, error) = submit(
+        matched.clone(),
+        json!({"w9": {"tin": "123456789"}, "extra": 1}),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    let get = |id: String| {
+        let stack = &stack;
+        async move {
+            let (status, user) = stack
+                .host(
+                    Method::GET,
+                    &format!("/host/users/{id}"),
+                    None,
+                    Some(ADMIN_TOKEN),
+                )
+                .await;
+            assert_eq!(status, 200, "{user}");
+            user
+        }
+    };
+    assert_eq!(
+        get(matched.clone()).await["compliance"]["tax_id_verification"],
+        "unsubmitted",
+        "nothing reached Dots"
+    );
+    let (status, user) = submit(matched.clone(), w9("123-45-6789".replace('-', "").as_str())).await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["compliance"]["tax_id_verification"], "pending");
+    let (status, _) = submit(mismatched.clone(), w9("123450000")).await;
+    assert_eq!(status, 200);
+    let (status, error) = submit(
+        "00000000-0000-4000-8000-000000000000".into(),
+        w9("123456789"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(error["message"], "no such user");
+    stack.sandbox.state().clock().advance(5).unwrap();
+    assert_eq!(
+        get(matched.clone()).await["compliance"]["tax_id_verification"],
+        "matched"
+    );
+    assert_eq!(
+        get(mismatched.clone()).await["compliance"]["tax_id_verification"],
+        "mismatched"
+    );
+    let flags = &get(sanctioned.clone()).await["compliance"]["flags"];
+    assert_eq!(flags["ofac_status"], "id_verification_required");
+
+    // The list: all three, by status, paged.
+    let list = |query: &'static str| {
+        let stack = &stack;
+        async move {
+            stack
+                .host(
+                    Method::GET,
+                    &format!("/host/users{query}"),
+                    None,
+                    Some(ADMIN_TOKEN),
+                )
+                .await
+        }
+    };
+    let (status, all) = list("").await;
+    assert_eq!(status, 200, "{all}");
+    let ids: Vec<&str> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    for id in [&matched, &mismatched, &sanctioned] {
+        assert!(ids.contains(&id.as_str()), "{id} listed");
+    }
+    let (_, page) = list("?limit=1").await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["has_more"], true);
+    let (_, verified) = list("?status=verified").await;
+    assert_eq!(
+        verified["data"].as_array().unwrap().len(),
+        0,
+        "nobody verified yet"
+    );
+    let (_, unverified) = list("?status=unverified").await;
+    assert_eq!(unverified["data"].as_array().unwrap().len(), 3);
+    for (query, field) in [
+        ("?limit=0", "limit"),
+        ("?limit=500", "limit"),
+        ("?status=frozen", "status"),
+        ("?teleport=1", "query"),
+    ] {
+        let (status, error) = list(query).await;
+        assert_eq!(status, 400, "{query}: {error}");
+        assert_eq!(error["field"], field, "{query}");
+    }
+}

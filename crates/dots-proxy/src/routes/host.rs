@@ -1,13 +1,17 @@
 //! The host-side API (`/host/...`): server-to-server calls for the app's backend, behind the
 //! admin bearer token. Cookies are never looked at here, so a browser can never reach it.
 
+use axum::extract::Query;
 use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use dots_api::{CreateTransferRequest, CreateUserRequest, Flow, Transfer, User, ValidationError};
+use dots_api::{
+    ComplianceRequest, CreateTransferRequest, CreateUserRequest, Flow, Transfer, User, UserList,
+    UserStatus, ValidationError,
+};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,8 +23,9 @@ use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/users", post(create_user))
+        .route("/users", post(create_user).get(list_users))
         .route("/users/{user_id}", get(retrieve_user))
+        .route("/users/{user_id}/compliance", put(submit_compliance))
         .route(
             "/users/{user_id}/send-verification-token",
             post(send_verification_token),
@@ -71,6 +76,70 @@ async fn retrieve_user(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<User>, ProxyError> {
+    Ok(Json(state.dots().retrieve_user(&user_id).await?))
+}
+
+/// `GET /host/users?status=&limit=&starting_after=&ending_before=`: Dots' list, checked here.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListUsers {
+    status: Option<String>,
+    limit: Option<String>,
+    starting_after: Option<String>,
+    ending_before: Option<String>,
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    query: Result<Query<ListUsers>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<UserList>, ProxyError> {
+    let Query(query) =
+        query.map_err(|err| ValidationError::new("query", format!("{}", err.body_text())))?;
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) => match UserStatus::parse(s) {
+            UserStatus::Unknown(_) => {
+                return Err(ValidationError::new(
+                    "status",
+                    "must be verified, unverified, in_review or disabled",
+                )
+                .into())
+            }
+            known => Some(known),
+        },
+    };
+    let limit = match query.limit.as_deref() {
+        None => None,
+        Some(raw) => match raw.parse::<u8>() {
+            Ok(n @ 1..=100) => Some(n),
+            _ => {
+                return Err(
+                    ValidationError::new("limit", "must be a whole number from 1 to 100").into(),
+                )
+            }
+        },
+    };
+    let users = state
+        .dots()
+        .list_users(
+            status.as_ref(),
+            limit,
+            query.starting_after.as_deref(),
+            query.ending_before.as_deref(),
+        )
+        .await?;
+    Ok(Json(users))
+}
+
+/// `PUT /host/users/{id}/compliance`: the user's W-9 (TIN, date of birth, address) or W-8BEN,
+/// validated before it goes to Dots; answers the user as Dots now has it (TIN status).
+async fn submit_compliance(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    AppJson(request): AppJson<ComplianceRequest>,
+) -> Result<Json<User>, ProxyError> {
+    request.validate()?;
+    state.dots().submit_compliance(&user_id, &request).await?;
     Ok(Json(state.dots().retrieve_user(&user_id).await?))
 }
 
