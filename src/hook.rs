@@ -330,10 +330,17 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     let attempt = RwSignal::new(0u32);
     // Fetches a fresh link (for a reason); set below, once `install` exists.
     let refresh: RefreshFn = StoredValue::new_local(None);
-    // The current link's expiry (ms since the epoch), and whether it is due for a fresh one
-    // that could not be swapped in yet because the frame was showing a step.
+    // The current link's expiry and when it is due for a fresh one (ms since the epoch, by
+    // this browser's clock). Due is read from the wall clock, not only from the timer: timers
+    // lag behind a laptop's sleep, the clock does not.
     let expires_ms = StoredValue::new(None::<f64>);
-    let stale = StoredValue::new(false);
+    let due_at = StoredValue::new(None::<f64>);
+    let is_due = move || {
+        due_at
+            .try_get_value()
+            .flatten()
+            .is_some_and(|due| js_sys::Date::now() >= due)
+    };
     let generation = StoredValue::new(0u64);
     // The origin messages must come from: the current link's (set with the flow).
     let origin = StoredValue::new(None::<String>);
@@ -468,7 +475,6 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
                 .filter(|ms| ms.is_finite()),
         };
         expires_ms.set_value(expires);
-        stale.set_value(false);
         origin.set_value(Some(link_origin));
         flow.set(Some(new_flow));
         let load = set_timeout_with_handle(
@@ -499,12 +505,13 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         // expiry, if that is sooner): a backend handing out short-lived links cannot start a
         // tight refresh loop. A link already expired on arrival says more about this
         // browser's clock than about the link: no timer at all.
-        let refresh_timer = expires.filter(|at| *at > now).and_then(|at| {
-            let due = (at - refresh_margin.as_millis() as f64)
+        let due = expires.filter(|at| *at > now).map(|at| {
+            (at - refresh_margin.as_millis() as f64)
                 .max(now + 1000.0)
-                .min(at);
-            arm_due(due, generation, generation_now, refresh)
+                .min(at)
         });
+        due_at.set_value(due);
+        let refresh_timer = due.and_then(|due| arm_due(due, generation, generation_now, refresh));
         timers.update_value(|t| {
             t.load = load;
             t.confirm = confirm_timer;
@@ -515,13 +522,12 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     // A pre-authenticated link is due for a fresh one (for the steps not yet done; completed
     // steps are kept). What the user typed is never lost: the frame is swapped only while it
     // shows no step in progress — before it shows, at a step boundary, or right after it
-    // (re)loaded. While it shows a step, the link is only marked stale.
+    // (re)loaded. While it shows a step, a due link waits for one of those.
     // (A plain function called by timers and messages, not a signal watched by an effect.)
     refresh.set_value(Some(Rc::new(move |generation_now, why: Refresh| {
         let current = status.get_untracked();
         if why == Refresh::Due && current != FlowStatus::Loading {
             // Showing a step (or finished): wait for a boundary or a reload.
-            stale.set_value(current == FlowStatus::Ready);
             return;
         }
         let remaining: Vec<Step> = steps
@@ -545,8 +551,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
                         .is_some_and(|at| js_sys::Date::now() >= at);
                     if why == Refresh::Boundary || !expired {
                         // The frame just posted (it is alive), or its link still works: keep
-                        // it, and try again at the next chance (at the latest, at expiry).
-                        stale.set_value(true);
+                        // it (still due), and try again at the next chance (at the latest,
+                        // at expiry).
                         if let Some(at) = expires_ms.get_value().filter(|_| !expired) {
                             let retry = arm_due(at, generation, generation_now, refresh);
                             timers.update_value(|t| {
@@ -645,7 +651,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
                 let boundary = step_status.is_done() && !stays;
                 mark_done(step, step_status);
                 confirm();
-                if boundary && stale.get_value() && status.get_untracked() == FlowStatus::Ready {
+                if boundary && is_due() && status.get_untracked() == FlowStatus::Ready {
                     refresh_now(Refresh::Boundary);
                 }
             }
@@ -653,10 +659,10 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             _ => {}
         }
     };
-    // The frame (re)loaded: nothing is in progress in it, so a stale link is swapped now
+    // The frame (re)loaded: nothing is in progress in it, so a due link is swapped now
     // (an expired link's page would show an error; e.g. after a re-theme past the expiry).
     let on_frame_load = move || {
-        if stale.get_value() {
+        if is_due() {
             refresh_now(Refresh::Reload);
         }
     };

@@ -863,3 +863,64 @@ fn the_browser_message_reader_agrees_with_the_native_classifier() {
     );
     assert_eq!(parse_message_data(&JsValue::from_str("not json")), None);
 }
+
+#[wasm_bindgen_test]
+async fn after_a_sleep_the_wall_clock_says_a_link_is_due_even_if_no_timer_fired() {
+    // A laptop that slept through the due time: its timers lag, its clock does not. A reload
+    // of the frame then brings a fresh link (the old one's page would say "expired").
+    let container = container();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let calls = calls.clone();
+        FlowSource::fetcher(move |request: StartFlowRequest| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            let mut flow = flow_for(&request, &format!("flow-sleep-{n}"), frame_link());
+            flow.expires_in = Some(900);
+            async move { Ok(flow) }
+        })
+    };
+    let events: Log<FlowEvent> = Arc::default();
+    let e = events.clone();
+    let _handle = leptos::mount::mount_to(container.clone(), move || {
+        view! {
+            <DotsFlow
+                steps=vec![Step::compliance()]
+                source=source
+                on_event=move |event| e.lock().unwrap().push(event)
+            />
+        }
+    });
+    wait_until("the iframe", || frame_in(&container).is_some()).await;
+    let window = frame_in(&container).unwrap().content_window().unwrap();
+    post(&page_origin(), Some(&window), &json(r#"{"height": 500}"#));
+    wait_until("ready", || status_of(&container) == "ready").await;
+    // A reload before the due time changes nothing.
+    window.location().reload().unwrap();
+    sleep(300).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "not due yet");
+    // Twenty minutes pass on the wall clock (the 14-minute timer has not fired).
+    js_sys::eval(
+        "window.__realNow = Date.now; Date.now = () => window.__realNow() + 20 * 60 * 1000;",
+    )
+    .unwrap();
+    frame_in(&container)
+        .unwrap()
+        .content_window()
+        .unwrap()
+        .location()
+        .reload()
+        .unwrap();
+    wait_until("a fresh link after the reload", || {
+        calls.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    js_sys::eval("Date.now = window.__realNow;").unwrap();
+    wait_until("reported", || {
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, FlowEvent::LinkRefreshed { .. }))
+    })
+    .await;
+}
