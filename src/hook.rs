@@ -179,34 +179,6 @@ fn arm_due(
     .ok()
 }
 
-/// Calls `loaded` on every `load` of the frame element, whichever element the `NodeRef`
-/// holds over time (the component re-creates it after a retry); listeners go on cleanup.
-#[cfg(not(feature = "ssr"))]
-fn watch_loads(frame: NodeRef<Iframe>, loaded: impl Fn() + 'static) {
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-    let callback = Closure::<dyn Fn()>::new(loaded).into_js_value();
-    let attached = StoredValue::new_local(None::<web_sys::HtmlIFrameElement>);
-    let detach = {
-        let callback = callback.clone();
-        move || {
-            if let Some(old) = attached.try_update_value(Option::take).flatten() {
-                let _ = old.remove_event_listener_with_callback("load", callback.unchecked_ref());
-            }
-        }
-    };
-    let detach_on_change = detach.clone();
-    Effect::new(move |_| {
-        let element = frame.get();
-        detach_on_change();
-        if let Some(element) = element {
-            let _ = element.add_event_listener_with_callback("load", callback.unchecked_ref());
-            attached.set_value(Some(element));
-        }
-    });
-    on_cleanup(detach);
-}
-
 /// Asks `source` for a flow and hands it to `then` with its link's origin (where the frame's
 /// messages must come from), unless a newer request superseded this one or the component
 /// unmounted. A link that is not an absolute http(s) URL is an error, so it never reaches the
@@ -364,6 +336,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     // Ready is the first `{height}` from this frame: the flow posts it once its page is up.
     // (The iframe's `load` event proves less — an error page loads too — and waiting for it
     // only delayed readiness.)
+    // What the frame's `onload` calls (set below, once the refresh exists).
+    let onload = StoredValue::new_local(None::<wasm_bindgen::JsValue>);
     let check_ready = move || {
         if status.get_untracked() == FlowStatus::Loading {
             if let Some(t) = timers.try_update_value(|t| t.load.take()).flatten() {
@@ -636,6 +610,15 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
                 if (next - height.get_untracked()).abs() >= HEIGHT_TOLERANCE {
                     height.set(next);
                 }
+                if status.get_untracked() == FlowStatus::Loading {
+                    // The frame shows: from now on its reloads are watched (an `onload`
+                    // property, not a listener to remove: it goes with the element).
+                    #[cfg(not(feature = "ssr"))]
+                    if let Some(f) = onload.try_get_value().flatten() {
+                        use wasm_bindgen::JsCast;
+                        frame.set_onload(Some(f.unchecked_ref()));
+                    }
+                }
                 check_ready();
             }
             FlowMessage::Step {
@@ -671,10 +654,11 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     {
         let listener = window_event_listener(leptos::ev::message, on_message);
         on_cleanup(move || listener.remove());
-        watch_loads(frame, on_frame_load);
+        let f = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(on_frame_load).into_js_value();
+        onload.set_value(Some(f));
     }
     #[cfg(feature = "ssr")]
-    let _ = (on_message, on_frame_load);
+    let _ = (on_message, on_frame_load, onload);
     on_cleanup(move || {
         timers.try_update_value(Timers::clear);
     });
