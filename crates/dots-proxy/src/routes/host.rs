@@ -93,8 +93,7 @@ async fn list_users(
     State(state): State<AppState>,
     query: Result<Query<ListUsers>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<UserList>, ProxyError> {
-    let Query(query) =
-        query.map_err(|err| ValidationError::new("query", format!("{}", err.body_text())))?;
+    let Query(query) = query.map_err(|err| ValidationError::new("query", err.body_text()))?;
     let status = match query.status.as_deref() {
         None => None,
         Some(s) => match UserStatus::parse(s) {
