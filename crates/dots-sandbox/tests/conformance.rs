@@ -511,10 +511,10 @@ async fn every_error_the_sandbox_gives_is_one_dots_documents() {
                 .borrow_mut()
                 .push(format!("{what}: success is not false in {body}"));
         }
-        if !object
+        if object
             .get("message")
             .and_then(Value::as_str)
-            .is_some_and(|m| !m.is_empty())
+            .is_none_or(str::is_empty)
         {
             failures
                 .borrow_mut()
