@@ -118,16 +118,7 @@ async fn users_can_be_created_verified_and_read() {
 #[tokio::test]
 async fn paying_a_user_sends_the_negative_amount_once_per_reference() {
     let stack = Stack::start().await;
-    let (_, user) = stack
-        .host(
-            Method::POST,
-            "/host/users",
-            Some(json!({"first_name": "Ada", "last_name": "Lovelace",
-            "email": "ada@example.com", "country_code": "1", "phone_number": "4155550601"})),
-            Some(ADMIN_TOKEN),
-        )
-        .await;
-    let id = user["id"].as_str().unwrap();
+    let id = &host_user(&stack, "4155550601").await;
     let pay = json!({"amount_cents": 2500, "reference": "order-17"});
     let (status, first) = stack
         .host(
@@ -205,13 +196,18 @@ async fn paying_a_user_sends_the_negative_amount_once_per_reference() {
     assert_eq!(error["field"], "idempotency_key");
 }
 
-/// A user of the host API, created through it.
+/// A user of the host API, created (or found by phone) through it.
 async fn host_user(stack: &Stack, phone: &str) -> String {
+    named_host_user(stack, phone, "Lovelace").await
+}
+
+/// [`host_user`] with a last name (the sandbox's OFAC rule reads it).
+async fn named_host_user(stack: &Stack, phone: &str, last_name: &str) -> String {
     let (status, user) = stack
         .host(
             Method::POST,
             "/host/users",
-            Some(json!({"first_name": "Ada", "last_name": "Lovelace",
+            Some(json!({"first_name": "Ada", "last_name": last_name,
             "email": "ada@example.com", "country_code": "1", "phone_number": phone})),
             Some(ADMIN_TOKEN),
         )
@@ -350,16 +346,7 @@ async fn errors_say_what_dots_said_and_404s_name_what_is_missing() {
     // Issue 13: "insufficient funds" and "invalid input" both read `upstream_rejected`; every
     // 404 said "no such flow".
     let stack = Stack::start().await;
-    let (_, user) = stack
-        .host(
-            Method::POST,
-            "/host/users",
-            Some(json!({"first_name": "Ada", "last_name": "Lovelace",
-            "email": "ada@example.com", "country_code": "1", "phone_number": "4155550602"})),
-            Some(ADMIN_TOKEN),
-        )
-        .await;
-    let id = user["id"].as_str().unwrap();
+    let id = &host_user(&stack, "4155550602").await;
     // More than the app's $100 wallet.
     let (status, error) = stack
         .host(
@@ -427,22 +414,7 @@ async fn the_host_submits_compliance_and_lists_users_under_the_sandbox_rules() {
     // API. The sandbox's rules: a TIN ending in 0000 mismatches 3 s after submission, others
     // match; last name `Sanctioned` needs ID verification under OFAC.
     let stack = Stack::start().await;
-    let create = |phone: &'static str, last: &'static str| {
-        let stack = &stack;
-        async move {
-            let (status, user) = stack
-                .host(
-                    Method::POST,
-                    "/host/users",
-                    Some(json!({"first_name": "Ada", "last_name": last,
-                    "email": "ada@example.com", "country_code": "1", "phone_number": phone})),
-                    Some(ADMIN_TOKEN),
-                )
-                .await;
-            assert_eq!(status, 200, "{user}");
-            user["id"].as_str().unwrap().to_owned()
-        }
-    };
+    let create = |phone: &'static str, last: &'static str| named_host_user(&stack, phone, last);
     let matched = create("4155550610", "Lovelace").await;
     let mismatched = create("4155550611", "Byron").await;
     let sanctioned = create("4155550612", "Sanctioned").await;

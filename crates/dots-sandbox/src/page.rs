@@ -76,9 +76,11 @@ impl PageCall<'_> {
 /// and (unless `allow_anonymous`) callers who have not signed in.
 fn usable_flow(
     state: &SandboxState,
-    call: &PageCall<'_>,
+    flow_id: &str,
+    headers: &HeaderMap,
     allow_anonymous: bool,
 ) -> Result<FlowRecord, SandboxError> {
+    let call = PageCall { flow_id, headers };
     let record = state
         .store()
         .flow_record(call.flow_id)
@@ -173,14 +175,7 @@ async fn session(
     Path(flow_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, SandboxError> {
-    let record = usable_flow(
-        &state,
-        &PageCall {
-            flow_id: &flow_id,
-            headers: &headers,
-        },
-        true,
-    )?;
+    let record = usable_flow(&state, &flow_id, &headers, true)?;
     Ok(Json(session_json(&state, &record, true)))
 }
 
@@ -190,14 +185,7 @@ async fn onboarding_start(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, SandboxError> {
-    usable_flow(
-        &state,
-        &PageCall {
-            flow_id: &flow_id,
-            headers: &headers,
-        },
-        true,
-    )?;
+    usable_flow(&state, &flow_id, &headers, true)?;
     let request: CreateUserRequest = parse_json_body(&body)?;
     state.store().start_onboarding(&flow_id, request)?;
     Ok(Json(json!({"sent": true})))
@@ -214,27 +202,13 @@ async fn onboarding_verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, SandboxError> {
-    usable_flow(
-        &state,
-        &PageCall {
-            flow_id: &flow_id,
-            headers: &headers,
-        },
-        true,
-    )?;
+    usable_flow(&state, &flow_id, &headers, true)?;
     let Code { code } = parse_json_body(&body)?;
     let (_, events) = state
         .store()
         .finish_onboarding(&flow_id, &code, state.clock().now_ms())?;
     state.emit(events);
-    let record = usable_flow(
-        &state,
-        &PageCall {
-            flow_id: &flow_id,
-            headers: &headers,
-        },
-        false,
-    )?;
+    let record = usable_flow(&state, &flow_id, &headers, false)?;
     Ok(Json(session_json(&state, &record, true)))
 }
 
@@ -244,14 +218,7 @@ async fn add_payout_method(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, SandboxError> {
-    let record = usable_flow(
-        &state,
-        &PageCall {
-            flow_id: &flow_id,
-            headers: &headers,
-        },
-        false,
-    )?;
+    let record = usable_flow(&state, &flow_id, &headers, false)?;
     let user = record
         .flow
         .user_id
@@ -265,14 +232,7 @@ async fn add_payout_method(
     state.emit(events);
     Ok(Json(session_json(
         &state,
-        &usable_flow(
-            &state,
-            &PageCall {
-                flow_id: &flow_id,
-                headers: &headers,
-            },
-            false,
-        )?,
+        &usable_flow(&state, &flow_id, &headers, false)?,
         true,
     )))
 }
@@ -295,14 +255,7 @@ async fn complete_step(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, SandboxError> {
-    let record = usable_flow(
-        &state,
-        &PageCall {
-            flow_id: &flow_id,
-            headers: &headers,
-        },
-        false,
-    )?;
+    let record = usable_flow(&state, &flow_id, &headers, false)?;
     let step = StepName::parse(&step);
     if !record.flow.steps.contains(&step) {
         return Err(SandboxError::not_found("flow step"));
@@ -401,14 +354,7 @@ async fn complete_step(
         .ok_or_else(|| SandboxError::not_found("flow step"))?;
     state.emit(events);
     tracing::info!(%flow_id, %step, status = status.as_str(), "sandbox: step completed on the page");
-    let record = usable_flow(
-        &state,
-        &PageCall {
-            flow_id: &flow_id,
-            headers: &headers,
-        },
-        false,
-    )?;
+    let record = usable_flow(&state, &flow_id, &headers, false)?;
     Ok(Json(json!({
         "status": status,
         "session": session_json(&state, &record, true),

@@ -208,15 +208,8 @@ async fn preauthenticated_links_expire_after_15_minutes_of_sandbox_time() {
         .raw(Method::GET, &format!("/flow/{id}/session"), None)
         .await;
     assert_eq!(status, 410, "expired after 15 minutes: {body}");
-    let page = sb
-        .http
-        .get(format!("{}/flow/{id}", sb.running.origin()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (page, token) = open_page(&sb, id).await;
+    assert!(token.is_none(), "an expired link opens no page session");
     assert!(
         page.contains(r#""expired":true"#),
         "the page renders its expired state"
