@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of dots-flow and prints a pass/fail summary. `.ci/run` calls exactly this.
 #
-#   lint         cargo fmt --check; clippy -D warnings (native workspace and the wasm component)
+#   lint         cargo fmt --check; clippy -D warnings (native workspace; the component as csr and hydrate for wasm32, and as ssr)
 #   docs         rustdoc of the library crates, warnings denied (broken links, missing docs)
 #   native       cargo test --workspace (wire types, proxy, sandbox; real HTTP between them)
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
@@ -69,12 +69,13 @@ run() {
 
 run fmt cargo fmt --all --check
 run clippy cargo clippy --workspace --all-targets -- -D warnings
-run clippy-wasm cargo clippy -p dots-flow --all-targets --target wasm32-unknown-unknown -- -D warnings
-run clippy-ssr cargo clippy -p dots-flow --no-default-features --features ssr --all-targets -- -D warnings
+run clippy-wasm cargo clippy -p dots-flow --features csr --all-targets --target wasm32-unknown-unknown -- -D warnings
+run clippy-hydrate cargo clippy -p dots-flow --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
+run clippy-ssr cargo clippy -p dots-flow --features ssr --all-targets -- -D warnings
 run docs env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow -p dots-api -p dots-proxy -p dots-sandbox
 run native cargo test --workspace
-run browser cargo test -p dots-flow --target wasm32-unknown-unknown --tests
-run ssr cargo test -p dots-flow --no-default-features --features ssr --test ssr
+run browser cargo test -p dots-flow --features csr --target wasm32-unknown-unknown --tests
+run ssr cargo test -p dots-flow --features ssr --test ssr
 run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"

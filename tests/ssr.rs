@@ -1,6 +1,6 @@
 //! Server-side rendering never touches `window`: rendering the component on the server (the
 //! `ssr` feature, natively) must work and produce the loading state.
-//! Run with `cargo test -p dots-flow --no-default-features --features ssr --test ssr`.
+//! Run with `cargo test -p dots-flow --features ssr --test ssr`.
 #![cfg(all(not(target_arch = "wasm32"), feature = "ssr"))]
 
 use dots_flow::{DotsFlow, FlowStyle, Step};
