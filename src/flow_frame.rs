@@ -66,6 +66,11 @@ pub fn DotsFlow(
     /// Where to get the flow: a host endpoint URL (default `/api/flows`) or functions.
     #[prop(optional, into)]
     source: Option<FlowSource>,
+    /// A flow already created for these steps (the proxy's `BrowserFlow`), e.g. by the server
+    /// while it rendered the page: framed at once (in the server's HTML too), no request made.
+    /// `source` still confirms progress, refreshes the link and serves retries.
+    #[prop(optional)]
+    flow: Option<BrowserFlow>,
     /// Metadata to attach to the flow (a string or an object).
     #[prop(optional, into)]
     metadata: Option<serde_json::Value>,
@@ -130,6 +135,7 @@ pub fn DotsFlow(
         steps,
         UseDotsFlowOptions {
             source: source.unwrap_or_default(),
+            initial_flow: flow,
             metadata,
             require_auth,
             hide_go_to_dashboard_on_complete,

@@ -27,6 +27,11 @@ pub const HEIGHT_TOLERANCE: f64 = 2.0;
 pub struct UseDotsFlowOptions {
     /// Where to get (and confirm) the flow. Default: `POST /api/flows`.
     pub source: FlowSource,
+    /// A flow already created for the first `steps` (the proxy's `BrowserFlow` shape), e.g.
+    /// by the server while it rendered the page: it is framed at once, in the server's HTML
+    /// too, and no request is made for it. `source` still confirms progress, refreshes the
+    /// link, and serves retries and changed steps.
+    pub initial_flow: Option<BrowserFlow>,
     /// Metadata to attach to the flow.
     pub metadata: Option<serde_json::Value>,
     /// Ask for the user's own sign-in (Dots' `require_auth`); adds to the server's policy.
@@ -72,6 +77,7 @@ impl Default for UseDotsFlowOptions {
     fn default() -> Self {
         Self {
             source: FlowSource::default(),
+            initial_flow: None,
             metadata: None,
             require_auth: false,
             hide_go_to_dashboard_on_complete: false,
@@ -265,6 +271,7 @@ impl FlowState {
 pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) -> FlowState {
     let UseDotsFlowOptions {
         source,
+        initial_flow,
         metadata,
         require_auth,
         hide_go_to_dashboard_on_complete,
@@ -318,6 +325,17 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     let origin = StoredValue::new(None::<String>);
     let timers = StoredValue::new_local(Timers::default());
     let frame: NodeRef<Iframe> = NodeRef::new();
+    // An initial flow is in place from the start, so a server render frames it; the first
+    // run of the effect below adopts it instead of asking for one.
+    let initial = initial_flow.and_then(|f| {
+        let link_origin = messages::link_origin(&f.link)?;
+        all_steps.set(f.steps.clone());
+        completed.set(f.completed_steps.clone());
+        origin.set_value(Some(link_origin.clone()));
+        flow.set(Some(f.clone()));
+        Some((f, link_origin))
+    });
+    let initial = StoredValue::new(initial);
 
     let emit = move |event: FlowEvent| {
         if let Some(cb) = on_event {
@@ -560,6 +578,19 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         attempt.track();
         let generation_now = generation.get_value() + 1;
         generation.set_value(generation_now);
+        if let Some(adopted) = initial.try_update_value(Option::take).flatten() {
+            // The frame may already be loading (server-rendered), or even have reported its
+            // height: keep it as it is, and arm its timers.
+            let ready = status.get_untracked() == FlowStatus::Ready;
+            install(adopted, generation_now, false);
+            if ready {
+                if let Some(t) = timers.try_update_value(|t| t.load.take()).flatten() {
+                    t.clear();
+                }
+                status.set(FlowStatus::Ready);
+            }
+            return;
+        }
         timers.update_value(Timers::clear);
         status.set(FlowStatus::Loading);
         error.set(None);

@@ -11,12 +11,30 @@ pub type FrameMessage = FlowMessage<String>;
 
 /// The origin (`scheme://host[:port]`) of an absolute http(s) link, or `None` for anything
 /// else (relative, `javascript:`, `data:`, malformed): such a link is never framed.
+#[cfg(not(feature = "ssr"))]
 pub fn link_origin(link: &str) -> Option<String> {
     let url = web_sys::Url::new(link).ok()?;
     match url.protocol().as_str() {
         "http:" | "https:" => Some(url.origin()),
         _ => None,
     }
+}
+
+/// On the server (no browser URL parser): only a plain `http(s)://host[:port]/...` link is
+/// framed, never one with credentials, odd characters or another scheme. Its origin is not
+/// used there (no messages arrive on the server); the browser computes its own on hydration.
+#[cfg(feature = "ssr")]
+pub fn link_origin(link: &str) -> Option<String> {
+    let (scheme, rest) = link.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '[' | ']');
+    if host.is_empty() || !host.chars().all(plain) || link.chars().any(char::is_whitespace) {
+        return None;
+    }
+    Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
 /// The flow message carried by `event`, if it came from `frame`'s window at exactly

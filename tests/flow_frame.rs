@@ -573,3 +573,50 @@ async fn flow_level_options_are_sent_only_when_asked_for() {
         .expect("one request does not");
     assert_eq!(plain, &serde_json::json!({"steps": ["compliance"]}));
 }
+
+#[wasm_bindgen_test]
+async fn an_initial_flow_is_framed_at_once_without_a_request() {
+    // Issue 14: a flow created by the server while it rendered the page is framed as it is;
+    // the source serves only what comes later (a retry here).
+    let calls = Arc::new(AtomicUsize::new(0));
+    let link = frame_link();
+    let initial = BrowserFlow::new(
+        FlowId::from("flow-from-the-server"),
+        link.clone(),
+        vec![StepName::Compliance],
+        Vec::new(),
+    );
+    let source = fixed_source(frame_link(), calls.clone());
+    let root = container();
+    let events = Arc::new(Mutex::new(Vec::<FlowEvent>::new()));
+    let e = events.clone();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! {
+            <DotsFlow
+                steps=vec![Step::compliance()]
+                source=source
+                flow=initial
+                on_event=move |event| e.lock().unwrap().push(event)
+            />
+        }
+    });
+    let frame = frame_in(&root).expect("framed in the first render, before any effect");
+    assert_eq!(frame.src(), link);
+    settle().await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "no request for the initial flow"
+    );
+    assert!(events.lock().unwrap().iter().any(
+        |e| matches!(e, FlowEvent::Created { id, .. } if id.as_str() == "flow-from-the-server")
+    ));
+    let window = frame_in(&root).unwrap().content_window().unwrap();
+    post(&page_origin(), Some(&window), &json(r#"{"height": 600}"#));
+    wait_until("ready", || status_of(&root) == "ready").await;
+    assert_eq!(
+        frame_in(&root).unwrap().src(),
+        link,
+        "the same frame, not reloaded"
+    );
+}

@@ -37,3 +37,45 @@ fn renders_on_the_server_without_a_browser() {
         "themed chrome: {html}"
     );
 }
+
+#[test]
+fn an_initial_flow_is_in_the_first_html() {
+    // Issue 14: with a flow created while the page renders, the iframe and its link are in
+    // the server's HTML, so the flow starts loading before the wasm arrives.
+    let owner = Owner::new();
+    let flow = dots_flow::BrowserFlow::new(
+        dots_flow::FlowId::from("0b7e6a4e-58a8-4a48-9c3c-2b0d1c5e1a10"),
+        "https://flows.example.com/flow/0b7e6a4e".to_owned(),
+        vec![dots_flow::StepName::Compliance],
+        Vec::new(),
+    );
+    let html =
+        owner.with(|| view! { <DotsFlow steps=vec![Step::compliance()] flow=flow /> }.to_html());
+    assert!(
+        html.contains(r#"src="https://flows.example.com/flow/0b7e6a4e""#),
+        "the frame with its link: {html}"
+    );
+    assert!(html.contains(r#"data-status="loading""#), "{html}");
+}
+
+#[test]
+fn an_initial_flow_with_a_bad_link_is_never_framed_on_the_server() {
+    for link in [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "https://user:pw@evil.example/flow",
+        "/flow/relative",
+        "https://exa mple.com/x",
+    ] {
+        let owner = Owner::new();
+        let flow = dots_flow::BrowserFlow::new(
+            dots_flow::FlowId::from("f"),
+            link.to_owned(),
+            vec![dots_flow::StepName::Compliance],
+            Vec::new(),
+        );
+        let html = owner
+            .with(|| view! { <DotsFlow steps=vec![Step::compliance()] flow=flow /> }.to_html());
+        assert!(!html.contains("<iframe"), "{link}: {html}");
+    }
+}
