@@ -327,15 +327,16 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     let frame: NodeRef<Iframe> = NodeRef::new();
     // An initial flow is in place from the start, so a server render frames it; the first
     // run of the effect below adopts it instead of asking for one.
-    let initial = initial_flow.and_then(|f| {
-        let link_origin = messages::link_origin(&f.link)?;
-        all_steps.set(f.steps.clone());
-        completed.set(f.completed_steps.clone());
-        origin.set_value(Some(link_origin.clone()));
-        flow.set(Some(f.clone()));
-        Some((f, link_origin))
-    });
-    let initial = StoredValue::new(initial);
+    let mut adopt = false;
+    if let Some(f) = initial_flow {
+        if let Some(link_origin) = messages::link_origin(&f.link) {
+            all_steps.set(f.steps.clone());
+            completed.set(f.completed_steps.clone());
+            origin.set_value(Some(link_origin));
+            flow.set(Some(f));
+            adopt = true;
+        }
+    }
 
     let emit = move |event: FlowEvent| {
         if let Some(cb) = on_event {
@@ -578,7 +579,10 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         attempt.track();
         let generation_now = generation.get_value() + 1;
         generation.set_value(generation_now);
-        if let Some(adopted) = initial.try_update_value(Option::take).flatten() {
+        let adopted = std::mem::take(&mut adopt)
+            .then(|| Some((flow.get_untracked()?, origin.get_value()?)))
+            .flatten();
+        if let Some(adopted) = adopted {
             // The frame may already be loading (server-rendered), or even have reported its
             // height: keep it as it is, and arm its timers.
             let ready = status.get_untracked() == FlowStatus::Ready;
