@@ -198,7 +198,10 @@ pub fn DotsFlow(
             }
             data-status=move || flow_status.get().as_str()
             data-theme=theme
-            style=root_style
+            // Through the CSSOM (`element.style`), which a Content-Security-Policy does not
+            // govern: a `style` attribute would need `style-src 'unsafe-inline'`. (So a server
+            // render carries none; the client sets it on hydration.)
+            prop:style=root_style
         >
             // Status changes for screen readers (no `aria-busy` on the root: it would let them
             // hold back this region's announcements while loading).
@@ -236,7 +239,7 @@ pub fn DotsFlow(
                                 title=frame_title
                                 allow=allow
                                 referrerpolicy="strict-origin-when-cross-origin"
-                                style="display:block;width:100%;border:0;height:var(--dots-flow-height)"
+                                prop:style="display:block;width:100%;border:0;height:var(--dots-flow-height,480px)"
                             ></iframe>
                         }
                     })

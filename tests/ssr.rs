@@ -32,10 +32,10 @@ fn renders_on_the_server_without_a_browser() {
         !html.contains("<iframe"),
         "no frame before the client fetched a flow: {html}"
     );
-    assert!(
-        html.contains("--dots-flow-background:#000000"),
-        "themed chrome: {html}"
-    );
+    assert!(html.contains(r#"data-theme="dark""#), "themed: {html}");
+    // Issue 14: no inline `style` attribute, which a strict Content-Security-Policy blocks;
+    // the client sets the chrome's styles through the CSSOM.
+    assert!(!html.contains("style="), "no style attribute: {html}");
 }
 
 #[test]
@@ -56,6 +56,7 @@ fn an_initial_flow_is_in_the_first_html() {
         "the frame with its link: {html}"
     );
     assert!(html.contains(r#"data-status="loading""#), "{html}");
+    assert!(!html.contains("style="), "no style attribute: {html}");
 }
 
 #[test]

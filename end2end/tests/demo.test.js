@@ -20,13 +20,44 @@ after(async () => {
 });
 
 
+/** Records Content-Security-Policy violations in every frame of the context's pages. */
+async function recordCspViolations(context) {
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} (${e.sample || ""})`);
+    });
+  });
+}
+
+/** The violations recorded so far in every frame of `page`. */
+async function cspViolations(page) {
+  const all = [];
+  for (const frame of page.frames()) {
+    const found = await frame.evaluate(() => window.__cspViolations || []).catch(() => []);
+    all.push(...found.map((v) => `${frame.url()}: ${v}`));
+  }
+  return all;
+}
+
 test("the payout journey: onboard, user appears, host pays, user withdraws; theme editor", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await recordCspViolations(context);
   const page = await context.newPage();
   const consoleErrors = [];
   page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(`${msg.text()} @ ${msg.location().url}`));
   page.on("pageerror", (err) => consoleErrors.push(String(err)));
-  await page.goto(stack.base);
+  const response = await page.goto(stack.base);
+  // Issue 14: the page is served under a strict policy, the loader allowed by its nonce.
+  const policy = response.headers()["content-security-policy"] ?? "";
+  const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
+  assert.ok(nonce && nonce.length >= 22, `a nonce in the policy: ${policy}`);
+  assert.ok(!policy.includes("unsafe-inline"), policy);
+  assert.match(policy, /style-src 'self';/);
+  assert.match(policy, new RegExp(`frame-src [^;]*${stack.sandbox.replace(/[.]/g, "\\.")}`), "the flow's origin may be framed");
+  assert.ok((await response.text()).includes(`nonce="${nonce}"`), "the loader carries the same nonce");
+  const again = await fetch(stack.base);
+  assert.notEqual(/'nonce-([^']+)'/.exec(again.headers.get("content-security-policy"))?.[1], nonce, "a new nonce per answer");
 
   const dir = ensureOutputDir();
   await walkPayoutJourney(page, {
@@ -59,6 +90,7 @@ test("the payout journey: onboard, user appears, host pays, user withdraws; them
   assert.equal(await page.evaluate(() => document.activeElement?.id), "pay-user", "Tab moves from the amount to the pay button");
 
   assert.deepEqual(consoleErrors, [], "no console errors");
+  assert.deepEqual(await cspViolations(page), [], "no Content-Security-Policy violation through the journey");
   const html = await page.content();
   assert.ok(!html.includes(API_KEY), "no key in the page");
   assert.ok(!stack.logs.join("").includes(API_KEY), "no key in the proxy's logs");
@@ -120,5 +152,28 @@ test("a bad request from the page is a typed error; a cross-site one is refused"
   const forged = await page.request.post(`${stack.base}/api/flows`, { data: { steps: ["payout"] } });
   assert.equal(forged.status(), 403);
   assert.equal((await forged.json()).error, "forbidden_origin");
+  await context.close();
+});
+
+test("the policy is enforced: an inline script without the nonce does not run", async () => {
+  const context = await browser.newContext();
+  await recordCspViolations(context);
+  const page = await context.newPage();
+  await page.goto(stack.base);
+  await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 30000 });
+  const ran = await page.evaluate(async () => {
+    const script = document.createElement("script");
+    script.textContent = "window.__injected = true;";
+    document.body.appendChild(script);
+    const styled = document.createElement("div");
+    styled.setAttribute("style", "color: red");
+    document.body.appendChild(styled);
+    await new Promise((r) => setTimeout(r, 100));
+    return window.__injected === true;
+  });
+  assert.equal(ran, false, "blocked");
+  const violations = await cspViolations(page);
+  assert.ok(violations.some((v) => v.includes("script-src")), violations.join("\n"));
+  assert.ok(violations.some((v) => v.includes("style-src")), violations.join("\n"));
   await context.close();
 });

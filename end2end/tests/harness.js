@@ -355,8 +355,8 @@ export async function walkPayoutJourney(page, { pace = FAST, atState = async () 
   const code = await page.locator("#rust-code").textContent();
   assert.match(code, /FlowStyle::light\(\)\.with_theme\(Theme::Dark\)/);
   assert.match(code, /\.with\(StyleVariable::ButtonBackgroundColor, "#ff0000"\)/);
-  const chrome = await page.locator(".dots-flow").first().getAttribute("style");
-  assert.match(chrome, /--dots-flow-button-background:#ff0000/, "the component's chrome follows");
+  const chrome = await page.locator(".dots-flow").first().evaluate((el) => el.style.getPropertyValue("--dots-flow-button-background"));
+  assert.equal(chrome.trim(), "#ff0000", "the component's chrome follows");
   await atState("demo: themed");
   await pauseFor(pace);
   // Reset: back to "not set", and the flow back to its own default.

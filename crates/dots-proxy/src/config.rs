@@ -25,6 +25,40 @@ impl DotsEnv {
             DotsEnv::Production => Some("https://api.dots.dev/api"),
         }
     }
+
+    /// Where this environment's flow pages are served from, as CSP sources: the hosts Dots'
+    /// docs show flow links on (`my-sandbox.dots.dev`, `my.senddotssandbox.com`), by domain.
+    /// The local sandbox's own origin is added where it is known.
+    pub fn frame_origins(self) -> &'static str {
+        match self {
+            DotsEnv::Local => "",
+            DotsEnv::Sandbox => "https://*.dots.dev https://*.senddotssandbox.com",
+            DotsEnv::Production => "https://*.dots.dev",
+        }
+    }
+}
+
+/// Checks `DOTS_PROXY_FRAME_ORIGINS`: space-separated CSP sources such as
+/// `https://*.dots.dev` (nothing that could end or extend the policy).
+pub fn check_frame_origins(value: &str) -> Result<(), ConfigError> {
+    let bad = |message: String| ConfigError {
+        setting: "DOTS_PROXY_FRAME_ORIGINS",
+        message,
+    };
+    if value.split_whitespace().next().is_none() {
+        return Err(bad("names no origin".into()));
+    }
+    for source in value.split_whitespace() {
+        let plain = source.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.' | '-' | '*' | '[' | ']')
+        });
+        if !plain || !(source.starts_with("https://") || source.starts_with("http://")) {
+            return Err(bad(format!(
+                "`{source}` is not an origin such as https://*.dots.dev"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The dots-flow proxy: holds the Dots keys and creates and follows flows for the browser.
@@ -57,9 +91,15 @@ pub struct Config {
     /// Address of the in-process local sandbox (local mode only; port 0 picks a free one).
     #[arg(long, env = "DOTS_SANDBOX_ADDR", default_value = "127.0.0.1:0")]
     pub sandbox_addr: SocketAddr,
-    /// A directory of static files to serve at `/` (e.g. the demo's `dist/`).
+    /// A directory of static files to serve at `/` (e.g. the demo's `dist/`), under a strict
+    /// Content-Security-Policy.
     #[arg(long, env = "DOTS_PROXY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Where the pages under `--static-dir` may frame flows from (their CSP `frame-src`),
+    /// space-separated; default: the Dots environment's flow hosts, plus the API's own origin
+    /// (the local sandbox's).
+    #[arg(long, env = "DOTS_PROXY_FRAME_ORIGINS")]
+    pub frame_origins: Option<String>,
     /// Seconds a connection may take to send a request head (also the idle timeout between
     /// requests); slower connections are closed.
     #[arg(long, env = "DOTS_PROXY_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]

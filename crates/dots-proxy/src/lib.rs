@@ -40,6 +40,7 @@ pub mod limits;
 pub mod payments;
 mod routes;
 pub mod server;
+pub mod static_site;
 mod upstream;
 
 use axum::extract::{DefaultBodyLimit, FromRef};

@@ -8,7 +8,6 @@ use dots_proxy::{router, AppState, DotsClient, ProxySettings};
 use secrecy::ExposeSecret;
 use std::path::Path;
 use std::time::Duration;
-use tower_http::services::{ServeDir, ServeFile};
 
 #[tokio::main]
 async fn main() {
@@ -185,6 +184,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
+    // The origin flow links come from when the API is a local or standalone sandbox.
+    let api_origin = url::Url::parse(dots.base())
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null");
     let state = AppState::new(dots, db, settings);
     let mut app = router(state.clone());
     if config.demo {
@@ -207,8 +211,24 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 format!("DOTS_PROXY_STATIC_DIR: {} has no index.html", dir.display()).into(),
             );
         }
-        app = app
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))));
+        let frame_origins = match &config.frame_origins {
+            Some(value) => {
+                dots_proxy::config::check_frame_origins(value)?;
+                value.clone()
+            }
+            None => format!(
+                "{} {}",
+                config.dots_env.frame_origins(),
+                api_origin.unwrap_or_default()
+            )
+            .trim()
+            .to_owned(),
+        };
+        tracing::info!(%frame_origins, "serving {} under a strict CSP", dir.display());
+        app = app.fallback_service(dots_proxy::static_site::static_site(
+            dir.clone(),
+            frame_origins,
+        ));
     }
     tracing::info!(%addr, "dots-proxy listening");
     println!("dots-proxy listening on http://{addr}");

@@ -86,6 +86,11 @@ impl DotsClient {
         }
     }
 
+    /// The API base URL this client talks to.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// `POST /v2/flows`. Never retried: a retry could create a second flow.
     pub async fn create_flow(&self, request: &CreateFlowRequest) -> Result<Flow, UpstreamError> {
         let builder = self.request(Method::POST, "/v2/flows").json(request);
