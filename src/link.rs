@@ -17,8 +17,14 @@ type RetrieveFn = Arc<dyn Fn(FlowId) -> FlowFuture + Send + Sync>;
 #[derive(Clone)]
 pub enum FlowSource {
     /// `POST` the steps as JSON to this URL of the host backend, and `GET {url}/{id}` to
-    /// confirm progress (the dots-flow proxy answers `/api/flows`). Same-origin cookies are sent.
-    Endpoint(String),
+    /// confirm progress (the dots-flow proxy answers `/api/flows`).
+    Endpoint {
+        /// The endpoint's URL, e.g. `/api/flows` or `https://api.example.com/api/flows`.
+        url: String,
+        /// Whether cookies go with the requests (`SameOrigin` by default; `Include` for a
+        /// backend on another origin of the same site, which must allow it by CORS).
+        credentials: Credentials,
+    },
     /// App-supplied functions (the Stripe `fetchClientSecret` pattern).
     Fetcher {
         /// Creates a flow for the request.
@@ -30,14 +36,18 @@ pub enum FlowSource {
 
 impl Default for FlowSource {
     fn default() -> Self {
-        FlowSource::Endpoint("/api/flows".to_owned())
+        FlowSource::from("/api/flows")
     }
 }
 
 impl std::fmt::Debug for FlowSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            FlowSource::Endpoint(url) => f.debug_tuple("Endpoint").field(url).finish(),
+            FlowSource::Endpoint { url, credentials } => f
+                .debug_struct("Endpoint")
+                .field("url", url)
+                .field("credentials", credentials)
+                .finish(),
             FlowSource::Fetcher { retrieve, .. } => f
                 .debug_struct("Fetcher")
                 .field("retrieve", &retrieve.is_some())
@@ -48,17 +58,53 @@ impl std::fmt::Debug for FlowSource {
 
 impl From<&str> for FlowSource {
     fn from(url: &str) -> Self {
-        FlowSource::Endpoint(url.to_owned())
+        FlowSource::from(url.to_owned())
     }
 }
 
 impl From<String> for FlowSource {
     fn from(url: String) -> Self {
-        FlowSource::Endpoint(url)
+        FlowSource::Endpoint {
+            url,
+            credentials: Credentials::SameOrigin,
+        }
+    }
+}
+
+/// Whether the component's requests to its endpoint carry the browser's cookies (fetch's
+/// `credentials`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Credentials {
+    /// Only to the page's own origin (the default).
+    #[default]
+    SameOrigin,
+    /// Also to another origin, which must answer with CORS allowing credentials for this page
+    /// (`dots-proxy` does for `DOTS_PROXY_ALLOWED_ORIGINS`).
+    Include,
+    /// Never.
+    Omit,
+}
+
+impl Credentials {
+    fn web(self) -> web_sys::RequestCredentials {
+        match self {
+            Credentials::SameOrigin => web_sys::RequestCredentials::SameOrigin,
+            Credentials::Include => web_sys::RequestCredentials::Include,
+            Credentials::Omit => web_sys::RequestCredentials::Omit,
+        }
     }
 }
 
 impl FlowSource {
+    /// The same endpoint with this cookie policy (a fetcher source is returned unchanged:
+    /// its functions make their own requests).
+    pub fn with_credentials(self, credentials: Credentials) -> Self {
+        match self {
+            FlowSource::Endpoint { url, .. } => FlowSource::Endpoint { url, credentials },
+            fetcher => fetcher,
+        }
+    }
+
     /// A source that calls `create` for each flow.
     pub fn fetcher<F, Fut>(create: F) -> Self
     where
@@ -90,7 +136,9 @@ impl FlowSource {
     /// Gets a flow for `request`.
     pub async fn create(&self, request: StartFlowRequest) -> Result<BrowserFlow, FlowError> {
         match self {
-            FlowSource::Endpoint(url) => request_flow(url, &request).await,
+            FlowSource::Endpoint { url, credentials } => {
+                request_flow_with(url, &request, *credentials).await
+            }
             FlowSource::Fetcher { create, .. } => create(request).await,
         }
     }
@@ -98,9 +146,10 @@ impl FlowSource {
     /// The server's view of flow `id`, or `None` if this source cannot retrieve.
     pub async fn retrieve(&self, id: FlowId) -> Option<Result<BrowserFlow, FlowError>> {
         match self {
-            FlowSource::Endpoint(url) => {
+            FlowSource::Endpoint { url, credentials } => {
                 let url = format!("{}/{}", url.trim_end_matches('/'), id);
-                Some(send(gloo_net::http::Request::get(&url).build()).await)
+                let request = gloo_net::http::Request::get(&url).credentials(credentials.web());
+                Some(send(request.build()).await)
             }
             FlowSource::Fetcher {
                 retrieve: Some(retrieve),
@@ -111,16 +160,26 @@ impl FlowSource {
     }
 }
 
-/// `POST`s `request` to the host backend at `endpoint` and reads the flow it answers with.
+/// `POST`s `request` to the host backend at `endpoint` (same-origin cookies) and reads the
+/// flow it answers with.
 pub async fn request_flow(
     endpoint: &str,
     request: &StartFlowRequest,
+) -> Result<BrowserFlow, FlowError> {
+    request_flow_with(endpoint, request, Credentials::SameOrigin).await
+}
+
+/// [`request_flow`] with the given cookie policy.
+pub async fn request_flow_with(
+    endpoint: &str,
+    request: &StartFlowRequest,
+    credentials: Credentials,
 ) -> Result<BrowserFlow, FlowError> {
     // A `Value` always serializes; the error is kept anyway rather than unwrapped.
     let body = serde_json::to_string(request)
         .map_err(|_| FlowError::BackendUnreachable("the request could not be encoded".into()))?;
     let built = gloo_net::http::Request::post(endpoint)
-        .credentials(web_sys::RequestCredentials::SameOrigin)
+        .credentials(credentials.web())
         .header("content-type", "application/json")
         .body(body);
     send(built).await

@@ -624,7 +624,7 @@ fn fake_fetch() -> js_sys::Function {
         "request",
         "return request.text().then((body) => {
             window.__dotsRequests.push({ url: request.url, method: request.method,
-                type: request.headers.get('content-type'), body });
+                type: request.headers.get('content-type'), credentials: request.credentials, body });
             const answer = window.__dotsAnswer;
             if (answer === 'reject') throw new TypeError('Failed to fetch');
             return new Response(answer[1], { status: answer[0] });
@@ -925,4 +925,36 @@ async fn after_a_sleep_the_wall_clock_says_a_link_is_due_even_if_no_timer_fired(
             .any(|e| matches!(e, FlowEvent::LinkRefreshed { .. }))
     })
     .await;
+}
+
+#[wasm_bindgen_test]
+async fn an_endpoint_on_another_origin_can_be_sent_cookies() {
+    // Issue 14: a front end at app.example.com with its proxy at api.example.com.
+    use dots_flow::Credentials;
+    let original = fake_fetch();
+    answer(
+        200,
+        r#"{"id":"f","link":"https://x.example","steps":["compliance"],"completed_steps":[]}"#,
+    );
+    let request = StartFlowRequest::new([Step::compliance()]);
+    let credentials_sent = || {
+        let requests: js_sys::Array =
+            js_sys::Reflect::get(&web_sys::window().unwrap(), &"__dotsRequests".into())
+                .unwrap()
+                .unchecked_into();
+        let last = requests.get(requests.length() - 1);
+        js_sys::Reflect::get(&last, &"credentials".into())
+            .unwrap()
+            .as_string()
+            .unwrap()
+    };
+    let same = FlowSource::from("https://api.example.com/api/flows");
+    same.create(request.clone()).await.unwrap();
+    assert_eq!(credentials_sent(), "same-origin", "by default");
+    let other = same.with_credentials(Credentials::Include);
+    other.create(request.clone()).await.unwrap();
+    assert_eq!(credentials_sent(), "include");
+    let _ = other.retrieve(FlowId::from("f")).await;
+    assert_eq!(credentials_sent(), "include", "confirming progress too");
+    js_sys::Reflect::set(&web_sys::window().unwrap(), &"fetch".into(), &original).unwrap();
 }

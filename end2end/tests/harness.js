@@ -95,8 +95,8 @@ export async function startSandbox() {
   return server;
 }
 
-/** Starts dots-proxy serving dist/ with the local sandbox in-process. */
-export async function startStack() {
+/** Starts dots-proxy serving dist/ with the local sandbox in-process (`extraEnv` adds settings). */
+export async function startStack(extraEnv = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "dots-proxy-e2e-"));
   const sandboxPort = await freePort();
   const stack = await startServer("dots-proxy", ["--static-dir", path.join(root, "dist"), "--data-dir", dataDir], {
@@ -111,6 +111,7 @@ export async function startStack() {
     DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY: "1000",
     DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT: "1000",
     DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT: "1000",
+    ...extraEnv,
   });
   // The in-process sandbox, for its control plane and for counting what reached "Dots".
   stack.sandbox = `http://127.0.0.1:${sandboxPort}`;

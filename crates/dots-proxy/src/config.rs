@@ -203,6 +203,11 @@ pub struct Config {
     /// Send the session cookie only over HTTPS (default: on unless the proxy listens on loopback).
     #[arg(long, env = "DOTS_PROXY_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
     pub secure_cookies: Option<bool>,
+    /// `SameSite=None` for the session cookie, for a front end on another *site* than the proxy
+    /// (`Lax`, the default, already reaches another origin of the same site). Needs HTTPS
+    /// (`Secure` cookies); the allowed origins still guard every cookie-authenticated write.
+    #[arg(long, env = "DOTS_PROXY_CROSS_SITE_COOKIES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
+    pub cross_site_cookies: bool,
 }
 
 impl Config {

@@ -129,7 +129,11 @@ fn parse_session(value: &str) -> Option<(String, i64)> {
 fn session_cookie(state: &AppState, id: &str, now: i64) -> Cookie<'static> {
     Cookie::build((SESSION_COOKIE, format!("{id}.{now}")))
         .http_only(true)
-        .same_site(SameSite::Lax)
+        .same_site(if state.settings().cross_site_cookies {
+            SameSite::None
+        } else {
+            SameSite::Lax
+        })
         .secure(state.settings().secure_cookies)
         .path("/")
         .max_age(time::Duration::seconds(

@@ -93,6 +93,8 @@ pub struct ProxySettings {
     pub allowed_steps: Option<Vec<StepName>>,
     /// Mark the session cookie `Secure`.
     pub secure_cookies: bool,
+    /// `SameSite=None` instead of `Lax` (a front end on another site; needs `secure_cookies`).
+    pub cross_site_cookies: bool,
     /// A session cookie unused for this long is a new, unbound session.
     pub session_idle: Duration,
     /// Pre-authenticate money steps (`payout`, `manage-payouts`, `manage-payments`) for
@@ -122,6 +124,7 @@ impl Default for ProxySettings {
             allowed_origins: Vec::new(),
             allowed_steps: None,
             secure_cookies: true,
+            cross_site_cookies: false,
             session_idle: DEFAULT_SESSION_IDLE,
             preauth_money_steps_for_cookies: false,
             webhook_upstream_budget: Duration::from_secs(20),
@@ -149,6 +152,7 @@ impl std::fmt::Debug for ProxySettings {
             .field("allowed_origins", &self.allowed_origins)
             .field("allowed_steps", &self.allowed_steps)
             .field("secure_cookies", &self.secure_cookies)
+            .field("cross_site_cookies", &self.cross_site_cookies)
             .field("session_idle", &self.session_idle)
             .field(
                 "preauth_money_steps_for_cookies",
@@ -259,6 +263,33 @@ impl FromRef<AppState> for Key {
     }
 }
 
+/// CORS for the browser API: a front end on one of the allowed origins (say
+/// `https://app.example.com` with the proxy at `https://api.example.com`) may call it with the
+/// session cookie. No other origin gets any `Access-Control-*` answer; without allowed
+/// origins there is no CORS at all (same-origin only).
+fn cors(allowed: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::Method;
+    let origins: Vec<HeaderValue> = allowed
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                header::HeaderName::from_static("last-event-id"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
 /// The proxy's routes, ready to merge into a host's axum app.
 pub fn router(state: AppState) -> Router {
     let no_store = SetResponseHeaderLayer::overriding(
@@ -272,11 +303,14 @@ pub fn router(state: AppState) -> Router {
     // Every request but the event stream (which stays open) has a deadline.
     let deadline =
         TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, REQUEST_TIMEOUT);
-    let api = Router::new()
+    let mut api = Router::new()
         .route("/flows", post(routes::flows::create))
         .route("/flows/{flow_id}", get(routes::flows::retrieve))
         .layer(deadline)
         .route("/events", get(routes::events::stream));
+    if let Some(cors) = cors(&state.settings().allowed_origins) {
+        api = api.layer(cors);
+    }
     let host = routes::host::routes()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

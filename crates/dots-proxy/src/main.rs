@@ -70,6 +70,18 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         )
     })?;
     let webhook_secrets = config.webhook_secrets(local)?;
+    let secure_cookies = config
+        .secure_cookies
+        .unwrap_or(!config.addr.ip().is_loopback());
+    if config.cross_site_cookies && !secure_cookies {
+        return Err(ConfigError {
+            setting: "DOTS_PROXY_CROSS_SITE_COOKIES",
+            message: "browsers accept SameSite=None cookies only with Secure: serve over HTTPS \
+                      with DOTS_PROXY_SECURE_COOKIES=on"
+                .into(),
+        }
+        .into());
+    }
     let settings = ProxySettings {
         session_key: session_key(&config)?,
         jwt_secret: config.jwt_secret()?,
@@ -79,9 +91,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         webhook_secrets: webhook_secrets.clone(),
         allowed_origins: config.origins()?,
         allowed_steps: config.step_policy()?,
-        secure_cookies: config
-            .secure_cookies
-            .unwrap_or(!config.addr.ip().is_loopback()),
+        secure_cookies,
+        cross_site_cookies: config.cross_site_cookies,
         session_idle: Duration::from_secs(config.session_idle_hours * 3600),
         preauth_money_steps_for_cookies: config.preauth_cookie_money_steps,
         webhook_upstream_budget: Duration::from_secs(20),

@@ -164,3 +164,89 @@ fn the_binary_closes_a_half_sent_request_head() {
     );
     assert!(health.ends_with("ok"), "and still serves others: {health}");
 }
+
+#[tokio::test]
+async fn cors_lets_only_the_allowed_origins_call_the_browser_api() {
+    // Issue 14: a front end at another origin (say app.example.com with the proxy at
+    // api.example.com) needs CORS with credentials; nobody else may read an answer.
+    let stack = common::Stack::start().await;
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str, path: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", stack.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight(common::ORIGIN, "/api/flows").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    let headers = allowed.headers();
+    assert_eq!(headers["access-control-allow-origin"], common::ORIGIN);
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+    assert!(headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    let other = preflight("http://evil.test", "/api/flows").await.unwrap();
+    assert!(
+        other.headers().get("access-control-allow-origin").is_none(),
+        "another origin is not allowed"
+    );
+    let host = preflight(common::ORIGIN, "/host/users").await.unwrap();
+    assert!(
+        host.headers().get("access-control-allow-origin").is_none(),
+        "the host API never answers browsers"
+    );
+    let answer = client
+        .post(format!("{}/api/flows", stack.base))
+        .header("origin", common::ORIGIN)
+        .json(&serde_json::json!({"steps": ["compliance"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        common::ORIGIN
+    );
+}
+
+#[tokio::test]
+async fn cross_site_cookies_are_samesite_none_and_secure_only() {
+    // For a front end on another site: `SameSite=None`, which browsers take only with `Secure`.
+    let stack = common::Stack::with_settings(dots_proxy::ProxySettings {
+        cross_site_cookies: true,
+        secure_cookies: true,
+        ..common::settings()
+    })
+    .await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/flows", stack.base))
+        .header("origin", common::ORIGIN)
+        .json(&serde_json::json!({"steps": ["compliance"]}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("SameSite=None"), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+
+    // The binary refuses the setting without Secure cookies (on loopback they are off).
+    let data_dir = std::env::temp_dir().join(format!("dots-proxy-xsite-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
+        .env("DOTS_ENV", "local")
+        .env("DOTS_PROXY_ADDR", "127.0.0.1:0")
+        .env("DOTS_PROXY_DATA_DIR", &data_dir)
+        .env("DOTS_PROXY_CROSS_SITE_COOKIES", "on")
+        .env_remove("DOTS_PROXY_SECURE_COOKIES")
+        .env_remove("DOTS_API_KEY")
+        .env_remove("DOTS_CLIENT_ID")
+        .env_remove("DOTS_PROXY_DATABASE_URL")
+        .output()
+        .expect("the proxy runs");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    assert!(!output.status.success(), "refused");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("DOTS_PROXY_CROSS_SITE_COOKIES"), "{said}");
+}
