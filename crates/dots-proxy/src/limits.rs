@@ -169,7 +169,7 @@ impl Limiter {
 
 /// The client address of a request from `peer` (the connection's, if known; see the module
 /// docs).
-pub(crate) fn client_address(
+pub fn client_address(
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
     trusted: &[TrustedProxy],

@@ -5,7 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{settings, temp_db_path, API_KEY, ORIGIN};
-use dots_api::{BrowserFlow, ProxyErrorBody, StepName};
+use dots_api::{BrowserFlow, ProxyErrorBody, StartFlowRequest, StepName};
 use dots_proxy::db::Db;
 use dots_proxy::{router, AppState, DotsClient, ProxySettings};
 use dots_sandbox::{spawn, RunningSandbox, SandboxConfig};
@@ -483,4 +483,81 @@ async fn wrong_credentials_upstream_do_not_leak_to_the_browser() {
     let reply = post_flow(&app, r#"{"steps": ["payout"]}"#).await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{}", reply.body);
     assert!(!reply.body.contains("wrong-key"));
+}
+
+#[tokio::test]
+async fn a_server_rendering_the_page_starts_flows_through_the_library() {
+    // Issue 14: a Leptos server function creates the flow while the page renders, with the
+    // same rules as the browser API (validation, ownership, rate limits), and no HTTP hop.
+    let stack = common::Stack::with_settings(dots_proxy::ProxySettings {
+        rate_limits: dots_proxy::limits::RateLimits {
+            flows_per_identity: 2,
+            flows_per_client: 100,
+            new_identities_per_client: 100,
+        },
+        ..common::settings()
+    })
+    .await;
+    let caller = dots_proxy::identity::Caller {
+        identity: "host:alice".into(),
+        via_cookie: false,
+    };
+    let client = Some("203.0.113.9".parse().unwrap());
+    let flow = dots_proxy::start_flow(
+        &stack.state,
+        &caller,
+        client,
+        StartFlowRequest::new([dots_api::Step::compliance()]),
+    )
+    .await
+    .expect("a flow");
+    assert!(flow.link.contains("/flow/"), "{flow:?}");
+    assert_eq!(
+        stack
+            .state
+            .flow_owner(flow.id.as_str())
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("host:alice"),
+        "owned by the caller, so its browser can follow it"
+    );
+    let upstream_before = stack.sandbox.state().store().flows("").len();
+    let err = dots_proxy::start_flow(
+        &stack.state,
+        &caller,
+        client,
+        StartFlowRequest::new([dots_api::Step::redirect("ftp://nope")]),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, dots_proxy::ProxyError::Invalid(v) if v.field == "steps[0].redirect_url"),
+        "{err:?}"
+    );
+    dots_proxy::start_flow(
+        &stack.state,
+        &caller,
+        client,
+        StartFlowRequest::new([dots_api::Step::compliance()]),
+    )
+    .await
+    .expect("the second flow of the minute");
+    let err = dots_proxy::start_flow(
+        &stack.state,
+        &caller,
+        client,
+        StartFlowRequest::new([dots_api::Step::compliance()]),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, dots_proxy::ProxyError::RateLimited { .. }),
+        "the rate limit holds: {err:?}"
+    );
+    assert_eq!(
+        stack.sandbox.state().store().flows("").len(),
+        upstream_before + 1,
+        "nothing refused reached Dots"
+    );
 }

@@ -14,10 +14,7 @@ use crate::identity::{Caller, Session};
 use crate::json_body::AppJson;
 use crate::{AppState, PREAUTH_LINK_TTL_MS};
 
-/// Creates a flow upstream for the caller. The body is validated completely before anything
-/// is sent to Dots; the browser cannot name a `user_id`: the Dots user bound to this identity
-/// (if any) is attached, which makes the link pre-authenticated for 15 minutes, except for
-/// money steps of cookie sessions (see [`crate::ProxySettings`]).
+/// `POST /api/flows`: [`start_flow`] for the session or bearer identity of the request.
 pub(crate) async fn create(
     State(state): State<AppState>,
     Session { caller, jar }: Session,
@@ -25,18 +22,35 @@ pub(crate) async fn create(
     headers: HeaderMap,
     AppJson(request): AppJson<StartFlowRequest>,
 ) -> Result<(SignedCookieJar, Json<BrowserFlow>), ProxyError> {
-    request.validate()?;
-    if let Some(allowed) = &state.settings().allowed_steps {
-        if let Some(step) = request.steps.iter().find(|s| !allowed.contains(&s.name)) {
-            return Err(ProxyError::StepNotAllowed(step.name.to_string()));
-        }
-    }
     // Each flow spends the app's Dots quota: limited per identity and per client address.
     let client = crate::limits::client_address(
         connect.map(|Extension(ConnectInfo(addr))| addr),
         &headers,
         &state.settings().trusted_proxies,
     );
+    let flow = start_flow(&state, &caller, client, request).await?;
+    Ok((jar, Json(flow)))
+}
+
+/// Creates a flow at Dots for `caller`, exactly as the browser API does, for a server that
+/// renders the page itself (a Leptos server function, say, with the caller from the
+/// request's [`Session`] and its client address for the rate limits): the request is
+/// validated completely before anything is sent to Dots; the browser never names a `user_id`:
+/// the Dots user bound to this identity (if any) is attached, which makes the link
+/// pre-authenticated for 15 minutes, except for money steps of cookie sessions (see
+/// [`crate::ProxySettings`]) or when the request asks for `require_auth`.
+pub async fn start_flow(
+    state: &AppState,
+    caller: &Caller,
+    client: Option<std::net::IpAddr>,
+    request: StartFlowRequest,
+) -> Result<BrowserFlow, ProxyError> {
+    request.validate()?;
+    if let Some(allowed) = &state.settings().allowed_steps {
+        if let Some(step) = request.steps.iter().find(|s| !allowed.contains(&s.name)) {
+            return Err(ProxyError::StepNotAllowed(step.name.to_string()));
+        }
+    }
     let db = state.db();
     // One read for a known identity; a write only for a new one. (Checked in this order so a
     // refused request spends no other budget.)
@@ -93,7 +107,7 @@ pub(crate) async fn create(
         answer.expires_at = Some(rfc3339(expires));
         answer.expires_in = Some(u64::try_from((expires - now_ms()) / 1000).unwrap_or(0));
     }
-    Ok((jar, Json(answer)))
+    Ok(answer)
 }
 
 fn rfc3339(ms: i64) -> String {
