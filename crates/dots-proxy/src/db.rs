@@ -90,6 +90,11 @@ fn migrations(postgres: bool) -> Vec<String> {
         "CREATE INDEX IF NOT EXISTS events_by_identity ON events (identity, seq)".into(),
         "CREATE TABLE IF NOT EXISTS payments (reference TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL, \
          user_id TEXT NOT NULL, amount BIGINT NOT NULL, transfer_id TEXT, created_ms BIGINT NOT NULL)".into(),
+        // What each flow was created from (the request sent to Dots), so a page rendered again
+        // can reuse an unexpired flow instead of creating one per view.
+        "CREATE TABLE IF NOT EXISTS flow_requests (flow_id TEXT PRIMARY KEY, identity TEXT NOT NULL, \
+         request_key TEXT NOT NULL, usable_until_ms BIGINT, created_ms BIGINT NOT NULL)".into(),
+        "CREATE INDEX IF NOT EXISTS flow_requests_by_key ON flow_requests (identity, request_key)".into(),
     ]
 }
 
@@ -218,6 +223,58 @@ impl Db {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    /// Notes what `flow_id` was created from: `request_key` (the request sent to Dots) for
+    /// `identity`, usable until `usable_until_ms` (a pre-authenticated link) or, if `None`, as
+    /// long as it is not complete.
+    pub async fn record_flow_request(
+        &self,
+        flow_id: &str,
+        identity: &str,
+        request_key: &str,
+        usable_until_ms: Option<i64>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO flow_requests (flow_id, identity, request_key, usable_until_ms, created_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(flow_id)
+        .bind(identity)
+        .bind(request_key)
+        .bind(usable_until_ms)
+        .bind(now_ms())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest flow of `identity` created from `request_key` that is still usable at
+    /// `now_ms` (with its `usable_until_ms`), not older than `max_age_ms`.
+    pub async fn reusable_flow(
+        &self,
+        identity: &str,
+        request_key: &str,
+        now_ms: i64,
+        max_age_ms: i64,
+    ) -> Result<Option<(FlowRow, Option<i64>)>, DbError> {
+        let row = sqlx::query(
+            "SELECT flow_id, usable_until_ms FROM flow_requests WHERE identity = $1 AND request_key = $2 \
+             AND created_ms > $3 AND (usable_until_ms IS NULL OR usable_until_ms > $4) \
+             ORDER BY created_ms DESC LIMIT 1",
+        )
+        .bind(identity)
+        .bind(request_key)
+        .bind(now_ms - max_age_ms)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let flow_id: String = row.try_get("flow_id")?;
+        let until: Option<i64> = row.try_get("usable_until_ms")?;
+        Ok(self.flow(&flow_id).await?.map(|flow| (flow, until)))
     }
 
     /// A stored flow.

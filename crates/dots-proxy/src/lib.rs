@@ -58,7 +58,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ProxyError;
-pub use routes::flows::start_flow;
+pub use routes::flows::{start_flow, start_or_reuse_flow};
 pub use upstream::{DotsClient, UpstreamError};
 
 /// Largest request body accepted.

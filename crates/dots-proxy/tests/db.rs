@@ -37,6 +37,32 @@ async fn contract(db: Db) {
     assert_eq!(db.flow("flow-1").await.unwrap(), Some(flow.clone()));
     assert_eq!(db.flow("flow-2").await.unwrap(), None);
 
+    // What a flow was made from, for reuse while rendering (issue 14).
+    let now = dots_proxy::db::now_ms();
+    db.record_flow_request("flow-1", "session:a", "key-1", Some(now + 60_000))
+        .await
+        .unwrap();
+    let (found, until) = db
+        .reusable_flow("session:a", "key-1", now, 3_600_000)
+        .await
+        .unwrap()
+        .expect("reusable");
+    assert_eq!((found.id.as_str(), until), ("flow-1", Some(now + 60_000)));
+    for (identity, key, at) in [
+        ("session:b", "key-1", now),
+        ("session:a", "key-2", now),
+        ("session:a", "key-1", now + 60_000),
+    ] {
+        assert!(
+            db.reusable_flow(identity, key, at, 3_600_000)
+                .await
+                .unwrap()
+                .is_none(),
+            "{identity} {key} at +{} ms",
+            at - now
+        );
+    }
+
     // A webhook's effects and its delivery mark commit together (issue 12).
     let done = [StepName::Compliance];
     assert!(!db.delivered("msg_1").await.unwrap());

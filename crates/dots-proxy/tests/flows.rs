@@ -561,3 +561,59 @@ async fn a_server_rendering_the_page_starts_flows_through_the_library() {
         "nothing refused reached Dots"
     );
 }
+
+#[tokio::test]
+async fn a_page_rendered_again_reuses_its_flow_until_it_is_done() {
+    // Issue 14: rendering on every page view must not create (and rate-limit) a flow per view.
+    let stack = common::Stack::with_settings(dots_proxy::ProxySettings {
+        rate_limits: dots_proxy::limits::RateLimits {
+            flows_per_identity: 3,
+            flows_per_client: 100,
+            new_identities_per_client: 100,
+        },
+        ..common::settings()
+    })
+    .await;
+    let caller = dots_proxy::identity::Caller {
+        identity: "host:bob".into(),
+        via_cookie: false,
+    };
+    let upstream = || stack.sandbox.state().store().flows("").len();
+    let render = |steps: Vec<dots_api::Step>| {
+        dots_proxy::start_or_reuse_flow(&stack.state, &caller, None, StartFlowRequest::new(steps))
+    };
+    let first = render(vec![dots_api::Step::compliance()]).await.unwrap();
+    for _ in 0..5 {
+        let again = render(vec![dots_api::Step::compliance()]).await.unwrap();
+        assert_eq!(again.id, first.id, "the same flow for the same request");
+        assert_eq!(again.link, first.link);
+    }
+    assert_eq!(upstream(), 1, "one flow at Dots for six renders");
+    let other = render(vec![dots_api::Step::compliance().hide_continue_button(true)])
+        .await
+        .unwrap();
+    assert_ne!(other.id, first.id, "other options, another flow");
+    // Done at Dots (the step completed, no user bound yet, so the request is the same): the
+    // next render starts afresh.
+    stack.complete_step(first.id.as_str(), "compliance").await;
+    assert!(
+        stack.state.db().bound_user("host:bob").await.unwrap().is_none(),
+        "still the same request"
+    );
+    let after = render(vec![dots_api::Step::compliance()]).await.unwrap();
+    assert_ne!(after.id, first.id, "a finished flow is not reused");
+    assert_eq!(upstream(), 3);
+    // Without reuse every call creates one, and the limit (3 a minute) holds.
+    let err = dots_proxy::start_flow(
+        &stack.state,
+        &caller,
+        None,
+        StartFlowRequest::new([dots_api::Step::compliance()]),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, dots_proxy::ProxyError::RateLimited { .. }),
+        "{err:?}"
+    );
+}

@@ -45,6 +45,35 @@ pub async fn start_flow(
     client: Option<std::net::IpAddr>,
     request: StartFlowRequest,
 ) -> Result<BrowserFlow, ProxyError> {
+    create_or_reuse(state, caller, client, request, false).await
+}
+
+/// [`start_flow`], but an earlier flow of the same caller made from the same request (steps
+/// with their options, metadata, the same user and sign-in) is answered again while it is not
+/// complete and its link has at least five minutes left: a page rendered on every view does
+/// not create a flow (nor spend the rate limit) per view. Dots is asked for the flow's current
+/// state; a flow Dots has forgotten or finished is not reused.
+pub async fn start_or_reuse_flow(
+    state: &AppState,
+    caller: &Caller,
+    client: Option<std::net::IpAddr>,
+    request: StartFlowRequest,
+) -> Result<BrowserFlow, ProxyError> {
+    create_or_reuse(state, caller, client, request, true).await
+}
+
+/// Reuse needs this much of a pre-authenticated link's life left.
+const REUSE_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// Flows without expiry are reused for at most this long.
+const REUSE_MAX_AGE_MS: i64 = 60 * 60 * 1000;
+
+async fn create_or_reuse(
+    state: &AppState,
+    caller: &Caller,
+    client: Option<std::net::IpAddr>,
+    request: StartFlowRequest,
+    reuse: bool,
+) -> Result<BrowserFlow, ProxyError> {
     request.validate()?;
     if let Some(allowed) = &state.settings().allowed_steps {
         if let Some(step) = request.steps.iter().find(|s| !allowed.contains(&s.name)) {
@@ -55,17 +84,7 @@ pub async fn start_flow(
     // One read for a known identity; a write only for a new one. (Checked in this order so a
     // refused request spends no other budget.)
     let known = db.identity(&caller.identity).await?;
-    if known.is_none() {
-        state.limiter().new_identity(client)?;
-    }
-    state.limiter().flow(&caller.identity, client)?;
-    let bound = match known {
-        Some(bound) => bound,
-        None => {
-            db.touch_identity(&caller.identity).await?;
-            None
-        }
-    };
+    let bound = known.clone().flatten();
     // Money moves only after the user's own sign-in or the host's word: for a cookie session
     // (whoever holds the browser), steps that move money or change where it goes ask the user
     // to sign in even when the session knows its user.
@@ -89,6 +108,19 @@ pub async fn start_flow(
     if require_auth {
         upstream.require_auth = Some(true);
     }
+    let request_key = serde_json::to_string(&upstream).unwrap_or_default();
+    if reuse {
+        if let Some(flow) = reusable(state, caller, &request_key).await? {
+            return Ok(flow);
+        }
+    }
+    if known.is_none() {
+        state.limiter().new_identity(client)?;
+    }
+    state.limiter().flow(&caller.identity, client)?;
+    if known.is_none() {
+        db.touch_identity(&caller.identity).await?;
+    }
     let created_at = now_ms();
     let flow = state.dots().create_flow(&upstream).await?;
     db.insert_flow(&FlowRow {
@@ -101,13 +133,53 @@ pub async fn start_flow(
     .await?;
     state.remember_owner(flow.id.as_str(), &caller.identity);
     tracing::info!(flow_id = %flow.id, preauthenticated, "flow created");
-    let mut answer = BrowserFlow::from(flow);
-    if preauthenticated {
-        let expires = created_at + PREAUTH_LINK_TTL_MS;
-        answer.expires_at = Some(rfc3339(expires));
-        answer.expires_in = Some(u64::try_from((expires - now_ms()) / 1000).unwrap_or(0));
+    let expires = preauthenticated.then_some(created_at + PREAUTH_LINK_TTL_MS);
+    db.record_flow_request(
+        flow.id.as_str(),
+        &caller.identity,
+        &request_key,
+        expires.map(|at| at - REUSE_MARGIN_MS),
+    )
+    .await?;
+    Ok(with_expiry(BrowserFlow::from(flow), expires))
+}
+
+/// `flow` with `expires_at` / `expires_in` for a link that expires at `expires` (ms).
+fn with_expiry(mut flow: BrowserFlow, expires: Option<i64>) -> BrowserFlow {
+    if let Some(expires) = expires {
+        flow.expires_at = Some(rfc3339(expires));
+        flow.expires_in = Some(u64::try_from((expires - now_ms()) / 1000).unwrap_or(0));
     }
-    Ok(answer)
+    flow
+}
+
+/// An earlier, still usable flow of `caller` made from `request_key`, as Dots has it now.
+async fn reusable(
+    state: &AppState,
+    caller: &Caller,
+    request_key: &str,
+) -> Result<Option<BrowserFlow>, ProxyError> {
+    let now = now_ms();
+    let Some((row, usable_until)) = state
+        .db()
+        .reusable_flow(&caller.identity, request_key, now, REUSE_MAX_AGE_MS)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let flow = match state.dots().retrieve_flow(&row.id).await {
+        Ok(flow) => flow,
+        Err(crate::UpstreamError::NotFound(_)) => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    if flow.is_complete() {
+        return Ok(None);
+    }
+    tracing::info!(flow_id = %flow.id, "flow reused");
+    Ok(Some(with_expiry(
+        BrowserFlow::from(flow),
+        usable_until.map(|until| until + REUSE_MARGIN_MS),
+    )))
 }
 
 fn rfc3339(ms: i64) -> String {
