@@ -597,7 +597,13 @@ async fn a_page_rendered_again_reuses_its_flow_until_it_is_done() {
     // next render starts afresh.
     stack.complete_step(first.id.as_str(), "compliance").await;
     assert!(
-        stack.state.db().bound_user("host:bob").await.unwrap().is_none(),
+        stack
+            .state
+            .db()
+            .bound_user("host:bob")
+            .await
+            .unwrap()
+            .is_none(),
         "still the same request"
     );
     let after = render(vec![dots_api::Step::compliance()]).await.unwrap();
