@@ -485,13 +485,15 @@ async fn wrong_credentials_upstream_do_not_leak_to_the_browser() {
     assert!(!reply.body.contains("wrong-key"));
 }
 
-#[tokio::test]
-async fn a_server_rendering_the_page_starts_flows_through_the_library() {
-    // Issue 14: a Leptos server function creates the flow while the page renders, with the
-    // same rules as the browser API (validation, ownership, rate limits), and no HTTP hop.
+/// A stack allowing `flows_per_minute` flows per identity, and a host-vouched caller as a
+/// server rendering a page would have.
+async fn server_rendering(
+    flows_per_minute: u32,
+    identity: &str,
+) -> (common::Stack, dots_proxy::identity::Caller) {
     let stack = common::Stack::with_settings(dots_proxy::ProxySettings {
         rate_limits: dots_proxy::limits::RateLimits {
-            flows_per_identity: 2,
+            flows_per_identity: flows_per_minute,
             flows_per_client: 100,
             new_identities_per_client: 100,
         },
@@ -499,9 +501,17 @@ async fn a_server_rendering_the_page_starts_flows_through_the_library() {
     })
     .await;
     let caller = dots_proxy::identity::Caller {
-        identity: "host:alice".into(),
+        identity: identity.into(),
         via_cookie: false,
     };
+    (stack, caller)
+}
+
+#[tokio::test]
+async fn a_server_rendering_the_page_starts_flows_through_the_library() {
+    // Issue 14: a Leptos server function creates the flow while the page renders, with the
+    // same rules as the browser API (validation, ownership, rate limits), and no HTTP hop.
+    let (stack, caller) = server_rendering(2, "host:alice").await;
     let client = Some("203.0.113.9".parse().unwrap());
     let flow = dots_proxy::start_flow(
         &stack.state,
@@ -565,19 +575,7 @@ async fn a_server_rendering_the_page_starts_flows_through_the_library() {
 #[tokio::test]
 async fn a_page_rendered_again_reuses_its_flow_until_it_is_done() {
     // Issue 14: rendering on every page view must not create (and rate-limit) a flow per view.
-    let stack = common::Stack::with_settings(dots_proxy::ProxySettings {
-        rate_limits: dots_proxy::limits::RateLimits {
-            flows_per_identity: 3,
-            flows_per_client: 100,
-            new_identities_per_client: 100,
-        },
-        ..common::settings()
-    })
-    .await;
-    let caller = dots_proxy::identity::Caller {
-        identity: "host:bob".into(),
-        via_cookie: false,
-    };
+    let (stack, caller) = server_rendering(3, "host:bob").await;
     let upstream = || stack.sandbox.state().store().flows("").len();
     let render = |steps: Vec<dots_api::Step>| {
         dots_proxy::start_or_reuse_flow(&stack.state, &caller, None, StartFlowRequest::new(steps))

@@ -118,17 +118,25 @@ async fn slow_heads_are_closed_connections_capped_and_streams_kept() {
         .unwrap();
 }
 
+/// The proxy binary in local mode on a free port over `data_dir`, untouched by the caller's
+/// Dots or database settings.
+fn local_proxy(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dots-proxy"));
+    command
+        .env("DOTS_ENV", "local")
+        .env("DOTS_PROXY_ADDR", "127.0.0.1:0")
+        .env("DOTS_PROXY_DATA_DIR", data_dir)
+        .env_remove("DOTS_API_KEY")
+        .env_remove("DOTS_CLIENT_ID")
+        .env_remove("DOTS_PROXY_DATABASE_URL");
+    command
+}
+
 #[test]
 fn the_binary_closes_a_half_sent_request_head() {
     let data_dir = std::env::temp_dir().join(format!("dots-proxy-server-{}", std::process::id()));
-    let child = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
-        .env("DOTS_ENV", "local")
-        .env("DOTS_PROXY_ADDR", "127.0.0.1:0")
-        .env("DOTS_PROXY_DATA_DIR", &data_dir)
+    let child = local_proxy(&data_dir)
         .env("DOTS_PROXY_HEADER_TIMEOUT_SECS", "1")
-        .env_remove("DOTS_API_KEY")
-        .env_remove("DOTS_CLIENT_ID")
-        .env_remove("DOTS_PROXY_DATABASE_URL")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -234,15 +242,9 @@ async fn cross_site_cookies_are_samesite_none_and_secure_only() {
 
     // The binary refuses the setting without Secure cookies (on loopback they are off).
     let data_dir = std::env::temp_dir().join(format!("dots-proxy-xsite-{}", std::process::id()));
-    let output = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
-        .env("DOTS_ENV", "local")
-        .env("DOTS_PROXY_ADDR", "127.0.0.1:0")
-        .env("DOTS_PROXY_DATA_DIR", &data_dir)
+    let output = local_proxy(&data_dir)
         .env("DOTS_PROXY_CROSS_SITE_COOKIES", "on")
         .env_remove("DOTS_PROXY_SECURE_COOKIES")
-        .env_remove("DOTS_API_KEY")
-        .env_remove("DOTS_CLIENT_ID")
-        .env_remove("DOTS_PROXY_DATABASE_URL")
         .output()
         .expect("the proxy runs");
     let _ = std::fs::remove_dir_all(&data_dir);
