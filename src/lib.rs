@@ -40,7 +40,9 @@ pub use hook::{
     use_dots_flow, use_dots_flow_with_options, UseDotsFlowOptions, UseDotsFlowReturn,
     DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE,
 };
-pub use link::{request_flow, request_flow_with, Credentials, FlowFuture, FlowSource};
+pub use link::{
+    prefetch_flow, request_flow, request_flow_with, Credentials, FlowFuture, FlowSource,
+};
 pub use messages::{
     accept as accept_message, link_origin, parse_data as parse_message_data, FrameMessage,
 };

@@ -255,3 +255,55 @@ fn read_flow(text: &str) -> Result<BrowserFlow, String> {
     };
     Ok(flow)
 }
+
+/// Starts creating a flow for `request` now — when a user shows intent (hovers or focuses the
+/// button that opens the flow), before the component mounts — and returns a source for the
+/// component: its first request equal to `request` gets that flow (already there, or arriving)
+/// instead of making another; any other request, retries and progress checks go to `source`.
+/// `request` must be exactly what the component will send (the same steps, metadata and
+/// flow options), or the prefetched flow is not used.
+pub fn prefetch_flow(source: FlowSource, request: StartFlowRequest) -> FlowSource {
+    let (sender, receiver) = futures_channel::oneshot::channel();
+    {
+        let source = source.clone();
+        let request = request.clone();
+        leptos::task::spawn_local(async move {
+            let _ = sender.send(source.create(request).await);
+        });
+    }
+    let pending = Arc::new(std::sync::Mutex::new(Some((request, receiver))));
+    let fallback = source.clone();
+    let prefetched = FlowSource::fetcher(move |wanted: StartFlowRequest| {
+        let taken = pending
+            .lock()
+            .ok()
+            .and_then(|mut slot| match slot.as_ref() {
+                Some((request, _)) if *request == wanted => slot.take(),
+                _ => None,
+            });
+        let source = fallback.clone();
+        async move {
+            match taken {
+                Some((_, receiver)) => match receiver.await {
+                    Ok(result) => result,
+                    Err(_) => source.create(wanted).await,
+                },
+                None => source.create(wanted).await,
+            }
+        }
+    });
+    if matches!(source, FlowSource::Fetcher { retrieve: None, .. }) {
+        return prefetched;
+    }
+    prefetched.with_retrieve(move |id| {
+        let source = source.clone();
+        async move {
+            match source.retrieve(id).await {
+                Some(result) => result,
+                None => Err(FlowError::InvalidResponse(
+                    "this source cannot retrieve".into(),
+                )),
+            }
+        }
+    })
+}

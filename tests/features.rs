@@ -958,3 +958,43 @@ async fn an_endpoint_on_another_origin_can_be_sent_cookies() {
     assert_eq!(credentials_sent(), "include", "confirming progress too");
     js_sys::Reflect::set(&web_sys::window().unwrap(), &"fetch".into(), &original).unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_prefetched_flow_is_framed_without_a_second_request() {
+    // Issue 14: start creating the flow on the user's intent (hover), before the component
+    // mounts; the component then frames it without asking again.
+    use dots_flow::prefetch_flow;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let link = frame_link();
+    let source = fixed_source(link.clone(), calls.clone());
+    let steps = vec![Step::compliance(), Step::payout()];
+    let prefetched = prefetch_flow(source, StartFlowRequest::new(steps.clone()));
+    wait_until("the request went out at once", || {
+        calls.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let container = container();
+    let retry_source = prefetched.clone();
+    let _handle = leptos::mount::mount_to(container.clone(), move || {
+        view! { <DotsFlow steps=steps source=prefetched /> }
+    });
+    wait_until("the iframe", || frame_in(&container).is_some()).await;
+    settle().await;
+    assert_eq!(frame_in(&container).unwrap().src(), link);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "no second request for the same flow"
+    );
+    // Used once: a later request (a retry, other steps) goes to the source.
+    retry_source
+        .create(StartFlowRequest::new([Step::compliance(), Step::payout()]))
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    retry_source
+        .create(StartFlowRequest::new([Step::compliance()]))
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
