@@ -352,11 +352,11 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         }
         emit(FlowEvent::Error(err));
     };
+    // What the frame's `onload` calls (set below, once the refresh exists).
+    let onload = StoredValue::new_local(None::<wasm_bindgen::JsValue>);
     // Ready is the first `{height}` from this frame: the flow posts it once its page is up.
     // (The iframe's `load` event proves less — an error page loads too — and waiting for it
     // only delayed readiness.)
-    // What the frame's `onload` calls (set below, once the refresh exists).
-    let onload = StoredValue::new_local(None::<wasm_bindgen::JsValue>);
     let check_ready = move || {
         if status.get_untracked() == FlowStatus::Loading {
             if let Some(t) = timers.try_update_value(|t| t.load.take()).flatten() {
