@@ -51,41 +51,26 @@ fn page_error(status: StatusCode, message: &str) -> SandboxError {
 /// The header a served page sends its session token in.
 const PAGE_SESSION_HEADER: &str = "x-sandbox-page-session";
 
-/// A page call: which flow, and the page's session token if it sent one.
-struct PageCall<'a> {
-    flow_id: &'a str,
-    headers: &'a HeaderMap,
-}
-
-impl PageCall<'_> {
-    /// Whether the page may act: the link still works, or the page was opened while it did
-    /// and has not idled out.
-    fn open(&self, state: &SandboxState, record: &FlowRecord) -> bool {
-        let now = state.clock().now();
-        if !record.expired(now) {
-            return true;
-        }
-        self.headers
-            .get(PAGE_SESSION_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|token| state.store().touch_page(self.flow_id, token, now))
-    }
-}
-
-/// The flow behind a page call, refusing expired links (unless the page was opened in time)
-/// and (unless `allow_anonymous`) callers who have not signed in.
+/// The flow behind a page call, refusing expired links (unless the page was opened while the
+/// link worked and has not idled out: its session token in [`PAGE_SESSION_HEADER`]) and
+/// (unless `allow_anonymous`) callers who have not signed in.
 fn usable_flow(
     state: &SandboxState,
     flow_id: &str,
     headers: &HeaderMap,
     allow_anonymous: bool,
 ) -> Result<FlowRecord, SandboxError> {
-    let call = PageCall { flow_id, headers };
     let record = state
         .store()
-        .flow_record(call.flow_id)
+        .flow_record(flow_id)
         .ok_or_else(|| SandboxError::not_found("flow"))?;
-    if !call.open(state, &record) {
+    let now = state.clock().now();
+    let open = !record.expired(now)
+        || headers
+            .get(PAGE_SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|token| state.store().touch_page(flow_id, token, now));
+    if !open {
         return Err(page_error(StatusCode::GONE, "This link has expired"));
     }
     if !allow_anonymous && !record.signed_in {
@@ -95,7 +80,7 @@ fn usable_flow(
 }
 
 /// What the page script needs to render; `open` says whether the page may act (see
-/// [`PageCall::open`]).
+/// [`usable_flow`]).
 fn session_json(state: &SandboxState, record: &FlowRecord, open: bool) -> Value {
     let now = state.clock().now();
     let expired = !open;
