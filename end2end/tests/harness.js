@@ -259,6 +259,13 @@ export async function walkPayoutJourney(page, { pace = FAST, atState = async () 
     "Dots onboarding is ready.",
     "the component's live region says the flow is ready",
   );
+  // The page's own stylesheets apply (a policy blocking them once left the live region in
+  // plain sight under `trunk serve`): the live region is read, not seen.
+  const region = await page.locator(".dots-flow >> nth=0 >> [role=status]").evaluate((el) => {
+    const s = getComputedStyle(el);
+    return `${s.position} ${s.width} ${s.height}`;
+  });
+  assert.equal(region, "absolute 1px 1px", "the component's stylesheet is applied");
   const frame = page.frameLocator(".dots-flow >> nth=0 >> iframe");
   await onboardAndComplete(frame, { pace, atState });
   await log.locator('li[data-kind="step"][data-source="onboarding"]').first().waitFor();

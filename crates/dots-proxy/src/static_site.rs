@@ -2,11 +2,10 @@
 //! Content-Security-Policy.
 //!
 //! Every answer carries the policy. Its `script-src` has no `'unsafe-inline'`: the one inline
-//! script a trunk build writes (the wasm loader) runs because it carries a nonce. Trunk writes a
-//! placeholder in its `nonce` attribute (`create_nonce = true` in `Trunk.toml`); each HTML page
-//! is served with the placeholder replaced by a fresh random nonce, the same one the policy
-//! names. `style-src` is `'self'` only: the component sets its inline styles through the CSSOM,
-//! which a policy does not govern.
+//! script a trunk build writes (the wasm loader) runs because the policy of its page names its
+//! SHA-256 hash (a static build has the same scripts on every answer, so a hash does what a
+//! per-answer nonce does, and `trunk serve` is left alone). `style-src` is `'self'` only: the
+//! component sets its inline styles through the CSSOM, which a policy does not govern.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -14,27 +13,51 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
-/// What trunk writes in the `nonce` attributes of the scripts it injects.
-pub const TRUNK_NONCE_PLACEHOLDER: &str = "{{__TRUNK NONCE__}}";
-
-/// The policy for a page whose inline scripts carry `nonce`, whose flows come from
-/// `frame_origins` (space-separated CSP sources, e.g. `https://*.dots.dev`).
-pub fn content_security_policy(nonce: &str, frame_origins: &str) -> String {
+/// The policy for a page whose inline scripts have the given CSP hash sources
+/// (`'sha256-…'`), whose flows come from `frame_origins` (space-separated CSP sources, e.g.
+/// `https://*.dots.dev`).
+pub fn content_security_policy(script_hashes: &[String], frame_origins: &str) -> String {
+    let mut scripts = String::from("'self' 'wasm-unsafe-eval'");
+    for hash in script_hashes {
+        scripts.push(' ');
+        scripts.push_str(hash);
+    }
     format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src {frame_origins}; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+        "default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; frame-src {frame_origins}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'self'"
     )
 }
 
-/// A fresh nonce: 128 random bits, base64.
-fn new_nonce() -> String {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+/// The CSP hash source (`'sha256-…'`) of each inline script (a `<script>` without `src`) of
+/// `html`.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let element = &rest[start..];
+        let Some(open_end) = element.find('>') else {
+            break;
+        };
+        let Some(close) = element[open_end + 1..].find("</script>") else {
+            break;
+        };
+        let body = &element[open_end + 1..open_end + 1 + close];
+        if !element[..open_end].contains(" src=") && !body.is_empty() {
+            let digest = Sha256::digest(body.as_bytes());
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &element[open_end + 1 + close + "</script>".len()..];
+    }
+    hashes
 }
 
 /// Routes serving `dir` under the policy; unknown paths get `index.html` (a single-page app).
@@ -48,22 +71,23 @@ pub fn static_site(dir: PathBuf, frame_origins: String) -> Router {
 }
 
 async fn serve(dir: &Path, frame_origins: &str, request: Request) -> Response {
-    let nonce = new_nonce();
     let wants_page = {
         let path = request.uri().path();
         path.ends_with('/')
             || path.ends_with(".html")
             || !path.rsplit('/').next().unwrap_or("").contains('.')
     };
-    let mut response = if wants_page {
-        page(dir, request.uri().path(), &nonce).await
+    let (mut response, script_hashes) = if wants_page {
+        page(dir, request.uri().path()).await
     } else {
         match ServeDir::new(dir).oneshot(request).await {
-            Ok(response) => response.map(Body::new),
+            Ok(response) => (response.map(Body::new), Vec::new()),
             Err(never) => match never {},
         }
     };
-    if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce, frame_origins)) {
+    if let Ok(value) =
+        HeaderValue::from_str(&content_security_policy(&script_hashes, frame_origins))
+    {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);
@@ -71,9 +95,9 @@ async fn serve(dir: &Path, frame_origins: &str, request: Request) -> Response {
     response
 }
 
-/// An HTML page of `dir` (or `index.html` for a path that names none) with its nonce placeholders
-/// filled in. Never cached: each answer has its own nonce.
-async fn page(dir: &Path, path: &str, nonce: &str) -> Response {
+/// An HTML page of `dir` (or `index.html` for a path that names none), with the hashes of its
+/// inline scripts for its policy.
+async fn page(dir: &Path, path: &str) -> (Response, Vec<String>) {
     let relative = path.trim_start_matches('/');
     let candidate = if relative.is_empty() || relative.ends_with('/') {
         dir.join(relative).join("index.html")
@@ -90,17 +114,24 @@ async fn page(dir: &Path, path: &str, nonce: &str) -> Response {
         dir.join("index.html")
     };
     match tokio::fs::read_to_string(&file).await {
-        Ok(html) => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            html.replace(TRUNK_NONCE_PLACEHOLDER, nonce),
-        )
-            .into_response(),
+        Ok(html) => {
+            let hashes = inline_script_hashes(&html);
+            let response = (
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                html,
+            )
+                .into_response();
+            (response, hashes)
+        }
         Err(err) => {
             tracing::error!(%err, file = %file.display(), "cannot read a static page");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                Vec::new(),
+            )
         }
     }
 }
@@ -111,17 +142,20 @@ mod tests {
 
     #[test]
     fn the_policy_is_strict() {
-        let policy = content_security_policy("abc", "https://*.dots.dev");
-        assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval' 'nonce-abc';"));
+        let policy = content_security_policy(&["'sha256-abc'".into()], "https://*.dots.dev");
+        assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-abc';"));
         assert!(policy.contains("style-src 'self';"));
         assert!(policy.contains("frame-src https://*.dots.dev;"));
         assert!(!policy.contains("unsafe-inline"));
     }
 
     #[test]
-    fn nonces_are_fresh_and_long_enough() {
-        let (a, b) = (new_nonce(), new_nonce());
-        assert_ne!(a, b);
-        assert!(a.len() >= 22, "{a}");
+    fn inline_scripts_are_hashed_and_others_not() {
+        let html = "<script src=\"/a.js\"></script><script type=\"module\">go();</script>\
+                    <p>x</p><script>\nlet a = 1;\n</script>";
+        let hashes = inline_script_hashes(html);
+        assert_eq!(hashes.len(), 2, "{hashes:?}");
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"go();"));
+        assert_eq!(hashes[0], format!("'sha256-{expected}'"));
     }
 }
