@@ -63,21 +63,6 @@ impl IntoResponse for SandboxError {
     }
 }
 
-/// The API's answer to a route it does not have (Dots has more operations than the sandbox).
-pub(crate) async fn no_such_route(request: Request) -> SandboxError {
-    SandboxError::with_status(
-        StatusCode::NOT_FOUND,
-        ApiError::new(
-            format!(
-                "{} {} is not an operation of the local sandbox",
-                request.method(),
-                request.uri().path()
-            ),
-            None,
-        ),
-    )
-}
-
 /// Every error in Dots' shape, including the framework's own (a query string that does not
 /// parse, a method a route does not take): `{"success": false, "message", "error_code"?}`.
 pub(crate) async fn dots_shaped(request: Request, next: Next) -> Response {
