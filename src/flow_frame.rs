@@ -68,8 +68,10 @@ pub fn DotsFlow(
     source: Option<FlowSource>,
     /// A flow already created for these steps (the proxy's `BrowserFlow`), e.g. by the server
     /// while it rendered the page: framed at once (in the server's HTML too), no request made.
-    /// `source` still confirms progress, refreshes the link and serves retries.
-    #[prop(optional)]
+    /// `source` still confirms progress, refreshes the link and serves retries. Takes a
+    /// `BrowserFlow` or an `Option` of one (a server render that could not make one passes
+    /// `None`: the component then asks `source` itself).
+    #[prop(default = None, into)]
     flow: Option<BrowserFlow>,
     /// Metadata to attach to the flow (a string or an object).
     #[prop(optional, into)]

@@ -337,6 +337,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             adopt = true;
         }
     }
+    let adopting = adopt;
 
     let emit = move |event: FlowEvent| {
         if let Some(cb) = on_event {
@@ -687,13 +688,24 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     // On the server there is no window: nothing to listen to (leptos-use's pattern).
     #[cfg(not(feature = "ssr"))]
     {
+        // A server-made flow may have posted before this listener existed (the page's early
+        // listener kept those): replay the ones from this frame once it is in place (an
+        // effect runs after the view is built, and after the adopting effect above).
+        if adopting {
+            let mark = crate::early::mark();
+            Effect::new(move |_| {
+                for event in crate::early::held(mark) {
+                    on_message(event);
+                }
+            });
+        }
         let listener = window_event_listener(leptos::ev::message, on_message);
         on_cleanup(move || listener.remove());
         let f = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(on_frame_load).into_js_value();
         onload.set_value(Some(f));
     }
     #[cfg(feature = "ssr")]
-    let _ = (on_message, on_frame_load, onload);
+    let _ = (on_message, on_frame_load, onload, adopting);
     on_cleanup(move || {
         timers.try_update_value(Timers::clear);
     });

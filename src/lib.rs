@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod early;
 mod events;
 mod flow_frame;
 mod hook;
@@ -34,6 +35,7 @@ pub use dots_api::{
     BrowserFlow, FlowId, FlowMessage, FlowStyle, PayoutFeeParty, StartFlowRequest, Step, StepName,
     StepOptions, StepStatus, StyleVariable, Theme, UserId,
 };
+pub use early::{DotsFlowEarlyMessages, EARLY_MESSAGES_SCRIPT};
 pub use events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
 pub use flow_frame::{chrome_css, DotsFlow, DotsFlowProps, CHROME_PROPERTIES};
 pub use hook::{

@@ -143,7 +143,7 @@ fn session_cookie(state: &AppState, id: &str, now: i64) -> Cookie<'static> {
 }
 
 /// [`identify`] for an extractor, with the origin check on cookie-authenticated writes.
-fn caller_of(
+pub(crate) fn caller_of(
     parts: &Parts,
     state: &AppState,
     create: bool,

@@ -36,6 +36,7 @@ mod error;
 pub mod hub;
 pub mod identity;
 pub mod json_body;
+pub mod launch;
 pub mod limits;
 pub mod payments;
 mod routes;
@@ -58,7 +59,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ProxyError;
-pub use routes::flows::{start_flow, start_or_reuse_flow};
+pub use routes::flows::{start_flow, start_or_reuse_flow, start_or_reuse_flow_for, PageFlow};
 pub use upstream::{DotsClient, UpstreamError};
 
 /// Largest request body accepted.

@@ -62,6 +62,49 @@ pub async fn start_or_reuse_flow(
     create_or_reuse(state, caller, client, request, true).await
 }
 
+/// A flow for the page being rendered, and the cookies to send with the page.
+#[derive(Debug)]
+pub struct PageFlow {
+    /// The flow, as the browser API would answer it (give it to `<DotsFlow flow=…/>`).
+    pub flow: BrowserFlow,
+    /// `Set-Cookie` values for the response (a new or renewed session); empty when the
+    /// request's session stands as it is.
+    pub set_cookie: Vec<axum::http::HeaderValue>,
+}
+
+/// [`start_or_reuse_flow`] for the caller of a request a server is rendering a page for (a
+/// Leptos server function or resource, with the request's `Parts`): the caller is the
+/// request's bearer token or session cookie, or a new session (its cookie is in
+/// [`PageFlow::set_cookie`]); the client address for the rate limits comes from the
+/// connection (`ConnectInfo`) and the trusted proxies' `X-Forwarded-For`. A write (a server
+/// function called from the browser) must come from an allowed origin, as for the API.
+pub async fn start_or_reuse_flow_for(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    request: StartFlowRequest,
+) -> Result<PageFlow, ProxyError> {
+    use axum::response::IntoResponse;
+    let (caller, jar) = crate::identity::caller_of(parts, state, true)?;
+    let caller = caller.expect("identify creates a session");
+    let client = crate::limits::client_address(
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| *addr),
+        &parts.headers,
+        &state.settings().trusted_proxies,
+    );
+    let flow = start_or_reuse_flow(state, &caller, client, request).await?;
+    let set_cookie = jar
+        .into_response()
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    Ok(PageFlow { flow, set_cookie })
+}
+
 /// Reuse needs this much of a pre-authenticated link's life left.
 const REUSE_MARGIN_MS: i64 = 5 * 60 * 1000;
 /// Flows without expiry are reused for at most this long.

@@ -1,0 +1,291 @@
+//! Starting the proxy from its [`Config`]: what the `dots-proxy` binary does before it serves,
+//! as a library call, so an app that serves pages itself (a Leptos SSR server, say) runs the
+//! same proxy with the same settings and environment variables, and mounts its router beside
+//! its own routes.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use clap::Parser;
+//! let proxy = dots_proxy::launch::launch(&dots_proxy::config::Config::parse()).await?;
+//! let app = axum::Router::new() /* your pages */ .merge(proxy.router.clone());
+//! dots_proxy::server::serve(proxy.take_listener(), app, proxy.limits, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await;
+//! # Ok(()) }
+//! ```
+
+use axum::Router;
+use axum_extra::extract::cookie::Key;
+use secrecy::ExposeSecret;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError, Upstream};
+use crate::db::Db;
+use crate::{router, AppState, DotsClient, ProxySettings};
+
+/// A started proxy: its listener (bound, not yet serving), state and router.
+pub struct Launched {
+    listener: Option<TcpListener>,
+    /// Where the listener listens.
+    pub addr: SocketAddr,
+    /// The proxy's state (for [`crate::start_or_reuse_flow`] and friends).
+    pub state: AppState,
+    /// The proxy's routes (browser API, webhooks, host API; demo routes in demo mode).
+    pub router: Router,
+    /// Where pages may frame flows from: the CSP `frame-src` sources (space-separated).
+    pub frame_origins: String,
+    /// The connection limits from the configuration.
+    pub limits: crate::server::ServeLimits,
+    /// Whether the API is the in-process local sandbox.
+    pub local: bool,
+    /// The in-process sandbox (local mode), kept running as long as this lives.
+    sandbox: Option<dots_sandbox::RunningSandbox>,
+}
+
+impl Launched {
+    /// The bound listener, for [`crate::server::serve`] (once).
+    ///
+    /// # Panics
+    /// When called twice.
+    pub fn take_listener(&mut self) -> TcpListener {
+        self.listener.take().expect("the listener is taken once")
+    }
+
+    /// The in-process sandbox's state (local mode).
+    pub fn sandbox(&self) -> Option<&dots_sandbox::RunningSandbox> {
+        self.sandbox.as_ref()
+    }
+}
+
+/// The session key: from DOTS_PROXY_SESSION_SECRET, or generated once and kept in the data dir
+/// so sessions survive a restart.
+fn session_key(config: &Config) -> Result<Key, Box<dyn std::error::Error>> {
+    if let Some(secret) = &config.session_secret {
+        let bytes = secret.expose_secret().as_bytes();
+        if bytes.len() < 32 {
+            return Err(ConfigError {
+                setting: "DOTS_PROXY_SESSION_SECRET",
+                message: "must be at least 32 bytes".into(),
+            }
+            .into());
+        }
+        return Ok(Key::derive_from(bytes));
+    }
+    let path = config.data_dir.join("session.key");
+    if let Ok(existing) = std::fs::read(&path) {
+        if existing.len() >= 64 {
+            return Ok(Key::from(&existing));
+        }
+    }
+    let key = Key::generate();
+    write_private(&path, key.master())?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+/// Checks the configuration, opens the database, binds the listener, starts the local
+/// sandbox (local mode) and the hourly pruning, and builds the router. Every error names the
+/// setting at fault.
+pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Error>> {
+    let timeout = Duration::from_secs(config.upstream_timeout_secs);
+    let upstream = config.upstream()?;
+    let local = matches!(upstream, Upstream::LocalSandbox { .. });
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "DOTS_PROXY_DATA_DIR: cannot create {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let webhook_secrets = config.webhook_secrets(local)?;
+    let secure_cookies = config
+        .secure_cookies
+        .unwrap_or(!config.addr.ip().is_loopback());
+    if config.cross_site_cookies && !secure_cookies {
+        return Err(ConfigError {
+            setting: "DOTS_PROXY_CROSS_SITE_COOKIES",
+            message: "browsers accept SameSite=None cookies only with Secure: serve over HTTPS \
+                      with DOTS_PROXY_SECURE_COOKIES=on"
+                .into(),
+        }
+        .into());
+    }
+    let settings = ProxySettings {
+        session_key: session_key(config)?,
+        jwt_secret: config.jwt_secret()?,
+        jwt_audience: config.jwt_audience.clone(),
+        jwt_issuer: config.jwt_issuer.clone(),
+        admin_token: config.admin_token.clone(),
+        webhook_secrets: webhook_secrets.clone(),
+        allowed_origins: config.origins()?,
+        allowed_steps: config.step_policy()?,
+        secure_cookies,
+        cross_site_cookies: config.cross_site_cookies,
+        session_idle: Duration::from_secs(config.session_idle_hours * 3600),
+        preauth_money_steps_for_cookies: config.preauth_cookie_money_steps,
+        webhook_upstream_budget: Duration::from_secs(20),
+        rate_limits: crate::limits::RateLimits {
+            flows_per_identity: config.flows_per_minute_per_identity,
+            flows_per_client: config.flows_per_minute_per_client,
+            new_identities_per_client: config.new_identities_per_minute_per_client,
+        },
+        trusted_proxies: config.trusted_proxies()?,
+    };
+    if config.demo && !local {
+        return Err(ConfigError {
+            setting: "DOTS_PROXY_DEMO",
+            message: "demo mode pays from the sandbox wallet and only runs with DOTS_ENV=local"
+                .into(),
+        }
+        .into());
+    }
+    let frame_origins_override = match &config.frame_origins {
+        Some(value) => {
+            crate::config::check_frame_origins(value)?;
+            Some(value.clone())
+        }
+        None => None,
+    };
+    let database_url = match &config.database_url {
+        Some(url) => url.expose_secret().to_owned(),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            config.data_dir.join("dots-proxy.sqlite").display()
+        ),
+    };
+    let db = Db::connect(&database_url)
+        .await
+        .map_err(|e| format!("DOTS_PROXY_DATABASE_URL: {e}"))?;
+
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("DOTS_PROXY_ADDR: cannot listen on {}: {e}", config.addr))?;
+    let addr = listener.local_addr()?;
+
+    let mut sandbox = None;
+    let dots = match upstream {
+        Upstream::LocalSandbox { client_id, api_key } => {
+            let started = dots_sandbox::spawn(dots_sandbox::SandboxConfig {
+                addr: config.sandbox_addr,
+                client_id: client_id.clone(),
+                api_key: api_key.expose_secret().to_owned(),
+                webhook_urls: vec![format!("http://{addr}/webhooks/dots")],
+                webhook_secret: webhook_secrets[0].clone(),
+            })
+            .await
+            .map_err(|e| {
+                format!(
+                    "DOTS_SANDBOX_ADDR: cannot listen on {}: {e}",
+                    config.sandbox_addr
+                )
+            })?;
+            tracing::info!(api = %started.api_base(), "local mode: Dots sandbox started in-process; no real money moves");
+            let dots = DotsClient::new(
+                started.api_base(),
+                client_id,
+                api_key,
+                config.dots_app_id.clone(),
+                timeout,
+            );
+            sandbox = Some(started);
+            dots
+        }
+        Upstream::Remote {
+            base,
+            client_id,
+            api_key,
+        } => {
+            tracing::info!(api = %base, "talking to Dots");
+            DotsClient::new(
+                base.as_str(),
+                client_id,
+                api_key,
+                config.dots_app_id.clone(),
+                timeout,
+            )
+        }
+    };
+    if settings.webhook_secrets.is_empty() {
+        tracing::warn!(
+            "no DOTS_WEBHOOK_SECRET: webhooks will be refused, so flows are not followed"
+        );
+    }
+    // Stored data does not grow for ever: old events and webhook ids go, hourly.
+    let retention = (
+        Duration::from_secs(config.event_retention_hours * 3600),
+        Duration::from_secs(config.webhook_id_retention_hours * 3600),
+    );
+    let pruned = db.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let now = crate::db::now_ms();
+            let before = |age: Duration| now - age.as_millis() as i64;
+            match pruned.prune(before(retention.0), before(retention.1)).await {
+                Ok((events, ids)) => {
+                    tracing::info!(events, webhook_ids = ids, "pruned old records")
+                }
+                Err(err) => tracing::warn!(%err, "pruning failed; will try again"),
+            }
+        }
+    });
+    // The origin flow links come from when the API is a local or standalone sandbox.
+    let api_origin = url::Url::parse(dots.base())
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null");
+    let frame_origins = frame_origins_override.unwrap_or_else(|| {
+        format!(
+            "{} {}",
+            config.dots_env.frame_origins(),
+            api_origin.unwrap_or_default()
+        )
+        .trim()
+        .to_owned()
+    });
+    let state = AppState::new(dots, db, settings);
+    let mut app = router(state.clone());
+    if config.demo {
+        let sandbox = sandbox
+            .as_ref()
+            .expect("demo mode is local")
+            .state()
+            .clone();
+        app = app.merge(crate::demo::demo_router(crate::demo::DemoState {
+            app: state.clone(),
+            sandbox,
+        }));
+        tracing::info!(
+            "demo mode: /api/demo routes pay the caller's own user from the sandbox wallet"
+        );
+    }
+    let limits = crate::server::ServeLimits {
+        header_timeout: Duration::from_secs(config.header_timeout_secs),
+        max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        ..Default::default()
+    };
+    Ok(Launched {
+        listener: Some(listener),
+        addr,
+        state,
+        router: app,
+        frame_origins,
+        limits,
+        local,
+        sandbox,
+    })
+}
