@@ -6,7 +6,10 @@
 #   native       cargo test --workspace (wire types, proxy, sandbox; real HTTP between them)
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
 #   ssr          the component rendered natively with Leptos' `ssr` feature (no `window`)
-#   end2end      the built demo + proxy + sandbox on free loopback ports, driven by Playwright
+#   build-*      the demo (trunk, release), the servers, the SSR example (its server with `ssr`,
+#                its client wasm with `hydrate`: scripts/ssr-example.sh --build-only)
+#   end2end      the built demo + proxy + sandbox on free loopback ports, and the SSR example
+#                through its script, driven by Playwright
 #   bench-smoke  the benchmark program at tiny sizes (proves it still runs; no figures kept)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,17 +70,19 @@ run() {
   report+=("$(printf '%-16s %-20s %4s passed %3s failed  %4ss' "$name" "$verdict" "$passed" "$failed" "$((SECONDS - started))")")
 }
 
-run fmt cargo fmt --all --check
+run fmt bash -c "cargo fmt --all --check && cargo fmt --manifest-path examples/ssr/Cargo.toml --check"
 run clippy cargo clippy --workspace --all-targets -- -D warnings
 run clippy-wasm cargo clippy -p dots-flow --features csr --all-targets --target wasm32-unknown-unknown -- -D warnings
 run clippy-hydrate cargo clippy -p dots-flow --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 run clippy-ssr cargo clippy -p dots-flow --features ssr --all-targets -- -D warnings
+run clippy-example bash -c "cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --features ssr -- -D warnings && cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings"
 run docs env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow -p dots-api -p dots-proxy -p dots-sandbox
 run native cargo test --workspace
 run browser cargo test -p dots-flow --features csr --target wasm32-unknown-unknown --tests
 run ssr cargo test -p dots-flow --features ssr --test ssr
 run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
+run build-ssr-example ./scripts/ssr-example.sh --build-only
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
 run bench-smoke cargo run -q -p dots-bench -- --quick --repetitions 1 --proxy-bin target/debug/dots-proxy
 

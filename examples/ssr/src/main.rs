@@ -60,7 +60,7 @@ async fn run(config: dots_proxy::config::Config) -> Result<(), Box<dyn std::erro
         move || shell(options.clone())
     });
     let app = Router::new()
-        .route("/", get(move |request| page(request)))
+        .route("/", get(page))
         .route(
             "/app/{*fn_name}",
             post(move |request| {

@@ -1,0 +1,175 @@
+// The server-rendered example (issue 14), run as the README says: `./scripts/ssr-example.sh
+// --addr 127.0.0.1:<free port>` (built beforehand by the test command's build step; the script
+// rebuilds nothing that is up to date). The flow is created while the page renders, so its
+// iframe is in the first HTML and loads while the wasm is held back; hydration then adopts that
+// same iframe (one load of the flow document, the same element) and replays what the flow
+// posted before the wasm arrived. All of it under the page's nonce-based CSP, with no console
+// error or warning. Ctrl-C stops the script and its server.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import { root, freePort, launchBrowser, onboardAndComplete, eventually } from "./harness.js";
+
+let browser;
+let example;
+
+/** Starts the script on a free port; resolves once it prints the page's URL. */
+async function startExample() {
+  const port = await freePort();
+  const child = spawn("./scripts/ssr-example.sh", ["--addr", `127.0.0.1:${port}`], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const run = { child, port, output: [] };
+  child.stdout.on("data", (d) => run.output.push(d.toString()));
+  child.stderr.on("data", (d) => run.output.push(d.toString()));
+  run.text = () => run.output.join("");
+  run.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const killer = setTimeout(() => child.kill("SIGKILL"), 10 * 60 * 1000);
+  killer.unref();
+  await new Promise((resolve, reject) => {
+    const onData = () => {
+      const match = /ssr example: (http:\/\/\S+?)\/?\s/.exec(run.text());
+      if (match) {
+        run.url = match[1];
+        resolve();
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    run.exited.then(({ code }) => reject(new Error(`ssr-example.sh exited (${code}):\n${run.text().slice(-4000)}`)));
+  });
+  return run;
+}
+
+function listening(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+before(async () => {
+  browser = await launchBrowser();
+  example = await startExample();
+});
+
+after(async () => {
+  await browser?.close();
+  if (example && example.child.exitCode === null) example.child.kill("SIGKILL");
+});
+
+test("the first HTML holds the flow's iframe, a nonce CSP and the session cookie; a second view reuses the flow", async () => {
+  const first = await fetch(`${example.url}/`);
+  assert.equal(first.status, 200);
+  const html = await first.text();
+  const csp = first.headers.get("content-security-policy") ?? "";
+  const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+  assert.ok(nonce, `a nonce in the policy: ${csp}`);
+  assert.doesNotMatch(csp, /unsafe-inline/, "no 'unsafe-inline' anywhere");
+  assert.match(csp, /style-src 'self';/);
+  assert.match(csp, /frame-src http:\/\/127\.0\.0\.1:\d+;/, "frames only from the flow's origin");
+  // Every inline script carries this response's nonce.
+  const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]);
+  assert.ok(scripts.length >= 3, "the early listener, the hydration loader, the resource data");
+  for (const attrs of scripts) {
+    if (!/\bsrc=/.test(attrs)) assert.match(attrs, new RegExp(`nonce="${nonce}"`), `inline <script${attrs}> has the nonce`);
+  }
+  assert.match(html, /window\.__dotsFlowEarly/, "the early message listener is in the page");
+  const frame = /<iframe src="(http:\/\/127\.0\.0\.1:\d+\/flow\/([0-9a-f-]+))"/.exec(html);
+  assert.ok(frame, "the iframe with the flow link is in the first HTML");
+  assert.doesNotMatch(html, /style="/, "no style attribute (the CSP has no style-src-attr)");
+  const cookie = first.headers.get("set-cookie") ?? "";
+  assert.match(cookie, /^dots_flow_session=[^;]+;.*HttpOnly/, "the session cookie is set by the page");
+  assert.match(cookie, /SameSite=Lax/);
+
+  const second = await fetch(`${example.url}/`, { headers: { cookie: cookie.split(";")[0] } });
+  const again = /<iframe src="(http:\/\/127\.0\.0\.1:\d+\/flow\/([0-9a-f-]+))"/.exec(await second.text());
+  assert.equal(again?.[2], frame[2], "the same visitor's next view reuses the unfinished flow");
+  assert.equal(second.headers.get("set-cookie"), null, "a fresh session is not set again");
+  const third = await fetch(`${example.url}/`);
+  const other = /\/flow\/([0-9a-f-]+)"/.exec(await third.text());
+  assert.notEqual(other?.[1], frame[2], "another visitor gets a flow of their own");
+});
+
+test("the flow loads before the wasm arrives; hydration adopts the same iframe and replays its messages", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"}`);
+    });
+  });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  const flowDocuments = [];
+  page.on("request", (r) => {
+    if (r.isNavigationRequest() && r.frame() !== page.mainFrame()) flowDocuments.push(r.url());
+  });
+  // Hold the wasm back until the flow has loaded and posted.
+  let release;
+  const released = new Promise((r) => (release = r));
+  let wasmRequested = false;
+  await page.route("**/*.wasm", async (route) => {
+    wasmRequested = true;
+    await released;
+    await route.continue();
+  });
+
+  await page.goto(`${example.url}/`, { waitUntil: "domcontentloaded" });
+  const flowFrame = await eventually(async () => page.frames().find((f) => f.url().includes("/flow/")), "the flow's frame");
+  await flowFrame.locator("#panel").waitFor();
+  // The flow is up and has posted its height, to nobody but the early listener.
+  await eventually(
+    () => page.evaluate(() => (window.__dotsFlowEarly || []).some((e) => e.data && typeof e.data === "object" && "height" in e.data)),
+    "the flow's {height} was kept by the early listener",
+  );
+  assert.ok(wasmRequested, "the page asked for its wasm (and is still waiting for it)");
+  assert.equal(await page.locator(".dots-flow").getAttribute("data-status"), "loading", "not hydrated yet");
+  assert.equal(await page.locator("#events li").count(), 0);
+  await flowFrame.evaluate(() => (window.__loadedOnce = true));
+  await page.evaluate(() => (window.__serverFrame = document.querySelector("iframe")));
+  const heightBefore = await page.locator("iframe").evaluate((f) => f.getBoundingClientRect().height);
+  assert.ok(heightBefore >= 240, `the stylesheet alone gives the frame a height before hydration (${heightBefore})`);
+
+  release();
+  await page.locator('main[data-flow-status="ready"]').waitFor();
+  await page.locator("#events li", { hasText: "ready" }).waitFor();
+  assert.equal(await page.evaluate(() => document.querySelector("iframe") === window.__serverFrame), true, "hydration kept the server's iframe element");
+  assert.equal(await flowFrame.evaluate(() => window.__loadedOnce === true), true, "the flow document was not reloaded");
+  assert.equal(flowDocuments.length, 1, `the flow document is requested once: ${flowDocuments.join(", ")}`);
+  // The replayed {height} sized the frame (the flow posts its page's height).
+  const posted = await page.evaluate(() => window.__dotsFlowEarly.filter((e) => e.data && "height" in e.data).at(-1).data.height);
+  const shown = await page.locator("iframe").evaluate((f) => f.getBoundingClientRect().height);
+  assert.ok(Math.abs(shown - Math.max(240, posted)) <= 2, `frame height ${shown} follows the posted ${posted}`);
+
+  await onboardAndComplete(flowFrame);
+  await page.locator("#events li", { hasText: "step compliance completed" }).waitFor();
+  const events = await page.locator("#events li").allTextContents();
+  assert.equal(events.filter((e) => e === "step compliance completed").length, 1, `one step callback: ${events}`);
+  assert.equal(events.filter((e) => e === "ready").length, 1, `one ready: ${events}`);
+
+  const violations = [];
+  for (const frame of page.frames()) violations.push(...(await frame.evaluate(() => window.__cspViolations || []).catch(() => [])));
+  assert.deepEqual(violations, [], "no CSP violation");
+  assert.deepEqual(problems, [], "no console error or warning (hydration included)");
+  await context.close();
+});
+
+test("Ctrl-C stops the script and its server", async () => {
+  example.child.kill("SIGINT");
+  const exit = await Promise.race([example.exited, new Promise((r) => setTimeout(() => r("timeout"), 20000))]);
+  assert.notEqual(exit, "timeout", "stops within 20 s");
+  assert.equal(exit.code, 130, `exits as interrupted: ${JSON.stringify(exit)}`);
+  assert.equal(await listening(example.port), false, "nothing listens on its port any more");
+});
