@@ -228,24 +228,21 @@ pub fn DotsFlow(
                     </button>
                 </div>
             })}
-            {move || {
-                let allow = if state.needs_camera() { "camera" } else { "" };
-                state.src()
-                    .filter(|_| !show_retry())
-                    .map(|src| {
-                        view! {
-                            <iframe
-                                node_ref=frame
-                                class="dots-flow__frame"
-                                src=src
-                                title=frame_title
-                                allow=allow
-                                referrerpolicy="strict-origin-when-cross-origin"
-                                prop:style="display:block;width:100%;border:0;height:var(--dots-flow-height,480px)"
-                            ></iframe>
-                        }
-                    })
-            }}
+            // The frame is in place from the start, without `src` until there is a link:
+            // creating a frame (its browsing context and blank document) costs the main
+            // thread a few milliseconds, better spent while the request is on the network than
+            // after its answer. `allow` comes before `src`: it applies to the navigation.
+            {move || (!show_retry()).then(|| view! {
+                <iframe
+                    node_ref=frame
+                    class="dots-flow__frame"
+                    allow=move || if state.needs_camera() { "camera" } else { "" }
+                    src=move || state.src()
+                    title=frame_title
+                    referrerpolicy="strict-origin-when-cross-origin"
+                    prop:style="display:block;width:100%;border:0;height:var(--dots-flow-height,480px)"
+                ></iframe>
+            })}
         </div>
     }
 }

@@ -573,29 +573,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         }
     };
 
-    // Fetch a flow on mount, when the steps change, and on retry. Effects never run on the
-    // server, so SSR builds do not touch the network or `window`.
-    Effect::new(move |_| {
-        let requested = steps.get();
-        attempt.track();
-        let generation_now = generation.get_value() + 1;
-        generation.set_value(generation_now);
-        let adopted = std::mem::take(&mut adopt)
-            .then(|| Some((flow.get_untracked()?, origin.get_value()?)))
-            .flatten();
-        if let Some(adopted) = adopted {
-            // The frame may already be loading (server-rendered), or even have reported its
-            // height: keep it as it is, and arm its timers.
-            let ready = status.get_untracked() == FlowStatus::Ready;
-            install(adopted, generation_now, false);
-            if ready {
-                if let Some(t) = timers.try_update_value(|t| t.load.take()).flatten() {
-                    t.clear();
-                }
-                status.set(FlowStatus::Ready);
-            }
-            return;
-        }
+    // Starts over: a fresh flow for `requested` (generation `generation_now`).
+    let begin = move |requested: Vec<Step>, generation_now: u64| {
         timers.update_value(Timers::clear);
         status.set(FlowStatus::Loading);
         error.set(None);
@@ -619,6 +598,48 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
                 Err(err) => fail(err),
             },
         );
+    };
+    // The first request goes out now, as a resource's would, not from the effect below: an
+    // effect runs only once the view is built and mounted, and every millisecond of that is
+    // better spent with the request already on the network. (Not on the server: no network
+    // there; not for an adopted flow.)
+    #[cfg(not(feature = "ssr"))]
+    let mut started = !adopting && {
+        generation.set_value(1);
+        untrack(|| begin(steps.get_untracked(), 1));
+        true
+    };
+    #[cfg(feature = "ssr")]
+    let mut started = false;
+
+    // Fetch a flow when the steps change and on retry (and on mount, if not yet done). Effects
+    // never run on the server, so SSR builds do not touch the network or `window`.
+    Effect::new(move |_| {
+        let requested = steps.get();
+        attempt.track();
+        if std::mem::take(&mut started) {
+            // The first run: its request is already on its way.
+            return;
+        }
+        let generation_now = generation.get_value() + 1;
+        generation.set_value(generation_now);
+        let adopted = std::mem::take(&mut adopt)
+            .then(|| Some((flow.get_untracked()?, origin.get_value()?)))
+            .flatten();
+        if let Some(adopted) = adopted {
+            // The frame may already be loading (server-rendered), or even have reported its
+            // height: keep it as it is, and arm its timers.
+            let ready = status.get_untracked() == FlowStatus::Ready;
+            install(adopted, generation_now, false);
+            if ready {
+                if let Some(t) = timers.try_update_value(|t| t.load.take()).flatten() {
+                    t.clear();
+                }
+                status.set(FlowStatus::Ready);
+            }
+            return;
+        }
+        begin(requested, generation_now);
     });
 
     let on_message = move |event: web_sys::MessageEvent| {

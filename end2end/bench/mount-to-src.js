@@ -3,6 +3,8 @@
 // request's start and network end (resource timing), when `fetch` resolves and the body is
 // read (fetch wrapped in the page), when `src` appears, and, for comparison, the same request
 // made once the page has settled. A benchmark: prints figures (medians of N loads).
+// (Before 2026-11-24 it measured the demo page by mistake: the harness served dist/ whatever
+// DOTS_PROXY_STATIC_DIR said.)
 //   (cd benches/component-only && trunk build --release --dist /tmp/component-only)
 //   node bench/mount-to-src.js /tmp/component-only [loads]
 import { startStack, launchBrowser } from "../tests/harness.js";
@@ -37,11 +39,17 @@ try {
       new MutationObserver(() => {
         const root = document.querySelector(".dots-flow");
         if (root && t.mount === undefined) t.mount = performance.now();
-        if (root && t.src === undefined && root.querySelector("iframe[src]")) t.src = performance.now();
+        if (root && t.src === undefined && root.querySelector("iframe[src]")) {
+          t.src = performance.now();
+          console.debug("dots-flow-bench: src");
+        }
       }).observe(document, { subtree: true, childList: true, attributes: true });
     });
-    await page.goto(stack.base);
-    await page.waitForSelector(".dots-flow iframe[src]", { timeout: 20000 });
+    // The page says when `src` is set (a console message) and nothing is asked of it until
+    // then: `waitForSelector` injects Playwright's selector engine and `evaluate` runs a
+    // script, each on the page's main thread, in the middle of what is measured (~5–30 ms).
+    const srcSet = page.waitForEvent("console", { predicate: (m) => m.text() === "dots-flow-bench: src", timeout: 20000 });
+    await Promise.all([srcSet, page.goto(stack.base, { waitUntil: "commit" })]);
     rows.push(
       await page.evaluate(() => {
         const t = window.__t;

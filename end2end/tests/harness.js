@@ -95,11 +95,15 @@ export async function startSandbox() {
   return server;
 }
 
-/** Starts dots-proxy serving dist/ with the local sandbox in-process (`extraEnv` adds settings). */
+/**
+ * Starts dots-proxy serving dist/ with the local sandbox in-process (`extraEnv` adds settings;
+ * its `DOTS_PROXY_STATIC_DIR` serves another built page instead of the demo).
+ */
 export async function startStack(extraEnv = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "dots-proxy-e2e-"));
   const sandboxPort = await freePort();
-  const stack = await startServer("dots-proxy", ["--static-dir", path.join(root, "dist"), "--data-dir", dataDir], {
+  const staticDir = extraEnv.DOTS_PROXY_STATIC_DIR ?? path.join(root, "dist");
+  const stack = await startServer("dots-proxy", ["--static-dir", staticDir, "--data-dir", dataDir], {
     DOTS_ENV: "local",
     DOTS_PROXY_DEMO: "1",
     DOTS_API_KEY: API_KEY,

@@ -81,8 +81,10 @@ pub async fn wait_until(what: &str, check: impl Fn() -> bool) {
     panic!("timed out waiting for: {what}");
 }
 
+/// The frame showing a flow: the iframe once it has a `src` (the element itself is there from
+/// the start, blank, so creating it costs nothing once the link arrives).
 pub fn frame_in(root: &HtmlElement) -> Option<HtmlIFrameElement> {
-    root.query_selector("iframe")
+    root.query_selector("iframe[src]")
         .unwrap()
         .map(|e| e.unchecked_into())
 }
