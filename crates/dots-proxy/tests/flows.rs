@@ -621,3 +621,100 @@ async fn a_page_rendered_again_reuses_its_flow_until_it_is_done() {
         "{err:?}"
     );
 }
+
+/// The `Parts` of a request a server renders a page for.
+fn page_request(method: &str, headers: &[(&str, &str)], peer: &str) -> axum::http::request::Parts {
+    let mut builder = axum::http::Request::builder()
+        .method(method)
+        .uri("/")
+        .header("host", "app.example");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut request = builder.body(()).unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            peer.parse().unwrap(),
+        ));
+    request.into_parts().0
+}
+
+#[tokio::test]
+async fn a_page_request_gets_its_visitors_flow_and_cookie() {
+    // Issue 14: the SSR call for "this request's caller": a first visit gets a session (its
+    // cookie handed back for the page's response), the same visitor's next view reuses the
+    // flow and sets no cookie, a server function called from a foreign page is refused, and
+    // new visitors from one address are rate-limited as on the browser API.
+    let stack = common::Stack::with_settings(dots_proxy::ProxySettings {
+        rate_limits: dots_proxy::limits::RateLimits {
+            flows_per_identity: 10,
+            flows_per_client: 100,
+            new_identities_per_client: 2,
+        },
+        ..common::settings()
+    })
+    .await;
+    let request = || StartFlowRequest::new([dots_api::Step::compliance()]);
+    let first = dots_proxy::start_or_reuse_flow_for(
+        &stack.state,
+        &page_request("GET", &[], "203.0.113.7:5000"),
+        request(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.set_cookie.len(), 1, "a new session's cookie");
+    let cookie = first.set_cookie[0].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("dots_flow_session=") && cookie.contains("HttpOnly"));
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let again = dots_proxy::start_or_reuse_flow_for(
+        &stack.state,
+        &page_request("GET", &[("cookie", &pair)], "203.0.113.7:5000"),
+        request(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        again.flow.id, first.flow.id,
+        "the same visitor's flow again"
+    );
+    assert!(again.set_cookie.is_empty(), "the session stands: no cookie");
+    // A server function is a POST: a cookie write from another origin is refused.
+    let err = dots_proxy::start_or_reuse_flow_for(
+        &stack.state,
+        &page_request(
+            "POST",
+            &[("cookie", &pair), ("origin", "https://evil.example")],
+            "203.0.113.7:5000",
+        ),
+        request(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, dots_proxy::ProxyError::ForbiddenOrigin),
+        "{err:?}"
+    );
+    // New visitors from one address: the second is fine, the third is limited.
+    let visit = |peer: &'static str| {
+        let state = stack.state.clone();
+        async move {
+            let parts = page_request("GET", &[], peer);
+            dots_proxy::start_or_reuse_flow_for(&state, &parts, request()).await
+        }
+    };
+    let other = visit("203.0.113.7:5001").await.unwrap();
+    assert_ne!(
+        other.flow.id, first.flow.id,
+        "another visitor, another flow"
+    );
+    let err = visit("203.0.113.7:5002").await.unwrap_err();
+    assert!(
+        matches!(err, dots_proxy::ProxyError::RateLimited { .. }),
+        "{err:?}"
+    );
+    assert!(
+        visit("198.51.100.1:5000").await.is_ok(),
+        "another address has its own budget"
+    );
+}
