@@ -267,9 +267,15 @@ pub fn prefetch_flow(source: FlowSource, request: StartFlowRequest) -> FlowSourc
     {
         let source = source.clone();
         let request = request.clone();
-        leptos::task::spawn_local(async move {
+        let fetch = async move {
             let _ = sender.send(source.create(request).await);
-        });
+        };
+        // Straight onto the browser's microtask queue: Leptos' executor is set up by the first
+        // mount, and a page may well prefetch before it mounts anything.
+        #[cfg(target_arch = "wasm32")]
+        wasm_bindgen_futures::spawn_local(fetch);
+        #[cfg(not(target_arch = "wasm32"))]
+        leptos::task::spawn_local(fetch);
     }
     let pending = Arc::new(std::sync::Mutex::new(Some((request, receiver))));
     let fallback = source.clone();

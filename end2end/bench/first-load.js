@@ -105,7 +105,9 @@ async function load(url) {
 
 try {
   for (let i = 0; i < loads; i += 1) {
-    for (const [name, url] of Object.entries(pages)) rows[name].push(await load(url));
+    for (const [name, url] of Object.entries(pages)) {
+      rows[name].push(await load(url).catch((err) => Promise.reject(new Error(`${name}: ${err.message}`))));
+    }
   }
 } finally {
   await browser.close();
