@@ -13,8 +13,9 @@ use leptos::prelude::*;
 /// is byte for byte this (a CSP hash of it stays valid).
 pub const EARLY_MESSAGES_SCRIPT: &str = "(function(){var q=window.__dotsFlowEarly=window.__dotsFlowEarly||[];addEventListener(`message`,function(e){q.length==256||q.push(e)})})()";
 
-/// The early listener as a `<script>` for the `<head>` of a server-rendered page's shell,
-/// before `<HydrationScripts/>`. It carries the response's CSP nonce when Leptos' `nonce`
+/// The early listener as a `<script>` for the `<head>` of a server-rendered page's shell:
+/// first, above the stylesheets (an inline script waits for the stylesheets before it, and the
+/// parser, the flow's iframe included, waits with it) and before `<HydrationScripts/>`. It carries the response's CSP nonce when Leptos' `nonce`
 /// feature provides one ([`leptos::nonce::use_nonce`]); a page under a hash-based policy
 /// allows the hash of [`EARLY_MESSAGES_SCRIPT`] instead.
 #[component]

@@ -721,15 +721,23 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             });
         }
         let listener = window_event_listener(leptos::ev::message, on_message);
-        on_cleanup(move || listener.remove());
+        on_cleanup(move || {
+            listener.remove();
+            timers.try_update_value(Timers::clear);
+        });
         let f = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(on_frame_load).into_js_value();
         onload.set_value(Some(f));
     }
+    // On the server nothing runs after this (no effect, timer or message), and a server may
+    // drop a page's owner on another thread than the one that rendered it: the values kept in
+    // thread-local storage go now, on this thread (dropping them elsewhere panics).
     #[cfg(feature = "ssr")]
-    let _ = (on_message, on_frame_load, onload, adopting);
-    on_cleanup(move || {
-        timers.try_update_value(Timers::clear);
-    });
+    {
+        let _ = (on_message, on_frame_load, adopting);
+        refresh.dispose();
+        timers.dispose();
+        onload.dispose();
+    }
 
     FlowState {
         status,

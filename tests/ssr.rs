@@ -83,3 +83,22 @@ fn an_initial_flow_with_a_bad_link_is_never_framed_on_the_server() {
         );
     }
 }
+
+#[test]
+fn a_page_rendered_on_one_thread_is_dropped_on_another() {
+    // Issue 14: a server (tokio's worker pool) may drop a page's owner on another thread than
+    // the one that rendered it; the component's cleanup panicked there (thread-local storage).
+    let owner = Owner::new();
+    let flow = dots_flow::BrowserFlow::new(
+        dots_flow::FlowId::from("0b7e6a4e"),
+        "https://flows.example.com/flow/0b7e6a4e".to_owned(),
+        vec![dots_flow::StepName::Compliance],
+        Vec::new(),
+    );
+    let html =
+        owner.with(|| view! { <DotsFlow steps=vec![Step::compliance()] flow=flow /> }.to_html());
+    assert!(html.contains("<iframe"));
+    std::thread::spawn(move || drop(owner))
+        .join()
+        .expect("dropping the owner elsewhere does not panic");
+}

@@ -63,11 +63,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <title>"dots-flow · server-rendered"</title>
+                // First: keeps the flow's messages for hydration. (Above the stylesheets: an
+                // inline script waits for the stylesheets before it, and the page's parsing, the
+                // iframe's included, would wait with it.)
+                <DotsFlowEarlyMessages />
                 <link rel="icon" href="data:," />
                 <link rel="stylesheet" href="/pkg/dots-flow.css" />
                 <link rel="stylesheet" href="/pkg/example.css" />
-                // Before anything that could post: keeps the flow's messages for hydration.
-                <DotsFlowEarlyMessages />
                 <HydrationScripts options />
             </head>
             <body>
