@@ -66,6 +66,9 @@ async function load(url) {
   const page = await context.newPage();
   await page.addInitScript(() => {
     const t = (window.__t = {});
+    addEventListener("message", (e) => {
+      if (t.posted === undefined && e.data && typeof e.data === "object" && "height" in e.data) t.posted = e.timeStamp;
+    });
     new MutationObserver(() => {
       const root = document.querySelector(".dots-flow");
       if (!root) return;
@@ -94,6 +97,7 @@ async function load(url) {
       create: create ? create.startTime : null,
       frame: frame ? frame.startTime : null,
       wasm: wasm ? wasm.responseEnd : null,
+      posted: t.posted,
       ready: t.ready,
       mountSrc: t.src - t.mount,
       mountReady: t.ready - t.mount,
@@ -123,6 +127,7 @@ const columns = [
   ["create", "flow create request"],
   ["frame", "flow document request"],
   ["wasm", "wasm arrived"],
+  ["posted", "flow posts {height}"],
   ["ready", "ready"],
   ["mountSrc", "mount → src"],
   ["mountReady", "mount → ready"],
