@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use clap::Parser;
-//! let proxy = dots_proxy::launch::launch(&dots_proxy::config::Config::parse()).await?;
+//! let mut proxy = dots_proxy::launch::launch(&dots_proxy::config::Config::parse()).await?;
 //! let app = axum::Router::new() /* your pages */ .merge(proxy.router.clone());
 //! dots_proxy::server::serve(proxy.take_listener(), app, proxy.limits, async {
 //!     let _ = tokio::signal::ctrl_c().await;
