@@ -20,11 +20,16 @@ try {
         const t = window.__times;
         if (root && t.mount === undefined) t.mount = performance.now();
         if (root && t.src === undefined && root.querySelector("iframe[src]")) t.src = performance.now();
-        if (root && t.ready === undefined && root.dataset.status === "ready") t.ready = performance.now();
+        if (root && t.ready === undefined && root.dataset.status === "ready") {
+          t.ready = performance.now();
+          console.debug("time-to-iframe: ready");
+        }
       }).observe(document, { subtree: true, childList: true, attributes: true });
     });
-    await page.goto(stack.base);
-    await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
+    // Nothing is asked of the page until it is ready: `waitForSelector` would inject
+    // Playwright's selector engine and run it on the main thread inside the measured window.
+    const ready = page.waitForEvent("console", { predicate: (m) => m.text() === "time-to-iframe: ready", timeout: 20000 });
+    await Promise.all([ready, page.goto(stack.base, { waitUntil: "commit" })]);
     const t = await page.evaluate(() => window.__times);
     toSrc.push(t.src - t.mount);
     toReady.push(t.ready - t.mount);
