@@ -6,10 +6,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { createServer, connect } from "node:net";
+import { createServer } from "node:net";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { root, freePort, launchBrowser, walkPayoutJourney, accessibilityViolations, PERSON } from "./harness.js";
+import { root, freePort, launchBrowser, walkPayoutJourney, accessibilityViolations, PERSON, listening } from "./harness.js";
 
 let browser;
 const runs = [];
@@ -45,18 +45,6 @@ function marked(mark) {
     }
   }
   return pids;
-}
-
-/** Whether something accepts connections on 127.0.0.1:`port`. */
-function listening(port) {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 /** `git status --porcelain` of the checkout: what a run left in the tree. */

@@ -8,8 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { connect } from "node:net";
-import { root, freePort, launchBrowser, onboardAndComplete, eventually } from "./harness.js";
+import { root, freePort, launchBrowser, onboardAndComplete, eventually, listening } from "./harness.js";
 
 let browser;
 let example;
@@ -42,17 +41,6 @@ async function startExample() {
     run.exited.then(({ code }) => reject(new Error(`ssr-example.sh exited (${code}):\n${run.text().slice(-4000)}`)));
   });
   return run;
-}
-
-function listening(port) {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 before(async () => {

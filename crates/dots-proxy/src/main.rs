@@ -18,7 +18,7 @@ async fn main() {
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let mut proxy = dots_proxy::launch::launch(&config).await?;
+    let proxy = dots_proxy::launch::launch(&config).await?;
     let mut app = proxy.router.clone();
     if let Some(dir) = &config.static_dir {
         if !dir.join("index.html").is_file() {
@@ -36,17 +36,6 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let addr = proxy.addr;
     tracing::info!(%addr, "dots-proxy listening");
     println!("dots-proxy listening on http://{addr}");
-    // `with_state` once, then a cheap `Arc` clone of the built router per connection (served
-    // as an unbuilt `Router`, axum rebuilt the route table for every connection: ~7 KiB each,
-    // most of what 1,000 open event streams cost).
-    dots_proxy::server::serve(
-        proxy.take_listener(),
-        app.with_state(()),
-        proxy.limits,
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-        },
-    )
-    .await;
+    proxy.serve_until_ctrl_c(app).await;
     Ok(())
 }

@@ -45,7 +45,7 @@ async fn run(config: dots_proxy::config::Config) -> Result<(), Box<dyn std::erro
         .site_pkg_dir("pkg")
         .build();
 
-    let mut proxy = dots_proxy::launch::launch(&config).await?;
+    let proxy = dots_proxy::launch::launch(&config).await?;
     let state = proxy.state.clone();
     let frames = FrameOrigins(proxy.frame_origins.clone());
     // What every render and server function can reach: the proxy's state, the frame origins
@@ -73,14 +73,6 @@ async fn run(config: dots_proxy::config::Config) -> Result<(), Box<dyn std::erro
     let addr = proxy.addr;
     tracing::info!(%addr, "dots-flow SSR example listening");
     println!("dots-flow SSR example on http://{addr}");
-    dots_proxy::server::serve(
-        proxy.take_listener(),
-        app.with_state(()),
-        proxy.limits,
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-        },
-    )
-    .await;
+    proxy.serve_until_ctrl_c(app).await;
     Ok(())
 }
