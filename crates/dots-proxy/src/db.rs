@@ -31,7 +31,7 @@ pub struct FlowRow {
 }
 
 /// One event of an identity's stream.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EventRow {
     /// Position in the log (the SSE id).
     pub seq: i64,
@@ -41,6 +41,21 @@ pub struct EventRow {
     pub kind: String,
     /// JSON data.
     pub data: String,
+}
+
+/// PostgreSQL's limit on a notification's payload is 8000 bytes.
+const MAX_NOTIFICATION: usize = 7900;
+
+impl EventRow {
+    /// The event as a notification payload: all of it, or (if too long) only whose it is and
+    /// its number, for the listener to read it from the log.
+    pub fn to_notification(&self) -> String {
+        let full = serde_json::to_string(self).expect("strings serialize");
+        if full.len() <= MAX_NOTIFICATION {
+            return full;
+        }
+        serde_json::json!({ "identity": self.identity, "seq": self.seq }).to_string()
+    }
 }
 
 /// A host payout and its idempotency key.
@@ -72,22 +87,29 @@ pub struct Db {
     /// queued here wait their turn without spinning in SQLite's busy handler (which sleeps
     /// and retries when several connections write at once).
     writer: AnyPool,
+    /// PostgreSQL's URL, for the event listener (never logged); `None` on SQLite.
+    listen_url: Option<std::sync::Arc<str>>,
 }
 
-fn migrations(postgres: bool) -> Vec<String> {
-    let serial = if postgres {
-        "BIGSERIAL PRIMARY KEY"
-    } else {
-        "INTEGER PRIMARY KEY AUTOINCREMENT"
-    };
+/// The PostgreSQL channel on which every instance hears every committed event.
+pub const EVENT_CHANNEL: &str = "dots_flow_events";
+
+fn migrations() -> Vec<String> {
     vec![
         "CREATE TABLE IF NOT EXISTS identities (id TEXT PRIMARY KEY, dots_user_id TEXT, created_ms BIGINT NOT NULL)".into(),
         "CREATE TABLE IF NOT EXISTS flows (id TEXT PRIMARY KEY, identity TEXT NOT NULL, steps TEXT NOT NULL, \
          completed_steps TEXT NOT NULL, user_id TEXT, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL)".into(),
         "CREATE INDEX IF NOT EXISTS flows_by_identity ON flows (identity)".into(),
         "CREATE TABLE IF NOT EXISTS webhook_messages (svix_id TEXT PRIMARY KEY, received_ms BIGINT NOT NULL)".into(),
-        format!("CREATE TABLE IF NOT EXISTS events (seq {serial}, identity TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, created_ms BIGINT NOT NULL)"),
-        "CREATE INDEX IF NOT EXISTS events_by_identity ON events (identity, seq)".into(),
+        // Each identity's events are numbered 1, 2, 3… with no gap, the number taken from its
+        // counter row in the transaction that stores the event: the row stays locked until
+        // that transaction ends, so an identity's events commit in their numbers' order on
+        // every instance, and "everything after N" can never skip one that commits late (a
+        // global sequence could: its numbers are handed out before the commits, in any order).
+        "CREATE TABLE IF NOT EXISTS event_counters (identity TEXT PRIMARY KEY, last_seq BIGINT NOT NULL)".into(),
+        "CREATE TABLE IF NOT EXISTS identity_events (identity TEXT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL, \
+         data TEXT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (identity, seq))".into(),
+        "CREATE INDEX IF NOT EXISTS identity_events_by_age ON identity_events (created_ms)".into(),
         "CREATE TABLE IF NOT EXISTS payments (reference TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL, \
          user_id TEXT NOT NULL, amount BIGINT NOT NULL, transfer_id TEXT, created_ms BIGINT NOT NULL)".into(),
         // What each flow was created from (the request sent to Dots), so a page rendered again
@@ -137,12 +159,13 @@ impl Db {
         };
         if postgres {
             let pool = options(10).connect(url).await?;
-            for statement in migrations(true) {
+            for statement in migrations() {
                 sqlx::query(&statement).execute(&pool).await?;
             }
             return Ok(Self {
                 writer: pool.clone(),
                 pool,
+                listen_url: Some(url.into()),
             });
         }
         // An in-memory database exists once per connection and dies with it: everything shares
@@ -164,7 +187,7 @@ impl Db {
                 .execute(&writer)
                 .await?;
         }
-        for statement in migrations(false) {
+        for statement in migrations() {
             sqlx::query(&statement).execute(&writer).await?;
         }
         let pool = if in_memory {
@@ -172,7 +195,23 @@ impl Db {
         } else {
             options(4).connect(url).await?
         };
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            listen_url: None,
+        })
+    }
+
+    /// PostgreSQL's URL, for the event listener; `None` on SQLite (one instance only: its
+    /// events need no fan-out).
+    pub(crate) fn listen_url(&self) -> Option<&str> {
+        self.listen_url.as_deref()
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Makes sure the identity exists.
@@ -309,6 +348,7 @@ impl Db {
         }
         Ok(Some(WebhookTx {
             tx,
+            notify: self.listen_url.is_some(),
             events: Vec::new(),
         }))
     }
@@ -321,7 +361,7 @@ impl Db {
         events_before_ms: i64,
         deliveries_before_ms: i64,
     ) -> Result<(u64, u64), DbError> {
-        let events = sqlx::query("DELETE FROM events WHERE created_ms < $1")
+        let events = sqlx::query("DELETE FROM identity_events WHERE created_ms < $1")
             .bind(events_before_ms)
             .execute(&self.writer)
             .await?;
@@ -339,7 +379,10 @@ impl Db {
         kind: &str,
         data: &str,
     ) -> Result<EventRow, DbError> {
-        append_event_in(&mut *self.writer.acquire().await?, identity, kind, data).await
+        let mut tx = self.writer.begin().await?;
+        let row = append_event_in(&mut tx, self.listen_url.is_some(), identity, kind, data).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// An identity's events after `after` (oldest first, at most `limit`).
@@ -350,7 +393,7 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<EventRow>, DbError> {
         let rows = sqlx::query(
-            "SELECT seq, identity, kind, data FROM events WHERE identity = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            "SELECT seq, identity, kind, data FROM identity_events WHERE identity = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(identity)
         .bind(after)
@@ -429,6 +472,8 @@ impl Db {
 /// [`Db::begin_webhook`]). Dropped without [`commit`](Self::commit), it rolls back.
 pub struct WebhookTx {
     tx: Transaction<'static, Any>,
+    /// Tell the other instances (PostgreSQL).
+    notify: bool,
     events: Vec<EventRow>,
 }
 
@@ -487,7 +532,7 @@ impl WebhookTx {
         kind: &str,
         data: &str,
     ) -> Result<(), DbError> {
-        let row = append_event_in(&mut self.tx, identity, kind, data).await?;
+        let row = append_event_in(&mut self.tx, self.notify, identity, kind, data).await?;
         self.events.push(row);
         Ok(())
     }
@@ -555,23 +600,43 @@ async fn identities_of_user_in(
 
 async fn append_event_in(
     conn: &mut AnyConnection,
+    notify: bool,
     identity: &str,
     kind: &str,
     data: &str,
 ) -> Result<EventRow, DbError> {
-    let row = sqlx::query(
-        "INSERT INTO events (identity, kind, data, created_ms) VALUES ($1, $2, $3, $4) RETURNING seq",
+    let seq: i64 = sqlx::query(
+        "INSERT INTO event_counters (identity, last_seq) VALUES ($1, 1) \
+         ON CONFLICT (identity) DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq",
     )
     .bind(identity)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("last_seq")?;
+    sqlx::query(
+        "INSERT INTO identity_events (identity, seq, kind, data, created_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(identity)
+    .bind(seq)
     .bind(kind)
     .bind(data)
     .bind(now_ms())
-    .fetch_one(&mut *conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(EventRow {
-        seq: row.try_get("seq")?,
+    let row = EventRow {
+        seq,
         identity: identity.to_owned(),
         kind: kind.to_owned(),
         data: data.to_owned(),
-    })
+    };
+    if notify {
+        // Delivered to every listening instance when (and only if) the transaction commits,
+        // in commit order.
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(EVENT_CHANNEL)
+            .bind(row.to_notification())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(row)
 }

@@ -194,11 +194,16 @@ impl AppState {
     /// State talking to Dots through `dots`, keeping its records in `db`.
     pub fn new(dots: DotsClient, db: db::Db, settings: ProxySettings) -> Self {
         let limiter = limits::Limiter::new(settings.rate_limits);
+        let hub = hub::Hub::default();
+        if let Some(url) = db.listen_url() {
+            // Several instances share PostgreSQL: hear the others' events.
+            hub.listen(url);
+        }
         Self {
             inner: Arc::new(Inner {
                 dots,
                 db,
-                hub: hub::Hub::default(),
+                hub,
                 settings,
                 flow_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
                 owners: quick_cache::sync::Cache::new(OWNER_CACHE_ENTRIES),
@@ -330,6 +335,26 @@ pub fn router(state: AppState) -> Router {
         .layer(no_store)
         .layer(nosniff)
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `GET /readyz`: 200 when this instance can serve: its database answers and (on PostgreSQL)
+/// it hears the other instances' events; else 503 naming what is down. (`/healthz` only says
+/// the process is up.)
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
+    use axum::http::StatusCode;
+    if state.db().ping().await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    }
+    if !state.hub().listening() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "event listener not connected",
+        );
+    }
+    (StatusCode::OK, "ready")
 }

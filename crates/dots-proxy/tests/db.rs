@@ -193,9 +193,11 @@ async fn contract(db: Db) {
         .append_event("session:a", "flow_completed", "{\"x\":1}")
         .await
         .unwrap();
-    assert!(
-        a1.seq < b1.seq && b1.seq < a2.seq,
-        "sequence numbers increase"
+    // Issue 15: each identity's events are numbered 1, 2, 3… (gap-safe replay).
+    assert_eq!(
+        (a1.seq, b1.seq, a2.seq),
+        (1, 1, 2),
+        "numbered per identity, from 1, with no gap"
     );
     let after = db.events_after("session:a", a1.seq, 10).await.unwrap();
     assert_eq!(after, vec![a2.clone()], "only this identity's later events");
@@ -307,26 +309,28 @@ async fn concurrent_writes_all_land_on_sqlite() {
     let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
         .await
         .unwrap();
+    // 200 writers at once over four identities: each identity's numbers are exactly 1..=50.
     let writes = (0..200).map(|i| {
         let db = db.clone();
         tokio::spawn(async move {
-            db.touch_identity(&format!("session:{i}")).await.unwrap();
-            db.append_event(&format!("session:{i}"), "test", "{}")
-                .await
-                .unwrap()
+            let identity = format!("session:{}", i % 4);
+            db.touch_identity(&identity).await.unwrap();
+            db.append_event(&identity, "test", "{}").await.unwrap()
         })
     });
-    let mut seqs = Vec::new();
+    let mut seqs: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
     for write in writes {
-        seqs.push(write.await.unwrap().seq);
+        let row = write.await.unwrap();
+        seqs.entry(row.identity).or_default().push(row.seq);
     }
-    seqs.sort();
-    seqs.dedup();
-    assert_eq!(
-        seqs.len(),
-        200,
-        "every event stored once, with its own number"
-    );
+    for (identity, mut numbers) in seqs {
+        numbers.sort();
+        assert_eq!(
+            numbers,
+            (1..=50).collect::<Vec<_>>(),
+            "{identity}: every event stored once, numbered without a gap"
+        );
+    }
 }
 
 #[tokio::test]

@@ -7,11 +7,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
+use std::collections::VecDeque;
 use std::convert::Infallible;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio::sync::broadcast::error::RecvError;
 
-use crate::db::EventRow;
+use crate::db::{Db, EventRow};
 use crate::error::ProxyError;
+use crate::hub::HubMessage;
 use crate::identity::Session;
 use crate::AppState;
 
@@ -50,17 +52,68 @@ pub(crate) async fn stream(
         .db()
         .events_after(&identity, last, REPLAY_LIMIT)
         .await?;
-    let replayed_to = backlog.last().map_or(last, |e| e.seq);
-    let live = BroadcastStream::new(live)
-        // A lagging receiver ends the stream; the client reconnects and replays from the log.
-        .take_while(|item| std::future::ready(item.is_ok()))
-        .filter_map(move |item| {
-            let identity = identity.clone();
-            std::future::ready(match item {
-                Ok(row) if row.identity == identity && row.seq > replayed_to => Some(row),
-                _ => None,
-            })
-        });
-    let events = stream::iter(backlog).chain(live).map(to_sse);
+    let follow = Follow {
+        db: state.db().clone(),
+        identity,
+        last,
+        live,
+        pending: backlog.into(),
+    };
+    let events = stream::unfold(follow, Follow::next).map(to_sse);
     Ok((jar, Sse::new(events).keep_alive(KeepAlive::default())))
+}
+
+/// One stream's position in its identity's log, and what it still has to send.
+struct Follow {
+    db: Db,
+    identity: String,
+    /// The number of the last event sent (or the client's `Last-Event-ID`).
+    last: i64,
+    live: tokio::sync::broadcast::Receiver<HubMessage>,
+    pending: VecDeque<EventRow>,
+}
+
+impl Follow {
+    /// The next event to send, in order, none twice and none skipped: the hub's events are
+    /// taken only when they are exactly the next number; a gap, a resync or a lagging receiver
+    /// reads the log instead. `None` ends the stream (the client reconnects and replays).
+    async fn next(mut self) -> Option<(EventRow, Self)> {
+        loop {
+            if let Some(row) = self.pending.pop_front() {
+                if row.seq <= self.last {
+                    continue;
+                }
+                self.last = row.seq;
+                return Some((row, self));
+            }
+            let catch_up = match self.live.recv().await {
+                Ok(HubMessage::Event(row)) if row.identity == self.identity => {
+                    if row.seq <= self.last {
+                        continue; // sent already (events arrive twice on PostgreSQL)
+                    }
+                    if row.seq == self.last + 1 {
+                        self.pending.push_back(row);
+                        continue;
+                    }
+                    true // a gap: an earlier event is still on its way, or was lost
+                }
+                Ok(HubMessage::Event(_)) => continue,
+                Ok(HubMessage::Resync) | Err(RecvError::Lagged(_)) => true,
+                Err(RecvError::Closed) => return None,
+            };
+            if catch_up {
+                match self
+                    .db
+                    .events_after(&self.identity, self.last, REPLAY_LIMIT)
+                    .await
+                {
+                    Ok(rows) => self.pending.extend(rows),
+                    Err(err) => {
+                        tracing::warn!(%err, "event stream could not read the log; closing it");
+                        return None;
+                    }
+                }
+            }
+        }
+    }
 }

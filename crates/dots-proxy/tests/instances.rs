@@ -1,0 +1,247 @@
+//! Several proxy instances on one PostgreSQL (issue 15): two `dots-proxy` processes share a
+//! database and a session secret; Dots' webhooks go to A only; a browser's event stream held by
+//! B hears what A processed, within milliseconds. Needs `DOTS_PROXY_TEST_POSTGRES_URL` (the test
+//! command starts a throwaway cluster); skipped without it, as the other PostgreSQL tests.
+
+mod common;
+
+use common::{Browser, KillOnDrop, ORIGIN, WEBHOOK_SECRET};
+use dots_api::webhook::WebhookSecret;
+use dots_sandbox::{spawn, SandboxConfig};
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CLIENT_ID: &str = "instances-client";
+const API_KEY: &str = "instances-api-key-3c9d";
+const SESSION_SECRET: &str = "instances-session-secret-0123456789abcdef";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fresh database on the test cluster, for this test alone.
+async fn fresh_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("instances_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// Starts a `dots-proxy` process on `port`; returns once it listens.
+fn start_instance(port: u16, api_base: &str, database_url: &str) -> KillOnDrop {
+    let data_dir = std::env::temp_dir().join(format!(
+        "dots-proxy-instance-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
+        .env("DOTS_ENV", "sandbox")
+        .env("DOTS_API_BASE", api_base)
+        .env("DOTS_CLIENT_ID", CLIENT_ID)
+        .env("DOTS_API_KEY", API_KEY)
+        .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
+        .env("DOTS_PROXY_DATA_DIR", &data_dir)
+        .env("DOTS_PROXY_DATABASE_URL", database_url)
+        .env("DOTS_PROXY_SESSION_SECRET", SESSION_SECRET)
+        .env("DOTS_PROXY_ALLOWED_ORIGINS", ORIGIN)
+        .env("DOTS_PROXY_SECURE_COOKIES", "false")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the proxy starts");
+    let (ready, listening) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("dots-proxy listening on") {
+                let _ = ready.send(());
+            }
+        }
+    });
+    let child = KillOnDrop(child);
+    listening
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the proxy listens");
+    child
+}
+
+/// Reads `GET {base}/api/events` in the background: each event's kind (with its step) and
+/// when it arrived.
+async fn follow(base: &str, cookie: &str) -> Arc<Mutex<Vec<(String, Instant)>>> {
+    let mut response = reqwest::Client::new()
+        .get(format!("{base}/api/events"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    tokio::spawn(async move {
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let kind = block.lines().find_map(|l| l.strip_prefix("event:"));
+                let data = block.lines().find_map(|l| l.strip_prefix("data:"));
+                if let (Some(kind), Some(data)) = (kind, data) {
+                    let data: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+                    let name = match data["step"].as_str() {
+                        Some(step) => format!("{}:{step}", kind.trim()),
+                        None => kind.trim().to_owned(),
+                    };
+                    out.lock().unwrap().push((name, Instant::now()));
+                }
+            }
+        }
+    });
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_on_one_instance_reaches_a_stream_on_another() {
+    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database_url = fresh_database(&admin_url).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let (base_a, base_b) = (
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    );
+    let sandbox = spawn(SandboxConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        client_id: CLIENT_ID.into(),
+        api_key: API_KEY.into(),
+        webhook_urls: vec![format!("{base_a}/webhooks/dots")],
+        webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+    })
+    .await
+    .unwrap();
+    let _a = start_instance(port_a, &sandbox.api_base(), &database_url);
+    let _b = start_instance(port_b, &sandbox.api_base(), &database_url);
+    for base in [&base_a, &base_b] {
+        let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+        assert_eq!(ready.status(), 200, "{base} is ready");
+        assert_eq!(ready.text().await.unwrap(), "ready");
+    }
+
+    // The browser's session starts on A; its stream is held by B.
+    let mut browser = Browser {
+        http: reqwest::Client::new(),
+        base: base_a.clone(),
+        cookie: None,
+        origin: Some(ORIGIN.to_owned()),
+        bearer: None,
+    };
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let cookie = browser.cookie.clone().expect("a session");
+    let seen = follow(&base_b, &cookie).await;
+
+    // Sign-in and the compliance step in the hosted page: Dots' webhooks go to A.
+    let now = sandbox.state().clock().now_ms();
+    let store = sandbox.state().store();
+    store
+        .start_onboarding(
+            &flow_id,
+            serde_json::from_value(json!({"first_name": "Ada", "last_name": "Lovelace",
+                "email": "ada@example.com", "country_code": "1", "phone_number": "4155550142"}))
+            .unwrap(),
+        )
+        .unwrap();
+    let (_, events) = store
+        .finish_onboarding(&flow_id, dots_sandbox::store::VERIFICATION_CODE, now)
+        .unwrap();
+    let sent = Instant::now();
+    sandbox.state().emit(events);
+    let (_, events) = store
+        .complete_step(&flow_id, &dots_api::StepName::Compliance, now)
+        .unwrap();
+    sandbox.state().emit(events);
+
+    common::eventually("B's stream hears what A processed", || {
+        let seen = seen.clone();
+        async move { seen.lock().unwrap().len() >= 3 }
+    })
+    .await;
+    let seen = seen.lock().unwrap().clone();
+    let kinds: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["user_bound", "step_completed:compliance", "flow_completed"],
+        "each event once, in order, on the other instance"
+    );
+    let latency = seen[0].1 - sent;
+    eprintln!("webhook sent → event on the other instance's stream: {latency:?}");
+    assert!(
+        latency < Duration::from_secs(2),
+        "at once, not at a reconnect: {latency:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replay_after_n_never_skips_an_event_committing_late() {
+    // Issue 15: with one global sequence, "everything after N" could skip an event whose
+    // number was taken before N's but which committed after it (two instances, or two
+    // connections, writing at once). Writers on two connection pools (two instances' worth)
+    // append events for one identity inside transactions that take a while to commit; a
+    // reader replays "after the last seen" over and over and must see 1, 2, 3… with no hole.
+    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = fresh_database(&admin_url).await;
+    let a = dots_proxy::db::Db::connect(&url).await.unwrap();
+    let b = dots_proxy::db::Db::connect(&url).await.unwrap();
+    const WRITERS: usize = 6;
+    const EACH: usize = 10;
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let db = if w % 2 == 0 { a.clone() } else { b.clone() };
+        writers.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                let mut tx = db
+                    .begin_webhook(&format!("msg-{w}-{i}"))
+                    .await
+                    .unwrap()
+                    .expect("a new delivery");
+                tx.append_event("session:shared", "test", "{}")
+                    .await
+                    .unwrap();
+                // Work inside the transaction after the number is taken.
+                tokio::time::sleep(Duration::from_millis(((w * 7 + i * 3) % 4) as u64)).await;
+                tx.commit().await.unwrap();
+            }
+        }));
+    }
+    let total = (WRITERS * EACH) as i64;
+    let mut last = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while last < total {
+        assert!(Instant::now() < deadline, "all events arrive (last {last})");
+        for row in a.events_after("session:shared", last, 1000).await.unwrap() {
+            assert_eq!(row.seq, last + 1, "replay after {last} skipped an event");
+            last = row.seq;
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+}
