@@ -24,6 +24,8 @@ pub enum HubMessage {
     Event(EventRow),
     /// Notifications may have been lost: read the log from the last number sent.
     Resync,
+    /// This instance is shutting down: tell the client to reconnect (elsewhere) and end.
+    Closing,
 }
 
 #[derive(Debug)]
@@ -61,6 +63,12 @@ impl Hub {
     /// Tells every stream to read the log from its last number.
     pub fn resync(&self) {
         let _ = self.inner.sender.send(HubMessage::Resync);
+    }
+
+    /// Ends every open stream, each telling its client to reconnect soon (to another instance
+    /// behind the load balancer), so a shutdown does not wait on streams that never end.
+    pub fn close_streams(&self) {
+        let _ = self.inner.sender.send(HubMessage::Closing);
     }
 
     /// A receiver of everything sent from now on.

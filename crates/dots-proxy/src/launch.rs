@@ -8,7 +8,7 @@
 //! use clap::Parser;
 //! let proxy = dots_proxy::launch::launch(&dots_proxy::config::Config::parse()).await?;
 //! let app = axum::Router::new() /* your pages */ .merge(proxy.router.clone());
-//! proxy.serve_until_ctrl_c(app).await;
+//! proxy.serve_until_stopped(app).await;
 //! # Ok(()) }
 //! ```
 
@@ -58,9 +58,17 @@ impl Launched {
     }
 
     /// Serves `app` (the proxy's router merged into yours) on the listener, within the
-    /// configured limits, until Ctrl-C (SIGINT); then requests in flight finish. The local
-    /// sandbox runs as long as this.
-    pub async fn serve_until_ctrl_c(mut self, app: Router) {
+    /// configured limits, until Ctrl-C (SIGINT) or SIGTERM. Then it drains: open event streams
+    /// are told to reconnect (to another instance behind the load balancer) and closed, no new
+    /// connection is accepted, and requests in flight finish (within the grace period). The
+    /// local sandbox runs as long as this.
+    pub async fn serve_until_stopped(mut self, app: Router) {
+        let hub = self.state.hub().clone();
+        let stopped = async move {
+            stop_signal().await;
+            tracing::info!("stopping: event streams told to reconnect, requests in flight finish");
+            hub.close_streams();
+        };
         // `with_state` once, then a cheap `Arc` clone of the built router per connection
         // (served as an unbuilt `Router`, axum rebuilt the route table for every connection:
         // ~7 KiB each, most of what 1,000 open event streams cost).
@@ -68,9 +76,7 @@ impl Launched {
             self.take_listener(),
             app.with_state(()),
             self.limits,
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
+            stopped,
         )
         .await;
     }
@@ -303,4 +309,23 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         local,
         sandbox,
     })
+}
+
+/// Ctrl-C or (on Unix) SIGTERM, whichever comes first.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            Err(err) => tracing::warn!(%err, "cannot listen for SIGTERM; only Ctrl-C stops"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

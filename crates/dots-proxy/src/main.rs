@@ -36,6 +36,6 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let addr = proxy.addr;
     tracing::info!(%addr, "dots-proxy listening");
     println!("dots-proxy listening on http://{addr}");
-    proxy.serve_until_ctrl_c(app).await;
+    proxy.serve_until_stopped(app).await;
     Ok(())
 }

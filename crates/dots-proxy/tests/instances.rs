@@ -38,14 +38,21 @@ async fn fresh_database(admin_url: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// Starts a `dots-proxy` process on `port`; returns once it listens.
+/// Starts a `dots-proxy` process on `port`; returns once it listens. `database_url` empty:
+/// SQLite in its own data dir.
 fn start_instance(port: u16, api_base: &str, database_url: &str) -> KillOnDrop {
     let data_dir = std::env::temp_dir().join(format!(
         "dots-proxy-instance-{}",
         uuid::Uuid::new_v4().simple()
     ));
     std::fs::create_dir_all(&data_dir).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dots-proxy"));
+    if database_url.is_empty() {
+        command.env_remove("DOTS_PROXY_DATABASE_URL");
+    } else {
+        command.env("DOTS_PROXY_DATABASE_URL", database_url);
+    }
+    let mut child = command
         .env("DOTS_ENV", "sandbox")
         .env("DOTS_API_BASE", api_base)
         .env("DOTS_CLIENT_ID", CLIENT_ID)
@@ -53,7 +60,6 @@ fn start_instance(port: u16, api_base: &str, database_url: &str) -> KillOnDrop {
         .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
         .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
         .env("DOTS_PROXY_DATA_DIR", &data_dir)
-        .env("DOTS_PROXY_DATABASE_URL", database_url)
         .env("DOTS_PROXY_SESSION_SECRET", SESSION_SECRET)
         .env("DOTS_PROXY_ALLOWED_ORIGINS", ORIGIN)
         .env("DOTS_PROXY_SECURE_COOKIES", "false")
@@ -244,4 +250,75 @@ async fn replay_after_n_never_skips_an_event_committing_late() {
     for writer in writers {
         writer.await.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_tells_streams_to_reconnect_and_stops_at_once() {
+    // Issue 15: a load balancer's instance going away (SIGTERM) must not hold its event
+    // streams until the grace period cuts them: each is told to come back soon (`retry:`),
+    // reconnects elsewhere with `Last-Event-ID`, and the process exits promptly.
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let sandbox = spawn(SandboxConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        client_id: CLIENT_ID.into(),
+        api_key: API_KEY.into(),
+        webhook_urls: vec![format!("{base}/webhooks/dots")],
+        webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+    })
+    .await
+    .unwrap();
+    let mut instance = start_instance(port, &sandbox.api_base(), "");
+    let mut browser = Browser {
+        http: reqwest::Client::new(),
+        base: base.clone(),
+        cookie: None,
+        origin: Some(ORIGIN.to_owned()),
+        bearer: None,
+    };
+    browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let cookie = browser.cookie.clone().expect("a session");
+    let mut stream = reqwest::Client::new()
+        .get(format!("{base}/api/events"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let stopped = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &instance.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut text = String::new();
+    let ended = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream ends at once, not after the grace period: {text:?}"
+    );
+    assert!(
+        text.contains("retry: 250"),
+        "the client is told to reconnect soon: {text:?}"
+    );
+    let exit = loop {
+        if let Some(exit) = instance.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(3),
+            "the process exits promptly"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "a clean exit: {exit:?}");
+    eprintln!(
+        "SIGTERM → stream ended and process exited in {:?}",
+        stopped.elapsed()
+    );
 }

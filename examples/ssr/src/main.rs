@@ -73,6 +73,6 @@ async fn run(config: dots_proxy::config::Config) -> Result<(), Box<dyn std::erro
     let addr = proxy.addr;
     tracing::info!(%addr, "dots-flow SSR example listening");
     println!("dots-flow SSR example on http://{addr}");
-    proxy.serve_until_ctrl_c(app).await;
+    proxy.serve_until_stopped(app).await;
     Ok(())
 }

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream;
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -19,6 +19,15 @@ use crate::AppState;
 
 /// Most events replayed at once (a client further behind reconnects for the rest).
 const REPLAY_LIMIT: i64 = 1000;
+/// How soon a client reconnects when its instance shuts down.
+const RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// What a stream does next.
+enum Next {
+    Event(EventRow, Follow),
+    Closing,
+    End,
+}
 
 #[derive(Deserialize)]
 pub(crate) struct StreamParams {
@@ -59,7 +68,19 @@ pub(crate) async fn stream(
         live,
         pending: backlog.into(),
     };
-    let events = stream::unfold(follow, Follow::next).map(to_sse);
+    let events = stream::unfold(Some(follow), |follow| async move {
+        match follow?.next().await {
+            Next::Event(row, follow) => Some((to_sse(row), Some(follow))),
+            // The last word: reconnect in a moment (EventSource does, with Last-Event-ID).
+            Next::Closing => Some((
+                Ok(Event::default()
+                    .retry(RECONNECT_AFTER)
+                    .comment("this instance is shutting down; reconnect")),
+                None,
+            )),
+            Next::End => None,
+        }
+    });
     Ok((jar, Sse::new(events).keep_alive(KeepAlive::default())))
 }
 
@@ -76,15 +97,16 @@ struct Follow {
 impl Follow {
     /// The next event to send, in order, none twice and none skipped: the hub's events are
     /// taken only when they are exactly the next number; a gap, a resync or a lagging receiver
-    /// reads the log instead. `None` ends the stream (the client reconnects and replays).
-    async fn next(mut self) -> Option<(EventRow, Self)> {
+    /// reads the log instead. [`Next::End`] ends the stream (the client reconnects and
+    /// replays).
+    async fn next(mut self) -> Next {
         loop {
             if let Some(row) = self.pending.pop_front() {
                 if row.seq <= self.last {
                     continue;
                 }
                 self.last = row.seq;
-                return Some((row, self));
+                return Next::Event(row, self);
             }
             let catch_up = match self.live.recv().await {
                 Ok(HubMessage::Event(row)) if row.identity == self.identity => {
@@ -99,7 +121,8 @@ impl Follow {
                 }
                 Ok(HubMessage::Event(_)) => continue,
                 Ok(HubMessage::Resync) | Err(RecvError::Lagged(_)) => true,
-                Err(RecvError::Closed) => return None,
+                Ok(HubMessage::Closing) => return Next::Closing,
+                Err(RecvError::Closed) => return Next::End,
             };
             if catch_up {
                 match self
@@ -110,7 +133,7 @@ impl Follow {
                     Ok(rows) => self.pending.extend(rows),
                     Err(err) => {
                         tracing::warn!(%err, "event stream could not read the log; closing it");
-                        return None;
+                        return Next::End;
                     }
                 }
             }
