@@ -33,7 +33,7 @@ mod messages;
 
 pub use dots_api::{
     BrowserFlow, FlowId, FlowMessage, FlowStyle, PayoutFeeParty, StartFlowRequest, Step, StepName,
-    StepOptions, StepStatus, StyleVariable, Theme, UserId,
+    StepOptions, StepStatus, StreamEvent, StyleVariable, Theme, UserId,
 };
 pub use early::{DotsFlowEarlyMessages, EARLY_MESSAGES_SCRIPT};
 pub use events::{FlowError, FlowEvent, FlowStatus, StepCompleted};

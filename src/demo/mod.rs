@@ -16,21 +16,12 @@ use api::{money, Wallets};
 use event_log::{EventLog, Log};
 use theme_editor::ThemeEditor;
 
-/// Server events the demo listens to on `/api/events`.
-const SERVER_EVENTS: [&str; 5] = [
-    "user_bound",
-    "step_completed",
-    "flow_completed",
-    "transfer_updated",
-    "user_updated",
-];
-
 /// Opens the proxy's event stream; `on_event(kind, data)` for each event. Closed on cleanup.
 fn listen_to_server(on_event: impl Fn(String, serde_json::Value) + Clone + 'static) {
     let Ok(source) = web_sys::EventSource::new("/api/events") else {
         return;
     };
-    for kind in SERVER_EVENTS {
+    for kind in dots_flow::StreamEvent::KINDS {
         let on_event = on_event.clone();
         let listener =
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
@@ -129,7 +120,14 @@ pub fn Demo() -> impl IntoView {
         listening.set_value(true);
         listen_to_server(move |kind, data| {
             log.push("server", &kind, data.to_string());
-            if kind == "user_bound" || kind == "transfer_updated" {
+            let event = dots_flow::StreamEvent::parse(&kind, &data.to_string());
+            if matches!(
+                event,
+                Some(
+                    dots_flow::StreamEvent::UserBound { .. }
+                        | dots_flow::StreamEvent::TransferUpdated { .. }
+                )
+            ) {
                 refresh_wallets();
             }
         });

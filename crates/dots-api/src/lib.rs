@@ -21,6 +21,7 @@ mod flow;
 mod ids;
 mod message;
 mod step;
+mod stream_event;
 mod style;
 mod transfer;
 mod user;
@@ -33,6 +34,7 @@ pub use flow::{BrowserFlow, CreateFlowRequest, Flow, FlowList, StartFlowRequest}
 pub use ids::{FlowId, TransferId, UserId};
 pub use message::{FlowMessage, MessageFields, StepStatus, MAX_REPORTED_HEIGHT};
 pub use step::{is_dots_redirect_url, PayoutFeeParty, Step, StepName, StepOptions};
+pub use stream_event::StreamEvent;
 pub use style::{decode_uri_component, encode_uri_component, FlowStyle, StyleVariable, Theme};
 pub use transfer::{
     CreateTransferRequest, Transaction, Transfer, TransferList, TransferStatus, TransferType,

@@ -7,8 +7,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use dots_api::webhook::{verify, SvixHeaders, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP};
-use dots_api::{Flow, WebhookEvent};
-use serde_json::{json, Value};
+use dots_api::{Flow, FlowId, StreamEvent, UserId, WebhookEvent};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::db::now_ms;
@@ -75,13 +75,18 @@ async fn process(
         }
         WebhookEvent::TransferFinished { transfer } => Some((
             transfer.user_id.as_str(),
-            "transfer_updated",
-            json!({"transfer_id": transfer.id, "status": transfer.status, "amount": transfer.amount, "type": transfer.kind}),
+            StreamEvent::TransferUpdated {
+                transfer_id: transfer.id.clone(),
+                status: transfer.status.clone(),
+                amount: transfer.amount,
+                kind: transfer.kind.clone(),
+            },
         )),
         WebhookEvent::UserUpdated { user_id } => Some((
             user_id.as_str(),
-            "user_updated",
-            json!({"user_id": user_id}),
+            StreamEvent::UserUpdated {
+                user_id: user_id.clone(),
+            },
         )),
         // A status change without the transfer (its terminal event carries it), and kinds
         // this proxy does not follow: recorded as delivered, nothing else.
@@ -90,10 +95,10 @@ async fn process(
     let Some(mut tx) = state.db().begin_webhook(msg_id).await? else {
         return Ok(());
     };
-    if let Some((user, kind, data)) = user_event {
-        let data = data.to_string();
+    if let Some((user, event)) = user_event {
+        let data = event.data();
         for identity in tx.identities_of_user(user).await? {
-            tx.append_event(&identity, kind, &data).await?;
+            tx.append_event(&identity, event.kind(), &data).await?;
         }
     }
     publish(state, tx.commit().await?);
@@ -163,22 +168,33 @@ async fn flow_updated(
         if let Some(user) = &user_id {
             if tx.bind_user(identity, user).await? {
                 tracing::info!(%flow_id, "identity bound to its Dots user");
-                let data = json!({"user_id": user, "flow_id": flow_id}).to_string();
-                tx.append_event(identity, "user_bound", &data).await?;
+                let event = StreamEvent::UserBound {
+                    user_id: UserId::from(user.as_str()),
+                    flow_id: FlowId::from(flow_id),
+                };
+                tx.append_event(identity, event.kind(), &event.data())
+                    .await?;
             }
         }
         for step in &newly {
-            let data = json!({"flow_id": flow_id, "step": step}).to_string();
-            tx.append_event(identity, "step_completed", &data).await?;
+            let event = StreamEvent::StepCompleted {
+                flow_id: FlowId::from(flow_id),
+                step: step.clone(),
+            };
+            tx.append_event(identity, event.kind(), &event.data())
+                .await?;
         }
         let was_complete = stored
             .steps
             .iter()
             .all(|s| stored.completed_steps.contains(s));
         if !newly.is_empty() && flow.is_complete() && !was_complete {
-            let data =
-                json!({"flow_id": flow_id, "completed_steps": flow.completed_steps}).to_string();
-            tx.append_event(identity, "flow_completed", &data).await?;
+            let event = StreamEvent::FlowCompleted {
+                flow_id: FlowId::from(flow_id),
+                completed_steps: flow.completed_steps.clone(),
+            };
+            tx.append_event(identity, event.kind(), &event.data())
+                .await?;
         }
         publish(state, tx.commit().await?);
         return Ok(());
