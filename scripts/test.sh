@@ -4,6 +4,8 @@
 #   lint         cargo fmt --check; clippy -D warnings (native workspace; the component as csr and hydrate for wasm32, and as ssr)
 #   docs         rustdoc of the library crates, warnings denied (broken links, missing docs)
 #   native       cargo test --workspace (wire types, proxy, sandbox; real HTTP between them)
+#   proxy-lean   the proxy library without the local sandbox (`--no-default-features`), as a
+#                host mounts it in production
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
 #   ssr          the component rendered natively with Leptos' `ssr` feature (no `window`)
 #   build-*      the demo (trunk, release), the servers, the SSR example (its server with `ssr`,
@@ -78,6 +80,7 @@ run clippy-ssr cargo clippy -p dots-flow --features ssr --all-targets -- -D warn
 run clippy-example bash -c "cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --features ssr -- -D warnings && cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings"
 run docs env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow -p dots-api -p dots-proxy -p dots-sandbox
 run native cargo test --workspace
+run proxy-lean bash -c "cargo clippy -p dots-proxy --no-default-features --lib -- -D warnings && cargo test -p dots-proxy --no-default-features --lib"
 run browser cargo test -p dots-flow --features csr --target wasm32-unknown-unknown --tests
 run ssr cargo test -p dots-flow --features ssr --test ssr
 run build-demo trunk build --release

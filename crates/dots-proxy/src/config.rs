@@ -228,12 +228,15 @@ impl Config {
                 })?,
             );
         }
+        #[cfg(feature = "local-sandbox")]
         if secrets.is_empty() && local {
             secrets.push(
                 dots_api::webhook::WebhookSecret::parse(dots_sandbox::DEFAULT_WEBHOOK_SECRET)
                     .expect("the sandbox default parses"),
             );
         }
+        #[cfg(not(feature = "local-sandbox"))]
+        let _ = local;
         Ok(secrets)
     }
 
@@ -350,6 +353,7 @@ impl Config {
                     .to_lowercase(),
                 });
             }
+            #[cfg(feature = "local-sandbox")]
             return Ok(Upstream::LocalSandbox {
                 client_id: self
                     .dots_client_id
@@ -359,6 +363,14 @@ impl Config {
                     .dots_api_key
                     .clone()
                     .unwrap_or_else(|| dots_sandbox::DEFAULT_API_KEY.into()),
+            });
+            #[cfg(not(feature = "local-sandbox"))]
+            return Err(ConfigError {
+                setting: "DOTS_ENV",
+                message: "this build has no local Dots sandbox (dots-proxy was built without its \
+                          `local-sandbox` feature): set DOTS_ENV=sandbox or production, with \
+                          DOTS_CLIENT_ID and DOTS_API_KEY"
+                    .into(),
             });
         }
         let base = match (&self.dots_api_base, self.dots_env.api_base()) {
@@ -440,6 +452,20 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "local-sandbox"))]
+    fn local_mode_without_the_emulator_says_so() {
+        // Issue 15: a production build (no `local-sandbox`) asked for the local sandbox stops
+        // with a message naming the setting and what to do.
+        let err = parse(&["--dots-env", "local"]).upstream().unwrap_err();
+        assert_eq!(err.setting, "DOTS_ENV");
+        assert!(err.message.contains("local-sandbox"), "{}", err.message);
+        assert!(err.message.contains("DOTS_CLIENT_ID"), "{}", err.message);
+        let err = parse(&[]).upstream().unwrap_err();
+        assert_eq!(err.setting, "DOTS_ENV", "no credentials: the same message");
+    }
+
+    #[test]
+    #[cfg(feature = "local-sandbox")]
     fn no_credentials_means_local_sandbox() {
         assert!(matches!(
             parse(&[]).upstream(),
@@ -503,6 +529,7 @@ mod tests {
             "DOTS_WEBHOOK_SECRET"
         );
         let config = parse(&[]);
+        #[cfg(feature = "local-sandbox")]
         assert_eq!(
             config.webhook_secrets(true).unwrap().len(),
             1,
@@ -554,14 +581,23 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_the_key() {
-        let config = parse(&[
-            "--dots-client-id",
-            "abc",
-            "--dots-api-key",
-            "super-secret-key",
-        ]);
-        assert!(!format!("{config:?}").contains("super-secret-key"));
-        let upstream = config.upstream().unwrap();
-        assert!(!format!("{upstream:?}").contains("super-secret-key"));
+        let envs: &[&str] = if cfg!(feature = "local-sandbox") {
+            &["local", "sandbox"]
+        } else {
+            &["sandbox"]
+        };
+        for env in envs {
+            let config = parse(&[
+                "--dots-env",
+                env,
+                "--dots-client-id",
+                "abc",
+                "--dots-api-key",
+                "super-secret-key",
+            ]);
+            assert!(!format!("{config:?}").contains("super-secret-key"));
+            let upstream = config.upstream().unwrap();
+            assert!(!format!("{upstream:?}").contains("super-secret-key"));
+        }
     }
 }

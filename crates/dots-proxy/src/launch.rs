@@ -40,6 +40,7 @@ pub struct Launched {
     /// Whether the API is the in-process local sandbox.
     pub local: bool,
     /// The in-process sandbox (local mode), kept running as long as this lives.
+    #[cfg(feature = "local-sandbox")]
     sandbox: Option<dots_sandbox::RunningSandbox>,
 }
 
@@ -53,6 +54,7 @@ impl Launched {
     }
 
     /// The in-process sandbox's state (local mode).
+    #[cfg(feature = "local-sandbox")]
     pub fn sandbox(&self) -> Option<&dots_sandbox::RunningSandbox> {
         self.sandbox.as_ref()
     }
@@ -196,8 +198,10 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         .map_err(|e| format!("DOTS_PROXY_ADDR: cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
 
+    #[cfg(feature = "local-sandbox")]
     let mut sandbox = None;
     let dots = match upstream {
+        #[cfg(feature = "local-sandbox")]
         Upstream::LocalSandbox { client_id, api_key } => {
             let started = dots_sandbox::spawn(dots_sandbox::SandboxConfig {
                 addr: config.sandbox_addr,
@@ -224,6 +228,8 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
             sandbox = Some(started);
             dots
         }
+        #[cfg(not(feature = "local-sandbox"))]
+        Upstream::LocalSandbox { .. } => unreachable!("Config::upstream refuses local mode"),
         Upstream::Remote {
             base,
             client_id,
@@ -279,7 +285,9 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         .to_owned()
     });
     let state = AppState::new(dots, db, settings);
+    #[cfg_attr(not(feature = "local-sandbox"), allow(unused_mut))]
     let mut app = router(state.clone());
+    #[cfg(feature = "local-sandbox")]
     if config.demo {
         let sandbox = sandbox
             .as_ref()
@@ -307,6 +315,7 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         frame_origins,
         limits,
         local,
+        #[cfg(feature = "local-sandbox")]
         sandbox,
     })
 }

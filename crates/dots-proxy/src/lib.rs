@@ -31,6 +31,7 @@
 
 pub mod config;
 pub mod db;
+#[cfg(feature = "local-sandbox")]
 pub mod demo;
 mod error;
 pub mod hub;
