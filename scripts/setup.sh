@@ -7,6 +7,7 @@
 #   wasm-bindgen-cli               cargo install, exactly the wasm-bindgen version in Cargo.lock
 #   chromium + chromium-driver     Debian packages (browser tests)
 #   postgresql                     Debian package (the proxy's database tests also run on it)
+#   nginx                          Debian package (a load balancer for the two-instance test)
 #   playwright-core, binaryen      npm ci in end2end/ (end-to-end tests; wasm-opt 132)
 
 set -euo pipefail
@@ -53,6 +54,10 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_packages+=(postgresql)
+fi
+# The load balancer in front of two proxy instances (end-to-end test).
+if [ ! -x /usr/sbin/nginx ]; then
+  apt_packages+=(nginx)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   say "installing ${apt_packages[*]} (Debian packages)"

@@ -58,9 +58,9 @@ async function waitForHealth(url, child, logs, deadlineMs) {
   throw new Error(`server did not become healthy:\n${logs.join("")}`);
 }
 
-/** Starts a binary of the workspace on a free port and waits for its /healthz. */
-async function startServer(name, args, env) {
-  const port = await freePort();
+/** Starts a binary of the workspace on `port` (default: a free one) and waits for its /healthz. */
+export async function startServer(name, args, env, port = undefined) {
+  port = port ?? (await freePort());
   const bin = path.join(process.env.DOTS_BIN_DIR || path.join(root, "target", "debug"), name);
   const logs = [];
   const child = spawn(bin, ["--addr", `127.0.0.1:${port}`, ...args], {
@@ -76,7 +76,9 @@ async function startServer(name, args, env) {
   await waitForHealth(`${base}/healthz`, child, logs, 20000);
   return {
     base,
+    port,
     logs,
+    child,
     stop: async () => {
       clearTimeout(killer);
       if (child.exitCode === null) {
@@ -87,11 +89,12 @@ async function startServer(name, args, env) {
   };
 }
 
-/** Starts dots-sandbox on its own (Basic auth with the given credentials). */
-export async function startSandbox() {
+/** Starts dots-sandbox on its own (Basic auth with the given credentials; `extraEnv` adds settings). */
+export async function startSandbox(extraEnv = {}) {
   const server = await startServer("dots-sandbox", [], {
     DOTS_CLIENT_ID: SANDBOX_CLIENT_ID,
     DOTS_API_KEY: SANDBOX_API_KEY,
+    ...extraEnv,
   });
   const auth = "Basic " + Buffer.from(`${SANDBOX_CLIENT_ID}:${SANDBOX_API_KEY}`).toString("base64");
   server.api = async (method, apiPath, body) => {
