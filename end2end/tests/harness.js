@@ -81,9 +81,12 @@ export async function startServer(name, args, env, port = undefined) {
     child,
     stop: async () => {
       clearTimeout(killer);
-      if (child.exitCode === null) {
+      // A child killed by a signal has no exit code but has exited: waiting for its "exit"
+      // again would never end (the two-instance test kills one with SIGKILL).
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
-        await new Promise((r) => child.once("exit", r));
+        await exited;
       }
     },
   };
