@@ -84,6 +84,16 @@ impl Launched {
     }
 }
 
+/// Logs to stdout, filtered by `RUST_LOG` (default `info,tower_http=warn`), as the binary does.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+}
+
 /// The session key: from DOTS_PROXY_SESSION_SECRET, or generated once and kept in the data dir
 /// so sessions survive a restart.
 fn session_key(config: &Config) -> Result<Key, Box<dyn std::error::Error>> {

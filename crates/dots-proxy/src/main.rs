@@ -5,12 +5,7 @@ use dots_proxy::config::Config;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
+    dots_proxy::launch::init_tracing();
     if let Err(err) = run(Config::parse()).await {
         eprintln!("dots-proxy: {err}");
         std::process::exit(2);

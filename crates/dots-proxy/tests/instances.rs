@@ -9,22 +9,13 @@ use common::{Browser, KillOnDrop, ORIGIN, WEBHOOK_SECRET};
 use dots_api::webhook::WebhookSecret;
 use dots_sandbox::{spawn, SandboxConfig};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CLIENT_ID: &str = "instances-client";
 const API_KEY: &str = "instances-api-key-3c9d";
 const SESSION_SECRET: &str = "instances-session-secret-0123456789abcdef";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A fresh database on the test cluster, for this test alone.
 async fn fresh_database(admin_url: &str) -> String {
@@ -46,43 +37,11 @@ fn start_instance(port: u16, api_base: &str, database_url: &str) -> KillOnDrop {
         uuid::Uuid::new_v4().simple()
     ));
     std::fs::create_dir_all(&data_dir).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dots-proxy"));
-    if database_url.is_empty() {
-        command.env_remove("DOTS_PROXY_DATABASE_URL");
-    } else {
-        command.env("DOTS_PROXY_DATABASE_URL", database_url);
+    let mut env = vec![("DOTS_PROXY_SESSION_SECRET", SESSION_SECRET)];
+    if !database_url.is_empty() {
+        env.push(("DOTS_PROXY_DATABASE_URL", database_url));
     }
-    let mut child = command
-        .env("DOTS_ENV", "sandbox")
-        .env("DOTS_API_BASE", api_base)
-        .env("DOTS_CLIENT_ID", CLIENT_ID)
-        .env("DOTS_API_KEY", API_KEY)
-        .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
-        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
-        .env("DOTS_PROXY_DATA_DIR", &data_dir)
-        .env("DOTS_PROXY_SESSION_SECRET", SESSION_SECRET)
-        .env("DOTS_PROXY_ALLOWED_ORIGINS", ORIGIN)
-        .env("DOTS_PROXY_SECURE_COOKIES", "false")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the proxy starts");
-    let (ready, listening) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("dots-proxy listening on") {
-                let _ = ready.send(());
-            }
-        }
-    });
-    let child = KillOnDrop(child);
-    listening
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the proxy listens");
-    child
+    common::start_proxy_process(port, api_base, (CLIENT_ID, API_KEY), &data_dir, &env).0
 }
 
 /// Reads `GET {base}/api/events` in the background: each event's kind (with its step) and
@@ -126,7 +85,7 @@ async fn a_webhook_on_one_instance_reaches_a_stream_on_another() {
         return;
     };
     let database_url = fresh_database(&admin_url).await;
-    let (port_a, port_b) = (free_port(), free_port());
+    let (port_a, port_b) = (common::free_port(), common::free_port());
     let (base_a, base_b) = (
         format!("http://127.0.0.1:{port_a}"),
         format!("http://127.0.0.1:{port_b}"),
@@ -257,7 +216,7 @@ async fn sigterm_tells_streams_to_reconnect_and_stops_at_once() {
     // Issue 15: a load balancer's instance going away (SIGTERM) must not hold its event
     // streams until the grace period cuts them: each is told to come back soon (`retry:`),
     // reconnects elsewhere with `Last-Event-ID`, and the process exits promptly.
-    let port = free_port();
+    let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let sandbox = spawn(SandboxConfig {
         addr: "127.0.0.1:0".parse().unwrap(),

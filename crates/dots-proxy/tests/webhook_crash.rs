@@ -12,22 +12,13 @@ use common::{Browser, KillOnDrop, ORIGIN, WEBHOOK_SECRET};
 use dots_api::webhook::WebhookSecret;
 use dots_sandbox::{spawn, FaultKind, FaultRule, SandboxConfig};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const CLIENT_ID: &str = "crash-test-client";
 const API_KEY: &str = "crash-test-api-key-5e1f";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Starts the proxy binary against `api_base`; returns once it listens, with its log lines.
 fn start_proxy(
@@ -35,40 +26,7 @@ fn start_proxy(
     api_base: &str,
     data_dir: &Path,
 ) -> (KillOnDrop, Arc<Mutex<Vec<String>>>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dots-proxy"))
-        .env("DOTS_ENV", "sandbox")
-        .env("DOTS_API_BASE", api_base)
-        .env("DOTS_CLIENT_ID", CLIENT_ID)
-        .env("DOTS_API_KEY", API_KEY)
-        .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
-        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
-        .env("DOTS_PROXY_DATA_DIR", data_dir)
-        .env("DOTS_PROXY_ALLOWED_ORIGINS", ORIGIN)
-        .env("DOTS_PROXY_SECURE_COOKIES", "false")
-        .env_remove("DOTS_PROXY_DATABASE_URL")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the proxy starts");
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let (ready, listening) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let lines = logs.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("dots-proxy listening on") {
-                let _ = ready.send(());
-            }
-            lines.lock().unwrap().push(line);
-        }
-    });
-    let child = KillOnDrop(child);
-    listening
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the proxy listens");
-    (child, logs)
+    common::start_proxy_process(port, api_base, (CLIENT_ID, API_KEY), data_dir, &[])
 }
 
 /// Every event the session's stream replays (from the start), read until it has been quiet
@@ -104,7 +62,7 @@ async fn all_events(base: &str, cookie: &str) -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
-    let port = free_port();
+    let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let sandbox = spawn(SandboxConfig {
         addr: "127.0.0.1:0".parse().unwrap(),

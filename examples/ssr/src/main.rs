@@ -13,12 +13,7 @@ use tower_http::services::ServeDir;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
+    dots_proxy::launch::init_tracing();
     if let Err(err) = run(dots_proxy::config::Config::parse()).await {
         eprintln!("dots-flow-ssr-example: {err}");
         std::process::exit(2);

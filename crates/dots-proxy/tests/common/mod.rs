@@ -284,3 +284,64 @@ impl Drop for KillOnDrop {
         self.kill();
     }
 }
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the `dots-proxy` binary on `port` with `env` (over a clean base: remote mode against
+/// `api_base`, the tests' webhook secret and origin, insecure cookies on loopback, its own
+/// data dir, SQLite unless `env` names a database); returns once it listens, with its stdout
+/// lines.
+pub fn start_proxy_process(
+    port: u16,
+    api_base: &str,
+    client: (&str, &str),
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (KillOnDrop, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dots-proxy"));
+    command
+        .env("DOTS_ENV", "sandbox")
+        .env("DOTS_API_BASE", api_base)
+        .env("DOTS_CLIENT_ID", client.0)
+        .env("DOTS_API_KEY", client.1)
+        .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
+        .env("DOTS_PROXY_DATA_DIR", data_dir)
+        .env("DOTS_PROXY_ALLOWED_ORIGINS", ORIGIN)
+        .env("DOTS_PROXY_SECURE_COOKIES", "false")
+        .env_remove("DOTS_PROXY_DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("the proxy starts");
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (ready, listening) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let lines = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("dots-proxy listening on") {
+                let _ = ready.send(());
+            }
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let child = KillOnDrop(child);
+    listening
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the proxy listens");
+    (child, logs)
+}
