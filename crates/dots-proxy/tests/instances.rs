@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::{Browser, KillOnDrop, ORIGIN, WEBHOOK_SECRET};
-use dots_api::webhook::WebhookSecret;
-use dots_sandbox::{spawn, SandboxConfig};
+use common::{Browser, KillOnDrop};
 use serde_json::json;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -90,15 +88,7 @@ async fn a_webhook_on_one_instance_reaches_a_stream_on_another() {
         format!("http://127.0.0.1:{port_a}"),
         format!("http://127.0.0.1:{port_b}"),
     );
-    let sandbox = spawn(SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        client_id: CLIENT_ID.into(),
-        api_key: API_KEY.into(),
-        webhook_urls: vec![format!("{base_a}/webhooks/dots")],
-        webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
-    })
-    .await
-    .unwrap();
+    let sandbox = common::sandbox_sending_to(&base_a, (CLIENT_ID, API_KEY)).await;
     let _a = start_instance(port_a, &sandbox.api_base(), &database_url);
     let _b = start_instance(port_b, &sandbox.api_base(), &database_url);
     for base in [&base_a, &base_b] {
@@ -108,13 +98,7 @@ async fn a_webhook_on_one_instance_reaches_a_stream_on_another() {
     }
 
     // The browser's session starts on A; its stream is held by B.
-    let mut browser = Browser {
-        http: reqwest::Client::new(),
-        base: base_a.clone(),
-        cookie: None,
-        origin: Some(ORIGIN.to_owned()),
-        bearer: None,
-    };
+    let mut browser = Browser::at(&base_a);
     let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
     let flow_id = flow["id"].as_str().unwrap().to_owned();
     let cookie = browser.cookie.clone().expect("a session");
@@ -218,23 +202,9 @@ async fn sigterm_tells_streams_to_reconnect_and_stops_at_once() {
     // reconnects elsewhere with `Last-Event-ID`, and the process exits promptly.
     let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let sandbox = spawn(SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        client_id: CLIENT_ID.into(),
-        api_key: API_KEY.into(),
-        webhook_urls: vec![format!("{base}/webhooks/dots")],
-        webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
-    })
-    .await
-    .unwrap();
+    let sandbox = common::sandbox_sending_to(&base, (CLIENT_ID, API_KEY)).await;
     let mut instance = start_instance(port, &sandbox.api_base(), "");
-    let mut browser = Browser {
-        http: reqwest::Client::new(),
-        base: base.clone(),
-        cookie: None,
-        origin: Some(ORIGIN.to_owned()),
-        bearer: None,
-    };
+    let mut browser = Browser::at(&base);
     browser.create_flow(json!({"steps": ["compliance"]})).await;
     let cookie = browser.cookie.clone().expect("a session");
     let mut stream = reqwest::Client::new()

@@ -8,9 +8,8 @@
 
 mod common;
 
-use common::{Browser, KillOnDrop, ORIGIN, WEBHOOK_SECRET};
-use dots_api::webhook::WebhookSecret;
-use dots_sandbox::{spawn, FaultKind, FaultRule, SandboxConfig};
+use common::{Browser, KillOnDrop};
+use dots_sandbox::{FaultKind, FaultRule};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -64,15 +63,7 @@ async fn all_events(base: &str, cookie: &str) -> Vec<(String, Value)> {
 async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
     let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let sandbox = spawn(SandboxConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        client_id: CLIENT_ID.into(),
-        api_key: API_KEY.into(),
-        webhook_urls: vec![format!("{base}/webhooks/dots")],
-        webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
-    })
-    .await
-    .unwrap();
+    let sandbox = common::sandbox_sending_to(&base, (CLIENT_ID, API_KEY)).await;
     let mut webhooks = sandbox.state().webhooks().settings();
     webhooks.retry_delays = [300, 600, 1000, 1500, 2000, 3000, 4000, 5000]
         .map(Duration::from_millis)
@@ -85,13 +76,7 @@ async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
     std::fs::create_dir_all(&data_dir).unwrap();
 
     let (mut proxy, logs) = start_proxy(port, &sandbox.api_base(), &data_dir);
-    let mut browser = Browser {
-        http: reqwest::Client::new(),
-        base: base.clone(),
-        cookie: None,
-        origin: Some(ORIGIN.to_owned()),
-        bearer: None,
-    };
+    let mut browser = Browser::at(&base);
     let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
     let flow_id = flow["id"].as_str().unwrap().to_owned();
     let cookie = browser.cookie.clone().expect("a session");

@@ -345,3 +345,30 @@ pub fn start_proxy_process(
         .expect("the proxy listens");
     (child, logs)
 }
+
+/// A standalone sandbox (in this process) with `client` credentials, signing its webhooks to
+/// `webhook_base`'s `/webhooks/dots` with the tests' secret.
+pub async fn sandbox_sending_to(webhook_base: &str, client: (&str, &str)) -> RunningSandbox {
+    spawn(SandboxConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        client_id: client.0.into(),
+        api_key: client.1.into(),
+        webhook_urls: vec![format!("{webhook_base}/webhooks/dots")],
+        webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+    })
+    .await
+    .unwrap()
+}
+
+impl Browser {
+    /// A browser on the tests' allowed origin, with no session yet, talking to `base`.
+    pub fn at(base: &str) -> Self {
+        Browser {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            cookie: None,
+            origin: Some(ORIGIN.to_owned()),
+            bearer: None,
+        }
+    }
+}
