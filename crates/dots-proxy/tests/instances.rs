@@ -105,25 +105,9 @@ async fn a_webhook_on_one_instance_reaches_a_stream_on_another() {
     let seen = follow(&base_b, &cookie).await;
 
     // Sign-in and the compliance step in the hosted page: Dots' webhooks go to A.
-    let now = sandbox.state().clock().now_ms();
-    let store = sandbox.state().store();
-    store
-        .start_onboarding(
-            &flow_id,
-            serde_json::from_value(json!({"first_name": "Ada", "last_name": "Lovelace",
-                "email": "ada@example.com", "country_code": "1", "phone_number": "4155550142"}))
-            .unwrap(),
-        )
-        .unwrap();
-    let (_, events) = store
-        .finish_onboarding(&flow_id, dots_sandbox::store::VERIFICATION_CODE, now)
-        .unwrap();
     let sent = Instant::now();
-    sandbox.state().emit(events);
-    let (_, events) = store
-        .complete_step(&flow_id, &dots_api::StepName::Compliance, now)
-        .unwrap();
-    sandbox.state().emit(events);
+    common::emit_sign_in(&sandbox, &flow_id);
+    common::emit_step(&sandbox, &flow_id, &dots_api::StepName::Compliance);
 
     common::eventually("B's stream hears what A processed", || {
         let seen = seen.clone();

@@ -90,29 +90,8 @@ async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
         ratio: None,
     });
     // Sign-in and the compliance step, as the hosted page would: two signed webhooks.
-    let now = sandbox.state().clock().now_ms();
-    sandbox
-        .state()
-        .store()
-        .start_onboarding(
-            &flow_id,
-            serde_json::from_value(json!({"first_name": "Ada", "last_name": "Lovelace",
-                "email": "ada@example.com", "country_code": "1", "phone_number": "4155550142"}))
-            .unwrap(),
-        )
-        .unwrap();
-    let (_, events) = sandbox
-        .state()
-        .store()
-        .finish_onboarding(&flow_id, dots_sandbox::store::VERIFICATION_CODE, now)
-        .unwrap();
-    sandbox.state().emit(events);
-    let (_, events) = sandbox
-        .state()
-        .store()
-        .complete_step(&flow_id, &dots_api::StepName::Compliance, now)
-        .unwrap();
-    sandbox.state().emit(events);
+    common::emit_sign_in(&sandbox, &flow_id);
+    common::emit_step(&sandbox, &flow_id, &dots_api::StepName::Compliance);
 
     // Mid-processing: the proxy verified a webhook and is waiting on Dots.
     common::eventually("the proxy's call to Dots is stalled", || {

@@ -372,3 +372,35 @@ impl Browser {
         }
     }
 }
+
+/// Signs a new user in on `flow_id`'s hosted page, straight in the sandbox's store, and sends
+/// the webhooks that causes.
+pub fn emit_sign_in(sandbox: &RunningSandbox, flow_id: &str) {
+    let now = sandbox.state().clock().now_ms();
+    let store = sandbox.state().store();
+    store
+        .start_onboarding(
+            flow_id,
+            serde_json::from_value(
+                serde_json::json!({"first_name": "Ada", "last_name": "Lovelace",
+                "email": "ada@example.com", "country_code": "1", "phone_number": "4155550142"}),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let (_, events) = store
+        .finish_onboarding(flow_id, dots_sandbox::store::VERIFICATION_CODE, now)
+        .unwrap();
+    sandbox.state().emit(events);
+}
+
+/// Completes `step` of `flow_id` straight in the sandbox's store and sends its webhooks.
+pub fn emit_step(sandbox: &RunningSandbox, flow_id: &str, step: &dots_api::StepName) {
+    let now = sandbox.state().clock().now_ms();
+    let (_, events) = sandbox
+        .state()
+        .store()
+        .complete_step(flow_id, step, now)
+        .unwrap();
+    sandbox.state().emit(events);
+}
