@@ -179,8 +179,6 @@ struct Inner {
     db: db::Db,
     hub: hub::Hub,
     settings: ProxySettings,
-    /// Striped locks: webhooks about one flow are handled one at a time, in order.
-    flow_locks: Vec<tokio::sync::Mutex<()>>,
     /// Who owns which flow, for the hot `GET /api/flows/{id}` path. A flow's owner never
     /// changes once recorded, so entries cannot go stale; the database stays the record.
     owners: quick_cache::sync::Cache<String, String>,
@@ -206,7 +204,6 @@ impl AppState {
                 db,
                 hub,
                 settings,
-                flow_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
                 owners: quick_cache::sync::Cache::new(OWNER_CACHE_ENTRIES),
                 limiter,
             }),
@@ -243,15 +240,6 @@ impl AppState {
     /// The event hub.
     pub fn hub(&self) -> &hub::Hub {
         &self.inner.hub
-    }
-
-    /// Holds the lock of `flow_id`'s stripe: updates of one flow never interleave.
-    pub(crate) async fn lock_flow(&self, flow_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        flow_id.hash(&mut hasher);
-        let stripe = (hasher.finish() % self.inner.flow_locks.len() as u64) as usize;
-        self.inner.flow_locks[stripe].lock().await
     }
 
     /// The rate limiter.

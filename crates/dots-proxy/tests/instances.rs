@@ -235,3 +235,104 @@ async fn sigterm_tells_streams_to_reconnect_and_stops_at_once() {
         stopped.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_flows_deliveries_on_two_instances_at_once_store_each_step_once_in_order() {
+    // Issue 15: per-flow ordering is the database's job, not an in-process lock's. Eight
+    // distinct `flow.updated` deliveries for one flow (as Dots sends one per change, and
+    // retries) land on A and B at the same moment, after the user finished both steps: every
+    // one reads Dots, and only compare-and-set on the stored progress decides which of them
+    // records what. The browser's stream must hear each event exactly once, in order.
+    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database_url = fresh_database(&admin_url).await;
+    let (port_a, port_b) = (common::free_port(), common::free_port());
+    let bases = [
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    ];
+    // The sandbox's own webhooks go nowhere that listens: this test sends them itself.
+    let sandbox = common::sandbox_sending_to("http://127.0.0.1:9", (CLIENT_ID, API_KEY)).await;
+    let _a = start_instance(port_a, &sandbox.api_base(), &database_url);
+    let _b = start_instance(port_b, &sandbox.api_base(), &database_url);
+
+    let mut browser = Browser::at(&bases[0]);
+    let flow = browser
+        .create_flow(json!({"steps": ["compliance", "manage-payouts"]}))
+        .await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let cookie = browser.cookie.clone().expect("a session");
+    let seen = follow(&bases[1], &cookie).await;
+    common::emit_sign_in(&sandbox, &flow_id);
+    common::emit_step(&sandbox, &flow_id, &dots_api::StepName::Compliance);
+    common::emit_step(&sandbox, &flow_id, &dots_api::StepName::ManagePayouts);
+
+    let secret = dots_api::webhook::WebhookSecret::parse(common::WEBHOOK_SECRET).unwrap();
+    let body = dots_api::WebhookEvent::FlowUpdated {
+        flow_id: dots_api::FlowId::from(flow_id.as_str()),
+    }
+    .to_json()
+    .to_string();
+    let http = reqwest::Client::new();
+    let start = Arc::new(tokio::sync::Barrier::new(8));
+    let mut deliveries = Vec::new();
+    for n in 0..8 {
+        let (http, body, start) = (http.clone(), body.clone(), start.clone());
+        let url = format!("{}/webhooks/dots", bases[n % 2]);
+        let msg_id = format!("msg_concurrent_{n}");
+        let timestamp = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()) as i64;
+        let signature = secret.sign(&msg_id, timestamp, body.as_bytes());
+        deliveries.push(tokio::spawn(async move {
+            start.wait().await;
+            http.post(url)
+                .header(dots_api::webhook::SVIX_ID, msg_id)
+                .header(dots_api::webhook::SVIX_TIMESTAMP, timestamp.to_string())
+                .header(dots_api::webhook::SVIX_SIGNATURE, signature)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for delivery in deliveries {
+        assert_eq!(delivery.await.unwrap(), 204, "each delivery is accepted");
+    }
+    common::eventually("the stream hears the flow complete", || {
+        let seen = seen.clone();
+        async move { seen.lock().unwrap().len() >= 4 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // room for a duplicate to show
+    let kinds: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user_bound",
+            "step_completed:compliance",
+            "step_completed:manage-payouts",
+            "flow_completed"
+        ],
+        "each event once, in order"
+    );
+    let stored = browser
+        .send(reqwest::Method::GET, &format!("/api/flows/{flow_id}"), None)
+        .await
+        .json();
+    assert_eq!(
+        stored["completed_steps"],
+        json!(["compliance", "manage-payouts"]),
+        "progress recorded once, in the flow's order"
+    );
+}

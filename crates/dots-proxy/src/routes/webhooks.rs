@@ -121,9 +121,11 @@ async fn flow_updated(
     deadline: Instant,
 ) -> Result<(), ProxyError> {
     let db = state.db();
-    // One flow's webhooks are handled one at a time here, so its events keep their order;
-    // across instances the compare-and-set below keeps them from repeating a step.
-    let _guard = state.lock_flow(flow_id).await;
+    // No in-process lock: deliveries of one flow may be handled at once here or on other
+    // instances. The compare-and-set below is the guard: of two transactions that read the
+    // same stored progress, one commits, the other rolls back and looks again, so each step's
+    // event is stored once, in order, and progress never goes back (a stale read from Dots
+    // only ever adds nothing).
     loop {
         if db.flow(flow_id).await?.is_none() {
             tracing::info!(%flow_id, "webhook for a flow this proxy did not create; ignored");
@@ -150,12 +152,20 @@ async fn flow_updated(
             .filter(|s| !stored.completed_steps.contains(s))
             .cloned()
             .collect();
+        // What is stored plus what is new: an answer read before another delivery committed
+        // may know fewer steps than the database does.
+        let merged: Vec<_> = stored
+            .completed_steps
+            .iter()
+            .chain(&newly)
+            .cloned()
+            .collect();
         let user_id = flow.user_id.as_ref().map(|u| u.to_string());
         if !tx
             .update_flow_if(
                 flow_id,
                 &stored.completed_steps,
-                &flow.completed_steps,
+                &merged,
                 user_id.as_deref(),
             )
             .await?
@@ -188,10 +198,11 @@ async fn flow_updated(
             .steps
             .iter()
             .all(|s| stored.completed_steps.contains(s));
-        if !newly.is_empty() && flow.is_complete() && !was_complete {
+        let is_complete = stored.steps.iter().all(|s| merged.contains(s));
+        if !newly.is_empty() && is_complete && !was_complete {
             let event = StreamEvent::FlowCompleted {
                 flow_id: FlowId::from(flow_id),
-                completed_steps: flow.completed_steps.clone(),
+                completed_steps: merged.clone(),
             };
             tx.append_event(identity, event.kind(), &event.data())
                 .await?;
