@@ -81,20 +81,21 @@ async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
     let flow_id = flow["id"].as_str().unwrap().to_owned();
     let cookie = browser.cookie.clone().expect("a session");
 
-    // The proxy's next look at the flow stalls at Dots.
+    // The proxy's next two looks at the flow stall at Dots (one per webhook: one flow's
+    // deliveries are handled side by side, the database keeps them in order).
     sandbox.state().faults().add(FaultRule {
         path: format!("/v2/flows/{flow_id}"),
         method: Some("GET".into()),
         kind: FaultKind::Latency { latency_ms: 60_000 },
-        count: Some(1),
+        count: Some(2),
         ratio: None,
     });
     // Sign-in and the compliance step, as the hosted page would: two signed webhooks.
     common::emit_sign_in(&sandbox, &flow_id);
     common::emit_step(&sandbox, &flow_id, &dots_api::StepName::Compliance);
 
-    // Mid-processing: the proxy verified a webhook and is waiting on Dots.
-    common::eventually("the proxy's call to Dots is stalled", || {
+    // Mid-processing: the proxy verified both webhooks and is waiting on Dots.
+    common::eventually("the proxy's calls to Dots are stalled", || {
         let faults = sandbox.state().faults().list();
         async move { faults.is_empty() }
     })
