@@ -172,6 +172,14 @@ pub struct BrowserFlow {
     /// own clock may be minutes off the server's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
+    /// Where the browser can hear the server confirm this flow's progress as it happens: the
+    /// URL of the owner's event stream (Server-Sent Events of [`crate::StreamEvent`]s), when
+    /// the backend offers one. A path is relative to the endpoint that answered. It starts
+    /// after the events already reflected in this answer, and for a bearer-token caller it
+    /// carries a short-lived token that opens only that stream (`EventSource` cannot send an
+    /// `Authorization` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<String>,
 }
 
 impl BrowserFlow {
@@ -184,6 +192,7 @@ impl BrowserFlow {
             completed_steps: completed,
             expires_at: None,
             expires_in: None,
+            events: None,
         }
     }
 }

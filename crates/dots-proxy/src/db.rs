@@ -385,6 +385,18 @@ impl Db {
         Ok(row)
     }
 
+    /// The number of an identity's latest event (0 before its first).
+    pub async fn last_event_seq(&self, identity: &str) -> Result<i64, DbError> {
+        let row = sqlx::query("SELECT last_seq FROM event_counters WHERE identity = $1")
+            .bind(identity)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get("last_seq")?,
+            None => 0,
+        })
+    }
+
     /// An identity's events after `after` (oldest first, at most `limit`).
     pub async fn events_after(
         &self,

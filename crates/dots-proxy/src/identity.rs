@@ -224,3 +224,92 @@ pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), 
         Err(ProxyError::ForbiddenOrigin)
     }
 }
+
+/// How long a stream token opens the event stream. The stream it opened stays open; a
+/// browser reconnecting later gets a fresh URL with the flow's next answer.
+pub const STREAM_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+/// The audience of stream tokens: nothing else accepts them.
+const STREAM_AUDIENCE: &str = "dots-flow:events";
+
+#[derive(Serialize, Deserialize)]
+struct StreamClaims {
+    sub: String,
+    aud: String,
+    exp: u64,
+}
+
+/// The key stream tokens are signed with: derived from the session secret (shared by every
+/// instance), apart from the cookies' own key.
+fn stream_key(state: &AppState) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"dots-flow stream token v1\0");
+    hasher.update(state.settings().session_key.signing());
+    hasher.finalize().into()
+}
+
+/// A short-lived token that opens `identity`'s event stream (`GET /api/events?stream_token=`)
+/// and nothing else: for callers that authenticate with a bearer token, which `EventSource`
+/// cannot send.
+pub fn stream_token(state: &AppState, identity: &str) -> String {
+    let claims = StreamClaims {
+        sub: identity.to_owned(),
+        aud: STREAM_AUDIENCE.to_owned(),
+        exp: (crate::db::now_ms() / 1000) as u64 + STREAM_TOKEN_TTL.as_secs(),
+    };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&stream_key(state)),
+    )
+    .expect("HS256 signs any claims")
+}
+
+/// The identity a stream token opens, if it is genuine, unexpired and meant for the stream.
+pub(crate) fn verify_stream_token(state: &AppState, token: &str) -> Result<String, ProxyError> {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.leeway = 5;
+    validation.set_audience(&[STREAM_AUDIENCE]);
+    validation.required_spec_claims.insert("aud".to_owned());
+    let data = jsonwebtoken::decode::<StreamClaims>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(&stream_key(state)),
+        &validation,
+    )
+    .map_err(|_| ProxyError::Unauthorized)?;
+    Ok(data.claims.sub)
+}
+
+/// The caller of `GET /api/events`: a stream token in the query (bearer-token callers), else
+/// the session cookie as for [`Session`] (a browser without one gets one).
+pub(crate) struct StreamCaller {
+    pub identity: String,
+    pub jar: Option<SignedCookieJar>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for StreamCaller
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ProxyError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ProxyError> {
+        let state = AppState::from_ref(state);
+        let token = parts.uri.query().and_then(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(name, _)| name == "stream_token")
+                .map(|(_, value)| value.into_owned())
+        });
+        if let Some(token) = token {
+            return Ok(StreamCaller {
+                identity: verify_stream_token(&state, &token)?,
+                jar: None,
+            });
+        }
+        let (caller, jar) = caller_of(parts, &state, true)?;
+        Ok(StreamCaller {
+            identity: caller.expect("identify creates a session").identity,
+            jar: Some(jar),
+        })
+    }
+}

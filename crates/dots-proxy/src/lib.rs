@@ -325,7 +325,16 @@ pub fn router(state: AppState) -> Router {
         .layer(nosniff)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .layer(TraceLayer::new_for_http())
+        // The path only: a query may carry a stream token, which no log line may hold.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                )
+            }),
+        )
         .with_state(state)
 }
 

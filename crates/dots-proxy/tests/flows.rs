@@ -119,7 +119,7 @@ async fn create_returns_only_what_the_browser_needs_and_sets_a_session() {
     keys.sort();
     assert_eq!(
         keys,
-        ["completed_steps", "id", "link", "steps"],
+        ["completed_steps", "events", "id", "link", "steps"],
         "exactly the browser fields"
     );
     let flow: BrowserFlow = serde_json::from_value(value).unwrap();

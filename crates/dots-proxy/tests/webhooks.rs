@@ -44,6 +44,14 @@ async fn read_events(
     if let Some(id) = last_event_id {
         request = request.header("last-event-id", id);
     }
+    read_stream(request, count).await
+}
+
+/// Opens the stream `request` asks for and reads `count` events (bounded).
+async fn read_stream(
+    request: reqwest::RequestBuilder,
+    count: usize,
+) -> Vec<(String, String, serde_json::Value)> {
     let mut response = request.send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -511,4 +519,98 @@ async fn a_stalled_dots_is_a_502_within_the_webhook_budget_and_nothing_is_marked
         "the retry"
     );
     assert!(stack.state.db().delivered("msg_budget").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_flow_answer_names_its_stream_and_a_bearer_caller_gets_a_token_for_it_alone() {
+    // Issue 15: the component hears the server on the stream its flow answer names. It starts
+    // after what the answer already reflects; a bearer-token caller (whose token EventSource
+    // cannot send) gets a short-lived token in the URL that opens that stream and nothing else.
+    let stack = Stack::start().await;
+    let mut browser = stack.browser();
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    assert_eq!(flow["events"], "/api/events?last_event_id=0", "{flow}");
+    stack.onboard(&flow_id, "4155550777").await;
+    stack.complete_step(&flow_id, "compliance").await;
+    let cookie = browser.cookie.clone().unwrap();
+    let events = read_events(&stack, &cookie, None, 3).await;
+    assert_eq!(events[2].0, "3", "{events:?}");
+    let next = browser
+        .create_flow(json!({"steps": ["id-verification"]}))
+        .await;
+    assert_eq!(
+        next["events"], "/api/events?last_event_id=3",
+        "a new answer's stream starts after the events before it"
+    );
+    let again = browser
+        .send(Method::GET, &format!("/api/flows/{flow_id}"), None)
+        .await
+        .json();
+    assert_eq!(again["events"], "/api/events?last_event_id=3");
+
+    // A bearer-token caller: the URL carries its stream token, and nothing else is needed.
+    let later = now() as u64 + 600;
+    let host_token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"sub": "grace", "exp": later}),
+        &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let mut host_page = stack.browser();
+    host_page.origin = None;
+    host_page.bearer = Some(host_token.clone());
+    let flow = host_page
+        .create_flow(json!({"steps": ["compliance"]}))
+        .await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let events_url = flow["events"].as_str().unwrap().to_owned();
+    let stream_token = events_url
+        .strip_prefix("/api/events?last_event_id=0&stream_token=")
+        .unwrap_or_else(|| panic!("a stream token: {events_url}"))
+        .to_owned();
+    let stream = tokio::spawn(read_stream(
+        reqwest::Client::new().get(format!("{}{events_url}", stack.base)),
+        3,
+    ));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stack.onboard(&flow_id, "4155550778").await;
+    stack.complete_step(&flow_id, "compliance").await;
+    let kinds: Vec<String> = stream
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, kind, _)| kind)
+        .collect();
+    assert_eq!(kinds, ["user_bound", "step_completed", "flow_completed"]);
+
+    // Single-purpose: not a bearer token for the API; a host token or a forged one does not
+    // open a stream; and with no token and no cookie, a stream is a new session's (empty).
+    let as_bearer = reqwest::Client::new()
+        .post(format!("{}/api/flows", stack.base))
+        .bearer_auth(&stream_token)
+        .json(&json!({"steps": ["compliance"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_bearer.status(),
+        401,
+        "a stream token is not an API token"
+    );
+    let mut forged = stream_token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    for (what, token) in [
+        ("a host token", host_token.as_str()),
+        ("a forged token", &forged),
+    ] {
+        let answer = reqwest::Client::new()
+            .get(format!("{}/api/events", stack.base))
+            .query(&[("stream_token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401, "{what} opens no stream");
+    }
 }

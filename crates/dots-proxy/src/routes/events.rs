@@ -14,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::db::{Db, EventRow};
 use crate::error::ProxyError;
 use crate::hub::HubMessage;
-use crate::identity::Session;
+use crate::identity::StreamCaller;
 use crate::AppState;
 
 /// Most events replayed at once (a client further behind reconnects for the rest).
@@ -33,6 +33,9 @@ enum Next {
 pub(crate) struct StreamParams {
     /// For clients that cannot set headers: the same as `Last-Event-ID`.
     last_event_id: Option<i64>,
+    /// Read by [`StreamCaller`]; named here so the query's shape is in one place.
+    #[allow(dead_code)]
+    stream_token: Option<String>,
 }
 
 fn to_sse(row: EventRow) -> Result<Event, Infallible> {
@@ -44,11 +47,10 @@ fn to_sse(row: EventRow) -> Result<Event, Infallible> {
 
 pub(crate) async fn stream(
     State(state): State<AppState>,
-    Session { caller, jar }: Session,
+    StreamCaller { identity, jar }: StreamCaller,
     headers: HeaderMap,
     Query(params): Query<StreamParams>,
 ) -> Result<impl IntoResponse, ProxyError> {
-    let identity = caller.identity;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

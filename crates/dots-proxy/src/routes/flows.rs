@@ -1,6 +1,6 @@
 //! `POST /api/flows` and `GET /api/flows/{id}`.
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::Extension;
 use axum::Json;
@@ -20,6 +20,8 @@ pub(crate) async fn create(
     Session { caller, jar }: Session,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
+    OriginalUri(original): OriginalUri,
+    uri: axum::http::Uri,
     AppJson(request): AppJson<StartFlowRequest>,
 ) -> Result<(SignedCookieJar, Json<BrowserFlow>), ProxyError> {
     // Each flow spends the app's Dots quota: limited per identity and per client address.
@@ -28,8 +30,34 @@ pub(crate) async fn create(
         &headers,
         &state.settings().trusted_proxies,
     );
-    let flow = start_flow(&state, &caller, client, request).await?;
+    let base = api_base(&original, &uri);
+    let flow = create_or_reuse(&state, &caller, client, request, false, &base).await?;
     Ok((jar, Json(flow)))
+}
+
+/// Where the browser API is mounted (`/api`, or under the prefix a host nested the router
+/// in): the request's full path without the part this router matched.
+fn api_base(original: &axum::http::Uri, uri: &axum::http::Uri) -> String {
+    original
+        .path()
+        .strip_suffix(uri.path())
+        .unwrap_or(DEFAULT_API_BASE)
+        .to_owned()
+}
+
+/// Where [`crate::router`] puts the browser API.
+const DEFAULT_API_BASE: &str = "/api";
+
+/// The URL of `caller`'s event stream for a flow answer ([`BrowserFlow::events`]): the
+/// browser API's `/events` under `api_base`, starting after event `after` (the latest one
+/// when the answer was made), with a stream token for a bearer-token caller.
+fn events_url(state: &AppState, caller: &Caller, api_base: &str, after: i64) -> String {
+    let mut url = format!("{api_base}/events?last_event_id={after}");
+    if !caller.via_cookie {
+        url.push_str("&stream_token=");
+        url.push_str(&crate::identity::stream_token(state, &caller.identity));
+    }
+    url
 }
 
 /// Creates a flow at Dots for `caller`, exactly as the browser API does, for a server that
@@ -45,7 +73,7 @@ pub async fn start_flow(
     client: Option<std::net::IpAddr>,
     request: StartFlowRequest,
 ) -> Result<BrowserFlow, ProxyError> {
-    create_or_reuse(state, caller, client, request, false).await
+    create_or_reuse(state, caller, client, request, false, DEFAULT_API_BASE).await
 }
 
 /// [`start_flow`], but an earlier flow of the same caller made from the same request (steps
@@ -59,7 +87,7 @@ pub async fn start_or_reuse_flow(
     client: Option<std::net::IpAddr>,
     request: StartFlowRequest,
 ) -> Result<BrowserFlow, ProxyError> {
-    create_or_reuse(state, caller, client, request, true).await
+    create_or_reuse(state, caller, client, request, true, DEFAULT_API_BASE).await
 }
 
 /// A flow for the page being rendered, and the cookies to send with the page.
@@ -111,6 +139,26 @@ const REUSE_MARGIN_MS: i64 = 5 * 60 * 1000;
 const REUSE_MAX_AGE_MS: i64 = 60 * 60 * 1000;
 
 async fn create_or_reuse(
+    state: &AppState,
+    caller: &Caller,
+    client: Option<std::net::IpAddr>,
+    request: StartFlowRequest,
+    reuse: bool,
+    api_base: &str,
+) -> Result<BrowserFlow, ProxyError> {
+    // Read before Dots is asked (a reused flow's state comes from Dots): the stream starts no
+    // later than the answer's state, and an event committed in between is replayed.
+    let after = flow_seq(state, caller).await?;
+    let mut flow = create_or_reuse_flow(state, caller, client, request, reuse).await?;
+    flow.events = Some(events_url(state, caller, api_base, after));
+    Ok(flow)
+}
+
+async fn flow_seq(state: &AppState, caller: &Caller) -> Result<i64, ProxyError> {
+    Ok(state.db().last_event_seq(&caller.identity).await?)
+}
+
+async fn create_or_reuse_flow(
     state: &AppState,
     caller: &Caller,
     client: Option<std::net::IpAddr>,
@@ -240,6 +288,8 @@ pub(crate) async fn retrieve(
     State(state): State<AppState>,
     caller: Result<Caller, ProxyError>,
     Path(flow_id): Path<String>,
+    OriginalUri(original): OriginalUri,
+    uri: axum::http::Uri,
 ) -> Result<Json<BrowserFlow>, ProxyError> {
     // No session, a missing flow and another caller's flow all read the same.
     let caller = caller.map_err(|err| match err {
@@ -253,6 +303,12 @@ pub(crate) async fn retrieve(
     if owner != caller.identity {
         return Err(ProxyError::NotFound("flow"));
     }
-    let flow = state.dots().retrieve_flow(&flow_id).await?;
-    Ok(Json(flow.into()))
+    // The stream's starting point is read before Dots' answer: whatever Dots reports is at
+    // least as new as the events before it (an event committed in between is replayed).
+    let after = flow_seq(&state, &caller).await?;
+    let mut flow = BrowserFlow::from(state.dots().retrieve_flow(&flow_id).await?);
+    // `…/flows/{id}` → the API's base is above `/flows`.
+    let base = api_base(&original, &uri);
+    flow.events = Some(events_url(&state, &caller, &base, after));
+    Ok(Json(flow))
 }
