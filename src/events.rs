@@ -1,6 +1,6 @@
 //! What the component reports: its status, typed events and typed errors.
 
-use dots_api::{FlowId, StepName, StepStatus, ValidationError};
+use dots_api::{FlowId, StepName, StepStatus, StreamEvent, ValidationError};
 use std::fmt;
 
 /// Where an embedded flow stands.
@@ -69,6 +69,8 @@ pub enum FlowEvent {
         /// The steps the server reports complete.
         completed_steps: Vec<StepName>,
     },
+    /// The server's event stream told of this flow (see [`crate::use_dots_events`]).
+    Server(StreamEvent),
     /// The link was about to expire and a fresh one replaced it; completed steps are kept.
     LinkRefreshed {
         /// The new flow's id.

@@ -55,9 +55,10 @@ fn whole_px(height: f64) -> i64 {
 /// messages the flow posts: only those from the link's exact origin *and* from this
 /// component's own frame are accepted, so other frames and other instances on the page are
 /// ignored. The frame's height follows the flow's `{height}` messages within
-/// `min_height..=max_height`. Progress is confirmed with the server after each step and
-/// every `confirm_interval`, so a lost message never loses a completion; a pre-authenticated
-/// link is replaced before it expires.
+/// `min_height..=max_height`. Progress is confirmed by the server as it happens, on the event
+/// stream the flow answer names (the proxy's `/api/events`), and after each step message; when
+/// no stream is open, every `confirm_interval`: a lost message never loses a completion. A
+/// pre-authenticated link is replaced before it expires.
 #[component]
 pub fn DotsFlow(
     /// The steps of the flow. Validated before any request; changing them starts a new flow.
@@ -89,9 +90,15 @@ pub fn DotsFlow(
     /// How long the frame may take to report its height before it is an error (default 20 s).
     #[prop(optional)]
     load_timeout: Option<Duration>,
-    /// How often to confirm progress with the server while open (default 10 s).
+    /// How often to confirm progress with the server while open and no event stream is
+    /// (default 10 s).
     #[prop(optional)]
     confirm_interval: Option<Duration>,
+    /// The server's event stream to hear progress on (default: the one the flow answer names,
+    /// e.g. the proxy's `/api/events`; a custom fetcher's backend may name one in its answer's
+    /// `events`, or the app here).
+    #[prop(optional, into)]
+    events_url: Option<String>,
     /// Make the user sign in to the flow even when the server knows who they are (Dots'
     /// `require_auth`; the link then does not expire). Only ever adds to the server's policy.
     #[prop(optional)]
@@ -146,6 +153,7 @@ pub fn DotsFlow(
             max_height: max_height.unwrap_or(defaults.max_height),
             load_timeout: load_timeout.unwrap_or(defaults.load_timeout),
             confirm_interval: confirm_interval.or(defaults.confirm_interval),
+            events_url,
             status,
             on_ready,
             on_height,

@@ -1,7 +1,10 @@
 //! `use_dots_flow`: everything `<DotsFlow/>` does, as a hook for apps that render their own
 //! frame. The component is this hook plus markup.
 
-use dots_api::{BrowserFlow, FlowMessage, FlowStyle, StartFlowRequest, Step, StepName, StepStatus};
+use dots_api::{
+    BrowserFlow, FlowId, FlowMessage, FlowStyle, StartFlowRequest, Step, StepName, StepStatus,
+    StreamEvent,
+};
 use leptos::html::Iframe;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -9,8 +12,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
-use crate::link::FlowSource;
+use crate::link::{Credentials, FlowSource};
 use crate::messages;
+use crate::server_events::{use_dots_events_with_options, StreamState, UseDotsEventsOptions};
 
 /// Height of the frame before the flow reports its own (CSS pixels).
 pub const DEFAULT_HEIGHT: f64 = 480.0;
@@ -46,9 +50,14 @@ pub struct UseDotsFlowOptions {
     pub max_height: f64,
     /// How long the frame may take to report its height before it is an error.
     pub load_timeout: Duration,
-    /// How often to ask the server for progress while the flow is open (`None`: only after
-    /// each step message).
+    /// How often to ask the server for progress while the flow is open and its event stream
+    /// is not (`None`: only after each step message).
     pub confirm_interval: Option<Duration>,
+    /// The server's event stream, to hear each step confirmed as it happens (a URL, relative
+    /// to the page). By default the stream a flow answer names (the proxy names its own,
+    /// [`BrowserFlow::events`], resolved against the endpoint's URL); without one, progress
+    /// is confirmed by asking every `confirm_interval`.
+    pub events_url: Option<String>,
     /// How long before a pre-authenticated link expires it is due for a fresh one. The frame
     /// is never swapped under a step in progress: a due link is replaced at once only while
     /// the frame is not showing yet, otherwise at the next step boundary (a `{step, status}`
@@ -86,6 +95,7 @@ impl Default for UseDotsFlowOptions {
             max_height: DEFAULT_MAX_HEIGHT,
             load_timeout: Duration::from_secs(20),
             confirm_interval: Some(Duration::from_secs(10)),
+            events_url: None,
             refresh_margin: Duration::from_secs(60),
             status: None,
             on_ready: None,
@@ -280,6 +290,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         max_height,
         load_timeout,
         confirm_interval,
+        events_url,
         refresh_margin,
         status,
         on_ready,
@@ -295,8 +306,20 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     // `max`/`min` rather than `f64::clamp`: the bounds are already ordered, and clamp's
     // panic message would pull float formatting (~9 KiB gzip) into every app's wasm.
     let clamp = move |h: f64| h.max(min_height).min(max_height);
+    let with_credentials = matches!(
+        source,
+        FlowSource::Endpoint {
+            credentials: Credentials::Include,
+            ..
+        }
+    );
     let source = StoredValue::new(source);
     let metadata = StoredValue::new(metadata);
+    // The server's event stream (none until a flow names one), and the flows it may speak
+    // of: the current one and those it replaced (a refreshed link is a new flow).
+    let events_at = RwSignal::new(None::<String>);
+    let events_url = StoredValue::new(events_url);
+    let flow_ids = StoredValue::new(Vec::<FlowId>::new());
 
     let status = status.unwrap_or_else(|| RwSignal::new(FlowStatus::Loading));
     status.set(FlowStatus::Loading);
@@ -389,6 +412,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         });
         if all_done && status.get_untracked() != FlowStatus::Completed {
             timers.update_value(Timers::clear);
+            events_at.set(None);
             status.set(FlowStatus::Completed);
             if let Some(mut finished) = flow.get_untracked() {
                 finished.steps = all_steps.get_untracked();
@@ -402,6 +426,56 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             }
         }
     };
+    // The server confirms a step of this flow: reported at once, unless already known.
+    let on_server_event = move |event: StreamEvent| {
+        let ours = event
+            .flow_id()
+            .is_some_and(|id| flow_ids.with_value(|ids| ids.contains(id)));
+        let open = matches!(
+            status.get_untracked(),
+            FlowStatus::Loading | FlowStatus::Ready
+        );
+        if !ours || !open {
+            return;
+        }
+        let steps = match &event {
+            StreamEvent::StepCompleted { step, .. } => vec![step.clone()],
+            StreamEvent::FlowCompleted {
+                completed_steps, ..
+            } => completed_steps.clone(),
+            _ => Vec::new(),
+        };
+        emit(FlowEvent::Server(event));
+        for step in steps {
+            if !completed.with_untracked(|c| c.contains(&step)) {
+                mark_done(step, StepStatus::Completed);
+            }
+        }
+    };
+    let stream = use_dots_events_with_options(
+        events_at,
+        UseDotsEventsOptions {
+            with_credentials,
+            on_event: Some(Callback::new(on_server_event)),
+            ..UseDotsEventsOptions::default()
+        },
+    )
+    .state;
+    // Follows the stream `answer` names (or the app's), unless one is open already.
+    let follow = move |answer: Option<&str>| {
+        if stream.get_untracked() == StreamState::Open {
+            return;
+        }
+        let wanted = match (events_url.get_value(), answer) {
+            (Some(url), _) => Some(url),
+            (None, Some(url)) => source.with_value(|source| events_location(source, url)),
+            (None, None) => None,
+        };
+        if wanted.is_some() && wanted != events_at.get_untracked() {
+            events_at.set(wanted);
+        }
+    };
+
     // Asks the server for progress; steps it knows of but we missed are reported.
     let confirm = move || {
         let Some(current) = flow.get_untracked() else {
@@ -416,6 +490,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             if generation.try_get_value() != Some(generation_now) {
                 return;
             }
+            // A stream that failed for good (an expired token, say) gets the fresh URL.
+            follow(server.events.as_deref());
             let missed: Vec<StepName> = server
                 .completed_steps
                 .iter()
@@ -470,6 +546,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         };
         expires_ms.set_value(expires);
         origin.set_value(Some(link_origin));
+        flow_ids.update_value(|ids| ids.push(new_flow.id.clone()));
+        follow(new_flow.events.as_deref());
         flow.set(Some(new_flow));
         let load = set_timeout_with_handle(
             move || {
@@ -485,8 +563,10 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         let confirm_timer = confirm_interval.and_then(|every| {
             set_interval_with_handle(
                 move || {
+                    // Only while the server's stream is not open: it confirms at once.
                     if generation.try_get_value() == Some(generation_now)
                         && status.get_untracked() == FlowStatus::Ready
+                        && stream.get_untracked() != StreamState::Open
                     {
                         confirm();
                     }
@@ -580,6 +660,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         error.set(None);
         flow.set(None);
         origin.set_value(None);
+        flow_ids.update_value(Vec::clear);
         completed.set(Vec::new());
         all_steps.set(Vec::new());
 
@@ -749,5 +830,28 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         style,
         frame,
         retry: Callback::new(move |()| attempt.update(|n| *n += 1)),
+    }
+}
+
+/// Where the stream a flow answer names is: a relative URL is taken relative to the endpoint
+/// that answered (a fetcher's, to the page).
+fn events_location(source: &FlowSource, events: &str) -> Option<String> {
+    #[cfg(not(feature = "ssr"))]
+    {
+        let page = window().location().href().ok()?;
+        let base = match source {
+            FlowSource::Endpoint { url, .. } => {
+                web_sys::Url::new_with_base(url, &page).ok()?.href()
+            }
+            FlowSource::Fetcher { .. } => page,
+        };
+        web_sys::Url::new_with_base(events, &base)
+            .ok()
+            .map(|url| url.href())
+    }
+    #[cfg(feature = "ssr")]
+    {
+        let _ = (source, events);
+        None
     }
 }

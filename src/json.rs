@@ -89,4 +89,8 @@ impl MessageFields for JsonObject {
     fn number(&self, key: &str) -> Option<f64> {
         self.field(key)?.as_f64()
     }
+
+    fn texts(&self, key: &str) -> Option<Vec<String>> {
+        self.strings(key)
+    }
 }

@@ -30,6 +30,7 @@ mod hook;
 mod json;
 mod link;
 mod messages;
+mod server_events;
 
 pub use dots_api::{
     BrowserFlow, FlowId, FlowMessage, FlowStyle, PayoutFeeParty, StartFlowRequest, Step, StepName,
@@ -47,4 +48,8 @@ pub use link::{
 };
 pub use messages::{
     accept as accept_message, link_origin, parse_data as parse_message_data, FrameMessage,
+};
+pub use server_events::{
+    use_dots_events, use_dots_events_with_options, StreamState, UseDotsEventsOptions,
+    UseDotsEventsReturn,
 };

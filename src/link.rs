@@ -248,6 +248,9 @@ fn read_flow(text: &str) -> Result<BrowserFlow, String> {
     flow.expires_at = object
         .optional_string("expires_at")
         .map_err(|()| wrong("expires_at", "a string"))?;
+    flow.events = object
+        .optional_string("events")
+        .map_err(|()| wrong("events", "a string"))?;
     flow.expires_in = match object.optional_number("expires_in") {
         Ok(None) => None,
         Ok(Some(n)) if (0.0..=1e9).contains(&n) && n.fract() == 0.0 => Some(n as u64),

@@ -61,6 +61,10 @@ pub fn describe(event: &FlowEvent) -> (&'static str, String) {
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
+        FlowEvent::Server(event) => (
+            "server-confirmed",
+            format!("{} {}", event.kind(), event.data()),
+        ),
         FlowEvent::LinkRefreshed { id } => ("refreshed", format!("new link, flow {id}")),
         FlowEvent::Expired => ("expired", "link expired".to_owned()),
         FlowEvent::Unknown(json) => ("message", json.clone()),

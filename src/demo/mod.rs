@@ -5,38 +5,17 @@ mod api;
 mod event_log;
 mod theme_editor;
 
-use dots_flow::{DotsFlow, FlowEvent, FlowStatus, FlowStyle, Step};
+use dots_flow::{
+    use_dots_events_with_options, DotsFlow, FlowEvent, FlowStatus, FlowStyle, Step, StreamEvent,
+    UseDotsEventsOptions,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 
 use api::{money, Wallets};
 use event_log::{EventLog, Log};
 use theme_editor::ThemeEditor;
-
-/// Opens the proxy's event stream; `on_event(kind, data)` for each event. Closed on cleanup.
-fn listen_to_server(on_event: impl Fn(String, serde_json::Value) + Clone + 'static) {
-    let Ok(source) = web_sys::EventSource::new("/api/events") else {
-        return;
-    };
-    for kind in dots_flow::StreamEvent::KINDS {
-        let on_event = on_event.clone();
-        let listener =
-            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                let data = event.data().as_string().unwrap_or_default();
-                on_event(
-                    kind.to_owned(),
-                    serde_json::from_str(&data).unwrap_or(json!(data)),
-                );
-            });
-        let _ = source.add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref());
-        listener.forget();
-    }
-    let source = StoredValue::new_local(source);
-    on_cleanup(move || source.with_value(web_sys::EventSource::close));
-}
 
 /// A fresh payment reference (letters and digits; unique enough for one page's payments).
 fn new_reference() -> String {
@@ -111,27 +90,29 @@ pub fn Demo() -> impl IntoView {
         });
     };
     refresh_wallets();
-    // The event stream is opened once the first flow exists, so it uses that flow's session.
-    let listening = StoredValue::new(false);
+    // The session's event stream, opened once the first flow exists (so it is that flow's
+    // session's): every event goes to the log; a bound user or a transfer moves the wallets.
+    let server_stream = RwSignal::new(None::<String>);
     let start_listening = move || {
-        if listening.get_value() {
-            return;
+        if server_stream.get_untracked().is_none() {
+            server_stream.set(Some("/api/events".to_owned()));
         }
-        listening.set_value(true);
-        listen_to_server(move |kind, data| {
-            log.push("server", &kind, data.to_string());
-            let event = dots_flow::StreamEvent::parse(&kind, &data.to_string());
-            if matches!(
-                event,
-                Some(
-                    dots_flow::StreamEvent::UserBound { .. }
-                        | dots_flow::StreamEvent::TransferUpdated { .. }
-                )
-            ) {
-                refresh_wallets();
-            }
-        });
     };
+    use_dots_events_with_options(
+        server_stream,
+        UseDotsEventsOptions {
+            on_event: Some(Callback::new(move |event: StreamEvent| {
+                log.push("server", event.kind(), event.data());
+                if matches!(
+                    event,
+                    StreamEvent::UserBound { .. } | StreamEvent::TransferUpdated { .. }
+                ) {
+                    refresh_wallets();
+                }
+            })),
+            ..UseDotsEventsOptions::default()
+        },
+    );
 
     // One reference per intended payment: a double click or a retry after an error sends the
     // same one (and the server pays a reference once); a new one only after it was paid or

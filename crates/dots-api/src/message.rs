@@ -91,6 +91,8 @@ pub trait MessageFields {
     fn text(&self, key: &str) -> Option<String>;
     /// The field's value if it is a number.
     fn number(&self, key: &str) -> Option<f64>;
+    /// The field's value if it is an array of strings.
+    fn texts(&self, key: &str) -> Option<Vec<String>>;
 }
 
 /// A `serde_json::Value` that is an object (anything else has no fields).
@@ -105,6 +107,14 @@ impl MessageFields for Value {
 
     fn number(&self, key: &str) -> Option<f64> {
         self.get(key)?.as_f64()
+    }
+
+    fn texts(&self, key: &str) -> Option<Vec<String>> {
+        self.get(key)?
+            .as_array()?
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect()
     }
 }
 

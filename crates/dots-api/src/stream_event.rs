@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{FlowId, StepName, TransferId, TransferStatus, TransferType, UserId};
+use crate::{FlowId, MessageFields, StepName, TransferId, TransferStatus, TransferType, UserId};
 
 /// An event of a browser identity's stream.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,11 +87,50 @@ impl StreamEvent {
         if !Self::KINDS.contains(&kind) {
             return None;
         }
-        let Value::Object(mut map) = serde_json::from_str(data).ok()? else {
-            return None;
-        };
-        map.insert("kind".into(), Value::String(kind.to_owned()));
-        serde_json::from_value(Value::Object(map)).ok()
+        let value: Value = serde_json::from_str(data).ok()?;
+        value
+            .is_object()
+            .then(|| Self::from_fields(kind, &value))
+            .flatten()
+    }
+
+    /// The event an SSE `event:` name and its data's fields make (read with whatever parsed
+    /// the data: the browser's own `JSON.parse` in the component, so no JSON deserializer
+    /// ships in its wasm); `None` for an unknown name or a missing or mistyped field.
+    pub fn from_fields(kind: &str, data: &impl MessageFields) -> Option<Self> {
+        let flow_id = || data.text("flow_id").map(FlowId::from);
+        let user_id = || data.text("user_id").map(UserId::from);
+        Some(match kind {
+            "user_bound" => StreamEvent::UserBound {
+                user_id: user_id()?,
+                flow_id: flow_id()?,
+            },
+            "step_completed" => StreamEvent::StepCompleted {
+                flow_id: flow_id()?,
+                step: StepName::parse(&data.text("step")?),
+            },
+            "flow_completed" => StreamEvent::FlowCompleted {
+                flow_id: flow_id()?,
+                completed_steps: data
+                    .texts("completed_steps")?
+                    .iter()
+                    .map(|s| StepName::parse(s))
+                    .collect(),
+            },
+            "transfer_updated" => StreamEvent::TransferUpdated {
+                transfer_id: TransferId::from(data.text("transfer_id")?),
+                status: TransferStatus::parse(&data.text("status")?),
+                amount: data
+                    .number("amount")
+                    .filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15)?
+                    as i64,
+                kind: TransferType::parse(&data.text("type")?),
+            },
+            "user_updated" => StreamEvent::UserUpdated {
+                user_id: user_id()?,
+            },
+            _ => return None,
+        })
     }
 
     /// The flow it concerns, if any.
@@ -165,6 +204,24 @@ mod tests {
         .expect("the proxy's transfer event");
         assert_eq!(transfer.kind(), "transfer_updated");
         assert_eq!(StreamEvent::parse("user_bound", "[]"), None);
+        assert_eq!(
+            StreamEvent::parse("user_bound", r#"{"user_id":"u1"}"#),
+            None,
+            "a missing field"
+        );
+        assert_eq!(
+            StreamEvent::parse("step_completed", r#"{"flow_id":"f1","step":7}"#),
+            None,
+            "a mistyped field"
+        );
+        assert_eq!(
+            StreamEvent::parse(
+                "transfer_updated",
+                r#"{"transfer_id":"t1","status":"completed","amount":1.5,"type":"balance"}"#
+            ),
+            None,
+            "cents are whole"
+        );
         assert_eq!(StreamEvent::parse("something_new", "{}"), None);
     }
 }

@@ -225,8 +225,9 @@ pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), 
     }
 }
 
-/// How long a stream token opens the event stream. The stream it opened stays open; a
-/// browser reconnecting later gets a fresh URL with the flow's next answer.
+/// How long (at least; at most five minutes more) a stream token opens the event stream. The
+/// stream it opened stays open; a browser reconnecting later gets a fresh URL with the flow's
+/// next answer.
 pub const STREAM_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 /// The audience of stream tokens: nothing else accepts them.
 const STREAM_AUDIENCE: &str = "dots-flow:events";
@@ -252,10 +253,14 @@ fn stream_key(state: &AppState) -> [u8; 32] {
 /// and nothing else: for callers that authenticate with a bearer token, which `EventSource`
 /// cannot send.
 pub fn stream_token(state: &AppState, identity: &str) -> String {
+    // The expiry is rounded up to the next five minutes: an identity's answers within those
+    // minutes carry the same token, so a page's components share one stream (one connection).
+    const ROUND: u64 = 300;
+    let at_least = (crate::db::now_ms() / 1000) as u64 + STREAM_TOKEN_TTL.as_secs();
     let claims = StreamClaims {
         sub: identity.to_owned(),
         aud: STREAM_AUDIENCE.to_owned(),
-        exp: (crate::db::now_ms() / 1000) as u64 + STREAM_TOKEN_TTL.as_secs(),
+        exp: at_least.div_ceil(ROUND) * ROUND,
     };
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),

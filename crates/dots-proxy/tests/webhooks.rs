@@ -569,6 +569,13 @@ async fn a_flow_answer_names_its_stream_and_a_bearer_caller_gets_a_token_for_it_
         .strip_prefix("/api/events?last_event_id=0&stream_token=")
         .unwrap_or_else(|| panic!("a stream token: {events_url}"))
         .to_owned();
+    let other = host_page
+        .create_flow(json!({"steps": ["compliance"]}))
+        .await;
+    assert_eq!(
+        other["events"], flow["events"],
+        "the same caller's answers name the same stream (a page's components share it)"
+    );
     let stream = tokio::spawn(read_stream(
         reqwest::Client::new().get(format!("{}{events_url}", stack.base)),
         3,

@@ -1,0 +1,394 @@
+//! `use_dots_events`: the proxy's event stream (`GET /api/events`, Server-Sent Events) as
+//! typed [`StreamEvent`]s, over the browser's own `EventSource` (leptos-use's `use_event_source`
+//! would do it too, at the cost of its dependencies in every app's wasm).
+
+use dots_api::StreamEvent;
+use leptos::prelude::*;
+use std::time::Duration;
+
+/// Where an event stream stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StreamState {
+    /// No URL, closed, or rendering on the server.
+    #[default]
+    Closed,
+    /// Opening, or reconnecting after the connection dropped.
+    Connecting,
+    /// Open: events arrive as the server stores them.
+    Open,
+}
+
+/// Options of [`use_dots_events_with_options`].
+#[derive(Clone)]
+pub struct UseDotsEventsOptions {
+    /// Send cookies to a stream on another origin (`EventSource`'s `withCredentials`; that
+    /// origin must allow it by CORS). Not needed for a URL with a stream token.
+    pub with_credentials: bool,
+    /// Called with each event, in order.
+    pub on_event: Option<Callback<StreamEvent>>,
+    /// How long to wait before opening again a stream the server refused or ended for good
+    /// (an error status, say, or an expired stream token); doubled after each failure, up to
+    /// 30 s. (A dropped connection is retried by the browser itself, at the server's `retry:`.)
+    pub retry_after: Duration,
+}
+
+impl Default for UseDotsEventsOptions {
+    fn default() -> Self {
+        Self {
+            with_credentials: false,
+            on_event: None,
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What [`use_dots_events`] gives back.
+#[derive(Clone, Copy)]
+pub struct UseDotsEventsReturn {
+    /// Whether the stream is open.
+    pub state: Signal<StreamState>,
+    /// The latest event.
+    pub last_event: Signal<Option<StreamEvent>>,
+    /// The latest event's id: a stream opened again resumes after it, so nothing is missed
+    /// and nothing comes twice.
+    pub last_event_id: Signal<Option<String>>,
+}
+
+/// Follows the event stream at `url` (none while `None`; the proxy's flow answers name it in
+/// [`dots_api::BrowserFlow::events`], and `/api/events` is the session's own). A new URL
+/// replaces the stream, resuming after the last event seen. Closed when the owner is cleaned
+/// up; does nothing on the server.
+pub fn use_dots_events(url: impl Into<Signal<Option<String>>>) -> UseDotsEventsReturn {
+    use_dots_events_with_options(url, UseDotsEventsOptions::default())
+}
+
+/// [`use_dots_events`] with options.
+pub fn use_dots_events_with_options(
+    url: impl Into<Signal<Option<String>>>,
+    options: UseDotsEventsOptions,
+) -> UseDotsEventsReturn {
+    let state = RwSignal::new(StreamState::Closed);
+    let last_event = RwSignal::new(None::<StreamEvent>);
+    let last_event_id = RwSignal::new(None::<String>);
+    let url = url.into();
+    #[cfg(not(feature = "ssr"))]
+    browser::follow(url, options, state, last_event, last_event_id);
+    #[cfg(feature = "ssr")]
+    let _ = (url, options);
+    UseDotsEventsReturn {
+        state: state.into(),
+        last_event: last_event.into(),
+        last_event_id: last_event_id.into(),
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+mod browser {
+    use super::*;
+    use crate::json::JsonObject;
+    use std::cell::{Cell, RefCell};
+    use std::collections::VecDeque;
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    use web_sys::{EventSource, MessageEvent};
+
+    /// Longest wait between attempts to open a refused stream.
+    const MOST_RETRY: Duration = Duration::from_secs(30);
+    /// Events a shared stream keeps for hooks that join it late.
+    const KEPT: usize = 128;
+
+    /// What a shared stream tells its hooks.
+    enum Note<'a> {
+        State(StreamState),
+        Event(i64, &'a StreamEvent),
+    }
+
+    type Sink = Rc<dyn Fn(&Note)>;
+    type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
+    /// One `EventSource` per stream and page, whatever the number of hooks following it: a
+    /// browser speaking HTTP/1.1 keeps at most six connections per server, and every open
+    /// stream holds one (three components and the app's own stream would leave the app's
+    /// requests two).
+    struct Shared {
+        key: String,
+        source: EventSource,
+        listener: RefCell<Option<Listener>>,
+        sinks: RefCell<Vec<(u64, Sink)>>,
+        state: Cell<StreamState>,
+        /// Where the stream started: it has every event after this one.
+        start: i64,
+        /// The latest events, for hooks that join (oldest first), and whether older ones
+        /// were let go.
+        kept: RefCell<VecDeque<(i64, StreamEvent)>>,
+        forgot: Cell<bool>,
+    }
+
+    thread_local! {
+        static STREAMS: RefCell<Vec<Rc<Shared>>> = const { RefCell::new(Vec::new()) };
+        static NEXT_SINK: Cell<u64> = const { Cell::new(0) };
+    }
+
+    const NAMES: [&str; 2] = ["open", "error"];
+
+    impl Shared {
+        fn tell(&self, note: &Note) {
+            let sinks: Vec<Sink> = self.sinks.borrow().iter().map(|(_, s)| s.clone()).collect();
+            for sink in sinks {
+                sink(note);
+            }
+        }
+
+        /// Stops the `EventSource` and forgets it (its listener goes a moment later: this may
+        /// run inside it).
+        fn shut(&self) {
+            self.source.close();
+            STREAMS.with(|streams| {
+                streams
+                    .borrow_mut()
+                    .retain(|s| !std::ptr::eq(Rc::as_ptr(s), self))
+            });
+            if let Some(listener) = self.listener.borrow_mut().take() {
+                for name in NAMES.into_iter().chain(StreamEvent::KINDS) {
+                    let _ = self.source.remove_event_listener_with_callback(
+                        name,
+                        listener.as_ref().unchecked_ref(),
+                    );
+                }
+                set_timeout(move || drop(listener), Duration::ZERO);
+            }
+        }
+    }
+
+    /// A hook's place on a shared stream; leaving it closes the stream once nobody follows.
+    struct Subscription {
+        shared: Rc<Shared>,
+        id: u64,
+    }
+
+    impl Drop for Subscription {
+        fn drop(&mut self) {
+            let empty = {
+                let mut sinks = self.shared.sinks.borrow_mut();
+                sinks.retain(|(id, _)| *id != self.id);
+                sinks.is_empty()
+            };
+            if empty {
+                self.shared.shut();
+            }
+        }
+    }
+
+    /// The stream's identity: its URL without the resume point, and the cookie policy.
+    fn key_of(url: &web_sys::Url, with_credentials: bool) -> String {
+        let keyed = web_sys::Url::new(&url.href()).expect("a parsed URL parses");
+        keyed.search_params().delete("last_event_id");
+        format!("{with_credentials} {}", keyed.href())
+    }
+
+    /// Follows `url` with `sink`, resuming after event `after` (else where the URL says):
+    /// joins the page's stream of the same URL if it has every event after that point (they
+    /// are replayed from what it kept), otherwise opens one.
+    fn subscribe(
+        url: &str,
+        with_credentials: bool,
+        after: Option<i64>,
+        sink: Sink,
+    ) -> Option<Subscription> {
+        let page = window().location().href().ok()?;
+        let parsed = web_sys::Url::new_with_base(url, &page).ok()?;
+        let params = parsed.search_params();
+        if let Some(after) = after {
+            params.set("last_event_id", &after.to_string());
+        }
+        let from = params
+            .get("last_event_id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0);
+        let key = key_of(&parsed, with_credentials);
+        let id = NEXT_SINK.with(|n| {
+            n.set(n.get() + 1);
+            n.get()
+        });
+        let joinable = STREAMS
+            .with(|streams| streams.borrow().iter().find(|s| s.key == key).cloned())
+            .filter(|shared| {
+                let kept = shared.kept.borrow();
+                let complete_from = match kept.front() {
+                    Some((oldest, _)) if shared.forgot.get() => oldest - 1,
+                    _ => shared.start,
+                };
+                from >= complete_from
+            });
+        if let Some(shared) = joinable {
+            shared.sinks.borrow_mut().push((id, sink.clone()));
+            sink(&Note::State(shared.state.get()));
+            let missed: Vec<(i64, StreamEvent)> = shared
+                .kept
+                .borrow()
+                .iter()
+                .filter(|(seq, _)| *seq > from)
+                .cloned()
+                .collect();
+            for (seq, event) in &missed {
+                sink(&Note::Event(*seq, event));
+            }
+            return Some(Subscription { shared, id });
+        }
+        let init = web_sys::EventSourceInit::new();
+        init.set_with_credentials(with_credentials);
+        let source = EventSource::new_with_event_source_init_dict(&parsed.href(), &init).ok()?;
+        let shared = Rc::new(Shared {
+            key,
+            source: source.clone(),
+            listener: RefCell::new(None),
+            sinks: RefCell::new(vec![(id, sink.clone())]),
+            state: Cell::new(StreamState::Connecting),
+            start: from,
+            kept: RefCell::new(VecDeque::new()),
+            forgot: Cell::new(false),
+        });
+        let weak = Rc::downgrade(&shared);
+        let listener = Listener::new(move |event: web_sys::Event| {
+            let Some(shared) = weak.upgrade() else {
+                return;
+            };
+            let kind = event.type_();
+            match kind.as_str() {
+                "open" => {
+                    shared.state.set(StreamState::Open);
+                    shared.tell(&Note::State(StreamState::Open));
+                }
+                "error" if shared.source.ready_state() == EventSource::CLOSED => {
+                    // Refused or ended for good: the browser gives up; each hook opens it
+                    // again in a while.
+                    shared.state.set(StreamState::Closed);
+                    shared.shut();
+                    shared.tell(&Note::State(StreamState::Closed));
+                }
+                "error" => {
+                    shared.state.set(StreamState::Connecting);
+                    shared.tell(&Note::State(StreamState::Connecting));
+                }
+                _ => {
+                    let event: &MessageEvent = event.unchecked_ref();
+                    let Ok(seq) = event.last_event_id().parse::<i64>() else {
+                        return;
+                    };
+                    let parsed = event
+                        .data()
+                        .as_string()
+                        .and_then(|data| JsonObject::parse(&data))
+                        .and_then(|data| StreamEvent::from_fields(&kind, &data));
+                    if let Some(parsed) = parsed {
+                        {
+                            let mut kept = shared.kept.borrow_mut();
+                            if kept.len() == KEPT {
+                                kept.pop_front();
+                                shared.forgot.set(true);
+                            }
+                            kept.push_back((seq, parsed.clone()));
+                        }
+                        shared.tell(&Note::Event(seq, &parsed));
+                    }
+                }
+            }
+        });
+        for name in NAMES.into_iter().chain(StreamEvent::KINDS) {
+            let _ =
+                source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+        }
+        *shared.listener.borrow_mut() = Some(listener);
+        sink(&Note::State(StreamState::Connecting));
+        STREAMS.with(|streams| streams.borrow_mut().push(shared.clone()));
+        Some(Subscription { shared, id })
+    }
+
+    type OpenFn = StoredValue<Option<Rc<dyn Fn()>>, LocalStorage>;
+
+    pub(super) fn follow(
+        url: Signal<Option<String>>,
+        options: UseDotsEventsOptions,
+        state: RwSignal<StreamState>,
+        last_event: RwSignal<Option<StreamEvent>>,
+        last_event_id: RwSignal<Option<String>>,
+    ) {
+        let UseDotsEventsOptions {
+            with_credentials,
+            on_event,
+            retry_after,
+        } = options;
+        let following = StoredValue::new_local(None::<Subscription>);
+        let wanted = StoredValue::new(None::<String>);
+        let last_seq = StoredValue::new(None::<i64>);
+        let retry = StoredValue::new(None::<TimeoutHandle>);
+        let wait = StoredValue::new(retry_after);
+        let stop = move || {
+            following.try_update_value(|f| *f = None);
+            if let Some(timer) = retry.try_update_value(Option::take).flatten() {
+                timer.clear();
+            }
+        };
+        let open: OpenFn = StoredValue::new_local(None);
+        let sink: Sink = Rc::new(move |note: &Note| match note {
+            Note::State(now) => {
+                state.set(*now);
+                match now {
+                    StreamState::Open => wait.set_value(retry_after),
+                    StreamState::Closed => {
+                        let delay = wait.get_value();
+                        wait.set_value((delay * 2).min(MOST_RETRY));
+                        let timer = set_timeout_with_handle(
+                            move || {
+                                if let Some(open) = open.try_get_value().flatten() {
+                                    open();
+                                }
+                            },
+                            delay,
+                        )
+                        .ok();
+                        retry.set_value(timer);
+                    }
+                    StreamState::Connecting => {}
+                }
+            }
+            Note::Event(seq, event) => {
+                if last_seq.get_value().is_some_and(|last| *seq <= last) {
+                    return; // already heard (a stream joined, then replayed)
+                }
+                last_seq.set_value(Some(*seq));
+                last_event_id.set(Some(seq.to_string()));
+                last_event.set(Some((*event).clone()));
+                if let Some(on_event) = on_event {
+                    on_event.run((*event).clone());
+                }
+            }
+        });
+        open.set_value(Some(Rc::new(move || {
+            stop();
+            let Some(url) = wanted.get_value() else {
+                state.set(StreamState::Closed);
+                return;
+            };
+            let subscription =
+                subscribe(&url, with_credentials, last_seq.get_value(), sink.clone());
+            if subscription.is_none() {
+                state.set(StreamState::Closed);
+            }
+            following.set_value(subscription);
+        })));
+        Effect::new(move |_| {
+            wanted.set_value(url.get());
+            wait.set_value(retry_after);
+            if let Some(open) = open.try_get_value().flatten() {
+                open();
+            }
+        });
+        on_cleanup(move || {
+            stop();
+            open.try_update_value(|open| *open = None);
+        });
+    }
+}
