@@ -59,6 +59,20 @@ pub struct UseDotsEventsReturn {
 /// [`dots_api::BrowserFlow::events`], and `/api/events` is the session's own). A new URL
 /// replaces the stream, resuming after the last event seen. Closed when the owner is cleaned
 /// up; does nothing on the server.
+///
+/// ```no_run
+/// use dots_flow::{use_dots_events, StreamEvent};
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn Payouts() -> impl IntoView {
+///     let events = use_dots_events(Some("/api/events".to_owned()));
+///     move || match events.last_event.get() {
+///         Some(StreamEvent::TransferUpdated { status, amount, .. }) => format!("{amount} {status}"),
+///         _ => String::new(),
+///     }
+/// }
+/// ```
 pub fn use_dots_events(url: impl Into<Signal<Option<String>>>) -> UseDotsEventsReturn {
     use_dots_events_with_options(url, UseDotsEventsOptions::default())
 }

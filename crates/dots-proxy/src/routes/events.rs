@@ -1,5 +1,7 @@
 //! `GET /api/events`: the caller's flow events as Server-Sent Events. A reconnect with
-//! `Last-Event-ID` (EventSource sends it by itself) replays what was missed.
+//! `Last-Event-ID` (EventSource sends it by itself) replays what was missed. The caller is the
+//! session cookie, or a stream token from a flow answer (`?stream_token=`) for callers that
+//! authenticate with a bearer token, which `EventSource` cannot send.
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
