@@ -7,7 +7,10 @@
 //!    sandbox, at a fixed concurrency of 1 (latency) and at saturation (throughput);
 //! 2. webhook → browser: from completing a step in the sandbox (which sends `flow.updated`) to
 //!    the event arriving on the session's SSE stream, with 1, 100 and 1,000 open streams, and
-//!    the proxy's resident memory.
+//!    the proxy's resident memory;
+//! 3. the same with two proxy instances on one PostgreSQL and a standalone sandbox sending its
+//!    webhooks to one of them, the 1,000 streams spread over both (so half the events cross
+//!    instances through LISTEN/NOTIFY), and each instance's resident memory.
 //!
 //! `cargo run -p dots-bench --release -- --proxy-bin target/release/dots-proxy`; `--quick` runs
 //! tiny sizes (the CI smoke).
@@ -36,6 +39,12 @@ struct Args {
     /// Internal: the forwarder's port.
     #[arg(long, hide = true)]
     listen: Option<u16>,
+    /// The sandbox binary (for the two-instance part).
+    #[arg(long, default_value = "target/release/dots-sandbox")]
+    sandbox_bin: String,
+    /// PostgreSQL for the two-instance part (skipped without it).
+    #[arg(long, env = "DOTS_PROXY_TEST_POSTGRES_URL")]
+    database_url: Option<String>,
     /// Run only these parts (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Part>,
@@ -50,6 +59,9 @@ enum Part {
     Rates,
     /// Webhook → SSE latency and the proxy's RSS.
     Webhooks,
+    /// Webhook → SSE latency with the streams spread over two instances on one PostgreSQL
+    /// (webhooks to one of them), and each instance's RSS. Needs `--database-url`.
+    Instances,
 }
 
 const CLIENT_ID: &str = "bench-client";
@@ -581,6 +593,150 @@ async fn webhook_latency(bin: &str, args: &Args) {
     }
 }
 
+const SESSION_SECRET: &str = "bench-session-secret-0123456789abcdef0123456789";
+const WEBHOOK_SECRET: &str = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtZm9yLWluc3RhbmNlcw==";
+
+/// Waits until `base` answers `/healthz`.
+async fn wait_healthy(base: &str, what: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not start");
+}
+
+/// A `dots-proxy` instance on `port` against the standalone sandbox at `sandbox`, on
+/// `database_url`.
+async fn start_instance(bin: &str, sandbox: &str, database_url: &str, port: u16) -> Proxy {
+    let data = std::env::temp_dir().join(format!("dots-bench-instance-{port}"));
+    let child = Command::new(bin)
+        .env("DOTS_ENV", "sandbox")
+        .env("DOTS_API_BASE", format!("{sandbox}/api"))
+        .env("DOTS_CLIENT_ID", CLIENT_ID)
+        .env("DOTS_API_KEY", API_KEY)
+        .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("DOTS_PROXY_SESSION_SECRET", SESSION_SECRET)
+        .env("DOTS_PROXY_DATABASE_URL", database_url)
+        .env("DOTS_PROXY_SECURE_COOKIES", "false")
+        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
+        .env("DOTS_PROXY_DATA_DIR", &data)
+        .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY", "0")
+        .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT", "0")
+        .env("DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it first)"));
+    let proxy = Proxy {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        sandbox: sandbox.to_owned(),
+    };
+    wait_healthy(&proxy.base, "a proxy instance").await;
+    proxy
+}
+
+/// Stops a child process when dropped.
+struct Stop(Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn two_instances(database_url: &str, args: &Args) {
+    let streams = if args.quick { 4 } else { 1000 };
+    let samples = if args.quick { 4 } else { 100 };
+    println!(
+        "\n## Two instances on one PostgreSQL ({streams} streams, half on each; webhooks to A; {samples} events per run, {} runs; ms: min median max over runs)",
+        args.repetitions
+    );
+    let (a_port, sandbox_port) = (free_port(), free_port());
+    let sandbox_base = format!("http://127.0.0.1:{sandbox_port}");
+    let _sandbox = Stop(
+        Command::new(&args.sandbox_bin)
+            .env("DOTS_SANDBOX_ADDR", format!("127.0.0.1:{sandbox_port}"))
+            .env("DOTS_CLIENT_ID", CLIENT_ID)
+            .env("DOTS_API_KEY", API_KEY)
+            .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env(
+                "DOTS_SANDBOX_WEBHOOK_URLS",
+                format!("http://127.0.0.1:{a_port}/webhooks/dots"),
+            )
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e} (build it first)", args.sandbox_bin)),
+    );
+    wait_healthy(&sandbox_base, "the sandbox").await;
+    // A is on the port the sandbox sends its webhooks to.
+    let a = start_instance(&args.proxy_bin, &sandbox_base, database_url, a_port).await;
+    let b = start_instance(&args.proxy_bin, &sandbox_base, database_url, free_port()).await;
+    let instances = [&a, &b];
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(2048)
+        .build()
+        .unwrap();
+    let mut sessions = Vec::new();
+    for i in 0..streams {
+        sessions.push(session(&http, instances[i % 2]).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut p50s, mut p99s, mut local99, mut remote99) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for rep in 0..args.repetitions {
+        let (mut all, mut local, mut remote) = (Vec::new(), Vec::new(), Vec::new());
+        for k in 0..samples {
+            let index = (k * 7919 + rep * 31) % streams;
+            let (flow_id, stream) = &mut sessions[index];
+            let started = Instant::now();
+            let response = http
+                .post(format!("{sandbox_base}/_sandbox/flows/{flow_id}/complete"))
+                .json(&json!({"step": "background-check"}))
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+            if tokio::time::timeout(Duration::from_secs(5), next_event(stream))
+                .await
+                .is_ok()
+            {
+                let took = started.elapsed();
+                all.push(took);
+                if index % 2 == 0 {
+                    local.push(took);
+                } else {
+                    remote.push(took);
+                }
+            }
+            sessions[index] = session(&http, instances[index % 2]).await;
+        }
+        for list in [&mut all, &mut local, &mut remote] {
+            list.sort();
+        }
+        p50s.push(pct(&all, 0.5) / 1000.0);
+        p99s.push(pct(&all, 0.99) / 1000.0);
+        local99.push(pct(&local, 0.99) / 1000.0);
+        remote99.push(pct(&remote, 0.99) / 1000.0);
+    }
+    println!("all events:       p50 {} ms   p99 {} ms", summary(&mut p50s), summary(&mut p99s));
+    println!("stream on A:      p99 {} ms (the instance that got the webhook)", summary(&mut local99));
+    println!("stream on B:      p99 {} ms (through LISTEN/NOTIFY)", summary(&mut remote99));
+    println!(
+        "RSS with {} streams each: A {:.1} MiB, B {:.1} MiB",
+        streams / 2,
+        a.rss_kib() as f64 / 1024.0,
+        b.rss_kib() as f64 / 1024.0
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -611,6 +767,12 @@ async fn main() {
     }
     if wanted(Part::Webhooks) {
         webhook_latency(&args.proxy_bin, &args).await;
+    }
+    if wanted(Part::Instances) {
+        match &args.database_url {
+            Some(url) => two_instances(url, &args).await,
+            None => println!("\n## Two instances: skipped (no --database-url / DOTS_PROXY_TEST_POSTGRES_URL)"),
+        }
     }
     println!("\nbenchmarks finished");
 }
