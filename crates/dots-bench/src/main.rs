@@ -726,9 +726,19 @@ async fn two_instances(database_url: &str, args: &Args) {
         local99.push(pct(&local, 0.99) / 1000.0);
         remote99.push(pct(&remote, 0.99) / 1000.0);
     }
-    println!("all events:       p50 {} ms   p99 {} ms", summary(&mut p50s), summary(&mut p99s));
-    println!("stream on A:      p99 {} ms (the instance that got the webhook)", summary(&mut local99));
-    println!("stream on B:      p99 {} ms (through LISTEN/NOTIFY)", summary(&mut remote99));
+    println!(
+        "all events:       p50 {} ms   p99 {} ms",
+        summary(&mut p50s),
+        summary(&mut p99s)
+    );
+    println!(
+        "stream on A:      p99 {} ms (the instance that got the webhook)",
+        summary(&mut local99)
+    );
+    println!(
+        "stream on B:      p99 {} ms (through LISTEN/NOTIFY)",
+        summary(&mut remote99)
+    );
     println!(
         "RSS with {} streams each: A {:.1} MiB, B {:.1} MiB",
         streams / 2,
@@ -771,7 +781,9 @@ async fn main() {
     if wanted(Part::Instances) {
         match &args.database_url {
             Some(url) => two_instances(url, &args).await,
-            None => println!("\n## Two instances: skipped (no --database-url / DOTS_PROXY_TEST_POSTGRES_URL)"),
+            None => println!(
+                "\n## Two instances: skipped (no --database-url / DOTS_PROXY_TEST_POSTGRES_URL)"
+            ),
         }
     }
     println!("\nbenchmarks finished");

@@ -336,3 +336,114 @@ async fn one_flows_deliveries_on_two_instances_at_once_store_each_step_once_in_o
         "progress recorded once, in the flow's order"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_lost_the_database_catches_up_from_the_log() {
+    // Issue 15: an instance whose database connections all drop (a database restart, a
+    // network cut) misses the notifications sent meanwhile; once its listener is back, its
+    // streams read the log, so nothing is lost. B connects as its own role, which is locked
+    // out and its connections terminated while A (another role) processes the webhooks.
+    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    use sqlx::Connection;
+    let database_url = fresh_database(&admin_url).await;
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let role = format!("instance_b_{}", uuid::Uuid::new_v4().simple());
+    sqlx::Executor::execute(
+        &mut admin,
+        format!("CREATE ROLE {role} LOGIN SUPERUSER").as_str(),
+    )
+    .await
+    .unwrap();
+    let b_url = database_url.replacen("postgres@", &format!("{role}@"), 1);
+    assert_ne!(b_url, database_url, "B has its own role: {b_url}");
+
+    let (port_a, port_b) = (common::free_port(), common::free_port());
+    let (base_a, base_b) = (
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    );
+    let sandbox = common::sandbox_sending_to(&base_a, (CLIENT_ID, API_KEY)).await;
+    let _a = start_instance(port_a, &sandbox.api_base(), &database_url);
+    let _b = start_instance(port_b, &sandbox.api_base(), &b_url);
+    let mut browser = Browser::at(&base_a);
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let cookie = browser.cookie.clone().expect("a session");
+    let seen = follow(&base_b, &cookie).await;
+    let ready = |base: String| async move {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ready(base_b.clone()).await, 200);
+
+    // B loses the database.
+    for statement in [
+        format!("ALTER ROLE {role} NOLOGIN"),
+        format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"),
+    ] {
+        sqlx::Executor::execute(&mut admin, statement.as_str())
+            .await
+            .unwrap();
+    }
+    common::eventually("B reports it is not ready", || {
+        let base = base_b.clone();
+        async move { ready(base).await == 503 }
+    })
+    .await;
+
+    // Meanwhile A processes the webhooks and stores the events.
+    common::emit_sign_in(&sandbox, &flow_id);
+    common::emit_step(&sandbox, &flow_id, &dots_api::StepName::Compliance);
+    common::eventually("A stored the events", || {
+        let url = database_url.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM identity_events")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            stored >= 3
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "B heard nothing while it had no database"
+    );
+    assert_eq!(ready(base_b.clone()).await, 503, "still cut off");
+
+    // B gets the database back: its listener reconnects and its stream reads the log.
+    sqlx::Executor::execute(&mut admin, format!("ALTER ROLE {role} LOGIN").as_str())
+        .await
+        .unwrap();
+    let back = Instant::now();
+    common::eventually("B's stream catches up", || {
+        let seen = seen.clone();
+        async move { seen.lock().unwrap().len() >= 3 }
+    })
+    .await;
+    eprintln!(
+        "database back → B's stream caught up in {:?}",
+        back.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kinds: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["user_bound", "step_completed:compliance", "flow_completed"],
+        "everything missed, once, in order"
+    );
+    assert_eq!(ready(base_b.clone()).await, 200, "ready again");
+}
