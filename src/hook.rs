@@ -14,7 +14,6 @@ use std::time::Duration;
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
 use crate::link::{Credentials, FlowSource};
 use crate::messages;
-use crate::server_events::{use_dots_events_with_options, StreamState, UseDotsEventsOptions};
 
 /// Height of the frame before the flow reports its own (CSS pixels).
 pub const DEFAULT_HEIGHT: f64 = 480.0;
@@ -452,18 +451,34 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
             }
         }
     };
-    let stream = use_dots_events_with_options(
-        events_at,
-        UseDotsEventsOptions {
+    // Whether the stream is open (then progress is not polled).
+    let stream_open = StoredValue::new(false);
+    #[cfg(not(feature = "ssr"))]
+    {
+        use crate::server_events::browser::{self, Note};
+        let deliver: browser::Sink = Rc::new(move |note: &Note| match note {
+            Note::State(now) => {
+                stream_open.set_value(*now == crate::server_events::StreamState::Open)
+            }
+            Note::Event { kind, data, .. } => {
+                // Only a flow's progress is read here (the other kinds' code stays out).
+                if let Some(event) = StreamEvent::progress_from_fields(kind, *data) {
+                    on_server_event(event);
+                }
+            }
+        });
+        browser::follow(
+            move || events_at.get(),
             with_credentials,
-            on_event: Some(Callback::new(on_server_event)),
-            ..UseDotsEventsOptions::default()
-        },
-    )
-    .state;
+            Duration::from_secs(1),
+            deliver,
+        );
+    }
+    #[cfg(feature = "ssr")]
+    let _ = (on_server_event, with_credentials);
     // Follows the stream `answer` names (or the app's), unless one is open already.
     let follow = move |answer: Option<&str>| {
-        if stream.get_untracked() == StreamState::Open {
+        if stream_open.get_value() {
             return;
         }
         let wanted = match (events_url.get_value(), answer) {
@@ -566,7 +581,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
                     // Only while the server's stream is not open: it confirms at once.
                     if generation.try_get_value() == Some(generation_now)
                         && status.get_untracked() == FlowStatus::Ready
-                        && stream.get_untracked() != StreamState::Open
+                        && !stream_open.get_value()
                     {
                         confirm();
                     }

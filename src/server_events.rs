@@ -87,7 +87,26 @@ pub fn use_dots_events_with_options(
     let last_event_id = RwSignal::new(None::<String>);
     let url = url.into();
     #[cfg(not(feature = "ssr"))]
-    browser::follow(url, options, state, last_event, last_event_id);
+    {
+        let UseDotsEventsOptions {
+            with_credentials,
+            on_event,
+            retry_after,
+        } = options;
+        let deliver: browser::Sink = std::rc::Rc::new(move |note: &browser::Note| match note {
+            browser::Note::State(now) => state.set(*now),
+            browser::Note::Event { seq, kind, data } => {
+                if let Some(event) = StreamEvent::from_fields(kind, *data) {
+                    last_event_id.set(Some(seq.to_string()));
+                    last_event.set(Some(event.clone()));
+                    if let Some(on_event) = on_event {
+                        on_event.run(event);
+                    }
+                }
+            }
+        });
+        browser::follow(move || url.get(), with_credentials, retry_after, deliver);
+    }
     #[cfg(feature = "ssr")]
     let _ = (url, options);
     UseDotsEventsReturn {
@@ -97,12 +116,13 @@ pub fn use_dots_events_with_options(
     }
 }
 
+/// The stream machinery, without signals: the hook above and `<DotsFlow/>` (which reads only
+/// a flow's progress, so it carries no other kind's parsing) each put their own ends on it.
 #[cfg(not(feature = "ssr"))]
-mod browser {
+pub(crate) mod browser {
     use super::*;
     use crate::json::JsonObject;
     use std::cell::{Cell, RefCell};
-    use std::collections::VecDeque;
     use std::rc::Rc;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
@@ -113,13 +133,18 @@ mod browser {
     /// Events a shared stream keeps for hooks that join it late.
     const KEPT: usize = 128;
 
-    /// What a shared stream tells its hooks.
-    enum Note<'a> {
+    /// What a stream tells its followers: its state, or an event (its number, its SSE name
+    /// and its data, parsed by the browser but not yet typed).
+    pub(crate) enum Note<'a> {
         State(StreamState),
-        Event(i64, &'a StreamEvent),
+        Event {
+            seq: i64,
+            kind: &'a str,
+            data: &'a JsonObject,
+        },
     }
 
-    type Sink = Rc<dyn Fn(&Note)>;
+    pub(crate) type Sink = Rc<dyn Fn(&Note)>;
     type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
     /// One `EventSource` per stream and page, whatever the number of hooks following it: a
@@ -136,7 +161,7 @@ mod browser {
         start: i64,
         /// The latest events, for hooks that join (oldest first), and whether older ones
         /// were let go.
-        kept: RefCell<VecDeque<(i64, StreamEvent)>>,
+        kept: RefCell<Vec<(i64, String, JsonObject)>>,
         forgot: Cell<bool>,
     }
 
@@ -230,8 +255,8 @@ mod browser {
             .with(|streams| streams.borrow().iter().find(|s| s.key == key).cloned())
             .filter(|shared| {
                 let kept = shared.kept.borrow();
-                let complete_from = match kept.front() {
-                    Some((oldest, _)) if shared.forgot.get() => oldest - 1,
+                let complete_from = match kept.first() {
+                    Some((oldest, _, _)) if shared.forgot.get() => oldest - 1,
                     _ => shared.start,
                 };
                 from >= complete_from
@@ -239,15 +264,19 @@ mod browser {
         if let Some(shared) = joinable {
             shared.sinks.borrow_mut().push((id, sink.clone()));
             sink(&Note::State(shared.state.get()));
-            let missed: Vec<(i64, StreamEvent)> = shared
+            let missed: Vec<(i64, String, JsonObject)> = shared
                 .kept
                 .borrow()
                 .iter()
-                .filter(|(seq, _)| *seq > from)
+                .filter(|(seq, _, _)| *seq > from)
                 .cloned()
                 .collect();
-            for (seq, event) in &missed {
-                sink(&Note::Event(*seq, event));
+            for (seq, kind, data) in &missed {
+                sink(&Note::Event {
+                    seq: *seq,
+                    kind,
+                    data,
+                });
             }
             return Some(Subscription { shared, id });
         }
@@ -261,7 +290,7 @@ mod browser {
             sinks: RefCell::new(vec![(id, sink.clone())]),
             state: Cell::new(StreamState::Connecting),
             start: from,
-            kept: RefCell::new(VecDeque::new()),
+            kept: RefCell::new(Vec::new()),
             forgot: Cell::new(false),
         });
         let weak = Rc::downgrade(&shared);
@@ -291,22 +320,23 @@ mod browser {
                     let Ok(seq) = event.last_event_id().parse::<i64>() else {
                         return;
                     };
-                    let parsed = event
-                        .data()
-                        .as_string()
-                        .and_then(|data| JsonObject::parse(&data))
-                        .and_then(|data| StreamEvent::from_fields(&kind, &data));
-                    if let Some(parsed) = parsed {
-                        {
-                            let mut kept = shared.kept.borrow_mut();
-                            if kept.len() == KEPT {
-                                kept.pop_front();
-                                shared.forgot.set(true);
-                            }
-                            kept.push_back((seq, parsed.clone()));
+                    let Some(data) = event.data().as_string().and_then(|d| JsonObject::parse(&d))
+                    else {
+                        return;
+                    };
+                    {
+                        let mut kept = shared.kept.borrow_mut();
+                        if kept.len() == KEPT {
+                            kept.remove(0);
+                            shared.forgot.set(true);
                         }
-                        shared.tell(&Note::Event(seq, &parsed));
+                        kept.push((seq, kind.clone(), data.clone()));
                     }
+                    shared.tell(&Note::Event {
+                        seq,
+                        kind: &kind,
+                        data: &data,
+                    });
                 }
             }
         });
@@ -320,89 +350,125 @@ mod browser {
         Some(Subscription { shared, id })
     }
 
-    type OpenFn = StoredValue<Option<Rc<dyn Fn()>>, LocalStorage>;
+    /// One follower's state, in one stored value (each stored type costs its own code).
+    struct Follower {
+        with_credentials: bool,
+        retry_after: Duration,
+        wanted: Option<String>,
+        last_seq: Option<i64>,
+        wait: Duration,
+        retry: Option<TimeoutHandle>,
+        following: Option<Subscription>,
+        /// What the stream tells (deduplicated, with the retry scheduled) and what the app
+        /// hears; gone once cleaned up.
+        sink: Option<(Sink, Sink)>,
+    }
 
-    pub(super) fn follow(
-        url: Signal<Option<String>>,
-        options: UseDotsEventsOptions,
-        state: RwSignal<StreamState>,
-        last_event: RwSignal<Option<StreamEvent>>,
-        last_event_id: RwSignal<Option<String>>,
-    ) {
-        let UseDotsEventsOptions {
-            with_credentials,
-            on_event,
-            retry_after,
-        } = options;
-        let following = StoredValue::new_local(None::<Subscription>);
-        let wanted = StoredValue::new(None::<String>);
-        let last_seq = StoredValue::new(None::<i64>);
-        let retry = StoredValue::new(None::<TimeoutHandle>);
-        let wait = StoredValue::new(retry_after);
-        let stop = move || {
-            following.try_update_value(|f| *f = None);
-            if let Some(timer) = retry.try_update_value(Option::take).flatten() {
-                timer.clear();
-            }
+    type Me = StoredValue<Follower, LocalStorage>;
+
+    /// Leaves the current stream and follows the wanted one (if any).
+    fn reopen(me: Me) {
+        let Some((old, timer, wanted, after, sinks, with_credentials)) = me.try_update_value(|f| {
+            (
+                f.following.take(),
+                f.retry.take(),
+                f.wanted.clone(),
+                f.last_seq,
+                f.sink.clone(),
+                f.with_credentials,
+            )
+        }) else {
+            return;
         };
-        let open: OpenFn = StoredValue::new_local(None);
+        drop(old);
+        if let Some(timer) = timer {
+            timer.clear();
+        }
+        let Some((sink, deliver)) = sinks else {
+            return;
+        };
+        let following = wanted.and_then(|url| subscribe(&url, with_credentials, after, sink));
+        if following.is_none() {
+            deliver(&Note::State(StreamState::Closed));
+        }
+        me.try_update_value(|f| f.following = following);
+    }
+
+    /// Follows the stream at `url` (none while `None`; a new URL replaces it, resuming after
+    /// the last event delivered): `deliver` hears its state and each event once, in order. A
+    /// refused stream is opened again after `retry_after`, doubling up to 30 s. Stopped when
+    /// the owner is cleaned up.
+    pub(crate) fn follow(
+        url: impl Fn() -> Option<String> + 'static,
+        with_credentials: bool,
+        retry_after: Duration,
+        deliver: Sink,
+    ) {
+        let me: Me = StoredValue::new_local(Follower {
+            with_credentials,
+            retry_after,
+            wanted: None,
+            last_seq: None,
+            wait: retry_after,
+            retry: None,
+            following: None,
+            sink: None,
+        });
+        let app = deliver.clone();
         let sink: Sink = Rc::new(move |note: &Note| match note {
             Note::State(now) => {
-                state.set(*now);
+                app(note);
                 match now {
-                    StreamState::Open => wait.set_value(retry_after),
+                    StreamState::Open => {
+                        me.try_update_value(|f| f.wait = f.retry_after);
+                    }
                     StreamState::Closed => {
-                        let delay = wait.get_value();
-                        wait.set_value((delay * 2).min(MOST_RETRY));
-                        let timer = set_timeout_with_handle(
-                            move || {
-                                if let Some(open) = open.try_get_value().flatten() {
-                                    open();
-                                }
-                            },
-                            delay,
-                        )
-                        .ok();
-                        retry.set_value(timer);
+                        // Refused or ended for good: open it again in a while (from a timer:
+                        // this runs inside the stream's listener).
+                        let Some(delay) = me.try_update_value(|f| {
+                            let delay = f.wait;
+                            f.wait = (delay * 2).min(MOST_RETRY);
+                            delay
+                        }) else {
+                            return;
+                        };
+                        let timer = set_timeout_with_handle(move || reopen(me), delay).ok();
+                        me.try_update_value(|f| f.retry = timer);
                     }
                     StreamState::Connecting => {}
                 }
             }
-            Note::Event(seq, event) => {
-                if last_seq.get_value().is_some_and(|last| *seq <= last) {
-                    return; // already heard (a stream joined, then replayed)
-                }
-                last_seq.set_value(Some(*seq));
-                last_event_id.set(Some(seq.to_string()));
-                last_event.set(Some((*event).clone()));
-                if let Some(on_event) = on_event {
-                    on_event.run((*event).clone());
+            Note::Event { seq, .. } => {
+                let fresh = me.try_update_value(|f| {
+                    // Already heard: a stream joined, then replayed.
+                    let fresh = f.last_seq.is_none_or(|last| *seq > last);
+                    if fresh {
+                        f.last_seq = Some(*seq);
+                    }
+                    fresh
+                });
+                if fresh == Some(true) {
+                    app(note);
                 }
             }
         });
-        open.set_value(Some(Rc::new(move || {
-            stop();
-            let Some(url) = wanted.get_value() else {
-                state.set(StreamState::Closed);
-                return;
-            };
-            let subscription =
-                subscribe(&url, with_credentials, last_seq.get_value(), sink.clone());
-            if subscription.is_none() {
-                state.set(StreamState::Closed);
-            }
-            following.set_value(subscription);
-        })));
+        me.update_value(|f| f.sink = Some((sink, deliver)));
         Effect::new(move |_| {
-            wanted.set_value(url.get());
-            wait.set_value(retry_after);
-            if let Some(open) = open.try_get_value().flatten() {
-                open();
-            }
+            let wanted = url();
+            me.try_update_value(|f| {
+                f.wanted = wanted;
+                f.wait = f.retry_after;
+            });
+            reopen(me);
         });
         on_cleanup(move || {
-            stop();
-            open.try_update_value(|open| *open = None);
+            let gone = me.try_update_value(|f| {
+                if let Some(timer) = f.retry.take() {
+                    timer.clear();
+                }
+                (f.following.take(), f.sink.take())
+            });
+            drop(gone);
         });
     }
 }

@@ -98,24 +98,14 @@ impl StreamEvent {
     /// the data: the browser's own `JSON.parse` in the component, so no JSON deserializer
     /// ships in its wasm); `None` for an unknown name or a missing or mistyped field.
     pub fn from_fields(kind: &str, data: &impl MessageFields) -> Option<Self> {
-        let flow_id = || data.text("flow_id").map(FlowId::from);
+        if let Some(progress) = Self::progress_from_fields(kind, data) {
+            return Some(progress);
+        }
         let user_id = || data.text("user_id").map(UserId::from);
         Some(match kind {
             "user_bound" => StreamEvent::UserBound {
                 user_id: user_id()?,
-                flow_id: flow_id()?,
-            },
-            "step_completed" => StreamEvent::StepCompleted {
-                flow_id: flow_id()?,
-                step: StepName::parse(&data.text("step")?),
-            },
-            "flow_completed" => StreamEvent::FlowCompleted {
-                flow_id: flow_id()?,
-                completed_steps: data
-                    .texts("completed_steps")?
-                    .iter()
-                    .map(|s| StepName::parse(s))
-                    .collect(),
+                flow_id: FlowId::from(data.text("flow_id")?),
             },
             "transfer_updated" => StreamEvent::TransferUpdated {
                 transfer_id: TransferId::from(data.text("transfer_id")?),
@@ -128,6 +118,28 @@ impl StreamEvent {
             },
             "user_updated" => StreamEvent::UserUpdated {
                 user_id: user_id()?,
+            },
+            _ => return None,
+        })
+    }
+
+    /// [`StreamEvent::from_fields`] for a flow's progress only (`step_completed`,
+    /// `flow_completed`): all an embedded flow listens for, so an app that reads nothing else
+    /// does not carry the other kinds' code.
+    pub fn progress_from_fields(kind: &str, data: &impl MessageFields) -> Option<Self> {
+        let flow_id = || data.text("flow_id").map(FlowId::from);
+        Some(match kind {
+            "step_completed" => StreamEvent::StepCompleted {
+                flow_id: flow_id()?,
+                step: StepName::parse(&data.text("step")?),
+            },
+            "flow_completed" => StreamEvent::FlowCompleted {
+                flow_id: flow_id()?,
+                completed_steps: data
+                    .texts("completed_steps")?
+                    .iter()
+                    .map(|s| StepName::parse(s))
+                    .collect(),
             },
             _ => return None,
         })
