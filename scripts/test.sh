@@ -87,7 +87,7 @@ run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
 run build-ssr-example ./scripts/ssr-example.sh --build-only
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
-run bench-smoke cargo run -q -p dots-bench -- --quick --repetitions 1 --proxy-bin target/debug/dots-proxy
+run bench-smoke cargo run -q -p dots-bench -- --quick --repetitions 1 --proxy-bin target/debug/dots-proxy --sandbox-bin target/debug/dots-sandbox
 
 echo
 say "summary"
