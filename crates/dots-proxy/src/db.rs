@@ -537,6 +537,16 @@ impl WebhookTx {
         identities_of_user_in(&mut self.tx, user_id).await
     }
 
+    /// Stores `event` for `identity`'s stream (sent once committed).
+    pub async fn push(
+        &mut self,
+        identity: &str,
+        event: &dots_api::StreamEvent,
+    ) -> Result<(), DbError> {
+        self.append_event(identity, event.kind(), &event.data())
+            .await
+    }
+
     /// Appends an event to an identity's log (visible once committed).
     pub async fn append_event(
         &mut self,

@@ -96,9 +96,8 @@ async fn process(
         return Ok(());
     };
     if let Some((user, event)) = user_event {
-        let data = event.data();
         for identity in tx.identities_of_user(user).await? {
-            tx.append_event(&identity, event.kind(), &data).await?;
+            tx.push(&identity, &event).await?;
         }
     }
     publish(state, tx.commit().await?);
@@ -182,8 +181,7 @@ async fn flow_updated(
                     user_id: UserId::from(user.as_str()),
                     flow_id: FlowId::from(flow_id),
                 };
-                tx.append_event(identity, event.kind(), &event.data())
-                    .await?;
+                tx.push(identity, &event).await?;
             }
         }
         for step in &newly {
@@ -191,8 +189,7 @@ async fn flow_updated(
                 flow_id: FlowId::from(flow_id),
                 step: step.clone(),
             };
-            tx.append_event(identity, event.kind(), &event.data())
-                .await?;
+            tx.push(identity, &event).await?;
         }
         let was_complete = stored
             .steps
@@ -204,8 +201,7 @@ async fn flow_updated(
                 flow_id: FlowId::from(flow_id),
                 completed_steps: merged.clone(),
             };
-            tx.append_event(identity, event.kind(), &event.data())
-                .await?;
+            tx.push(identity, &event).await?;
         }
         publish(state, tx.commit().await?);
         return Ok(());
