@@ -13,6 +13,8 @@
 #   end2end      the built demo + proxy + sandbox on free loopback ports, and the SSR example
 #                through its script, driven by Playwright
 #   bench-smoke  the benchmark program at tiny sizes (proves it still runs; no figures kept)
+#   package      `cargo package` of the published crates (dots-api, dots-sandbox, dots-proxy,
+#                dots-flow), each verified by building it from its own package
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -87,6 +89,7 @@ run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
 run build-ssr-example ./scripts/ssr-example.sh --build-only
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
+run package cargo package --allow-dirty -p dots-api -p dots-sandbox -p dots-proxy -p dots-flow
 run bench-smoke cargo run -q -p dots-bench -- --quick --repetitions 1 --proxy-bin target/debug/dots-proxy --sandbox-bin target/debug/dots-sandbox
 
 echo
