@@ -9,7 +9,8 @@
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
 #   ssr          the component rendered natively with Leptos' `ssr` feature (no `window`)
 #   build-*      the demo (trunk, release), the servers, the SSR example (its server with `ssr`,
-#                its client wasm with `hydrate`: scripts/ssr-example.sh --build-only)
+#                its client wasm with `hydrate`: scripts/ssr-example.sh --build-only), the
+#                custom element (scripts/build-element.sh → pkg/element)
 #   end2end      the built demo + proxy + sandbox on free loopback ports, and the SSR example
 #                through its script, driven by Playwright
 #   bench-smoke  the benchmark program at tiny sizes (proves it still runs; no figures kept)
@@ -74,12 +75,13 @@ run() {
   report+=("$(printf '%-16s %-20s %4s passed %3s failed  %4ss' "$name" "$verdict" "$passed" "$failed" "$((SECONDS - started))")")
 }
 
-run fmt bash -c "cargo fmt --all --check && cargo fmt --manifest-path examples/ssr/Cargo.toml --check"
+run fmt bash -c "cargo fmt --all --check && cargo fmt --manifest-path examples/ssr/Cargo.toml --check && cargo fmt --manifest-path crates/dots-flow-element/Cargo.toml --check"
 run clippy cargo clippy --workspace --all-targets -- -D warnings
 run clippy-wasm cargo clippy -p dots-flow --features csr --all-targets --target wasm32-unknown-unknown -- -D warnings
 run clippy-hydrate cargo clippy -p dots-flow --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 run clippy-ssr cargo clippy -p dots-flow --features ssr --all-targets -- -D warnings
 run clippy-example bash -c "cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --features ssr -- -D warnings && cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings"
+run clippy-element cargo clippy --manifest-path crates/dots-flow-element/Cargo.toml --target-dir target --target wasm32-unknown-unknown -- -D warnings
 run docs env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow -p dots-api -p dots-proxy -p dots-sandbox
 run native cargo test --workspace
 run proxy-lean bash -c "cargo clippy -p dots-proxy --no-default-features --lib -- -D warnings && cargo test -p dots-proxy --no-default-features --lib"
@@ -88,6 +90,7 @@ run ssr cargo test -p dots-flow --features ssr --test ssr
 run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
 run build-ssr-example ./scripts/ssr-example.sh --build-only
+run build-element ./scripts/build-element.sh
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
 run package cargo package --allow-dirty -p dots-api -p dots-sandbox -p dots-proxy -p dots-flow
 run bench-smoke cargo run -q -p dots-bench -- --quick --repetitions 1 --proxy-bin target/debug/dots-proxy --sandbox-bin target/debug/dots-sandbox

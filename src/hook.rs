@@ -313,7 +313,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         }
     );
     let source = StoredValue::new(source);
-    let metadata = StoredValue::new(metadata);
+    // `null` is no metadata (an optional prop given `None` arrives as `Value::Null`).
+    let metadata = StoredValue::new(metadata.filter(|m| !m.is_null()));
     // The server's event stream (none until a flow names one), and the flows it may speak
     // of: the current one and those it replaced (a refreshed link is a new flow).
     let events_at = RwSignal::new(None::<String>);

@@ -44,7 +44,7 @@ pub use hook::{
     DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE,
 };
 pub use link::{
-    prefetch_flow, request_flow, request_flow_with, Credentials, FlowFuture, FlowSource,
+    parse_flow, prefetch_flow, request_flow, request_flow_with, Credentials, FlowFuture, FlowSource,
 };
 pub use messages::{
     accept as accept_message, link_origin, parse_data as parse_message_data, FrameMessage,

@@ -228,6 +228,13 @@ async fn send(
     read_flow(&text).map_err(FlowError::InvalidResponse)
 }
 
+/// A flow from its JSON (the proxy's `BrowserFlow` shape, as a backend answers it), read with
+/// the browser's own parser; the error names the field at fault. For a flow that reaches the
+/// page as JSON (the custom element's `flow` property, a server's inline data).
+pub fn parse_flow(text: &str) -> Result<BrowserFlow, String> {
+    read_flow(text)
+}
+
 /// A flow from the backend's JSON; the error names the field at fault.
 fn read_flow(text: &str) -> Result<BrowserFlow, String> {
     let object = JsonObject::parse(text).ok_or("the answer is not a JSON object")?;

@@ -71,6 +71,20 @@ pub fn static_site(dir: PathBuf, frame_origins: String) -> Router {
 }
 
 async fn serve(dir: &Path, frame_origins: &str, request: Request) -> Response {
+    // The app's pages are for reading; and a path of the proxy's own APIs that no route took is
+    // a wrong URL (a client's endpoint setting, say), answered as one, not with the app's page.
+    let path = request.uri().path();
+    let api = ["/api/", "/host/", "/webhooks/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    if api
+        || !matches!(
+            request.method(),
+            &axum::http::Method::GET | &axum::http::Method::HEAD
+        )
+    {
+        return crate::error::ProxyError::NotFound("route").into_response();
+    }
     let wants_page = {
         let path = request.uri().path();
         path.ends_with('/')
@@ -157,5 +171,37 @@ mod tests {
         assert_eq!(hashes.len(), 2, "{hashes:?}");
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"go();"));
         assert_eq!(hashes[0], format!("'sha256-{expected}'"));
+    }
+
+    #[tokio::test]
+    async fn api_paths_and_writes_are_not_the_apps_page() {
+        // Issue 16: a client with a wrong endpoint (`POST /api/no-such`) got the app's
+        // index.html with 200, so its error was "not JSON" instead of "no such route".
+        let dir =
+            std::env::temp_dir().join(format!("static-site-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<p>app</p>").unwrap();
+        let status = |method: &str, path: &str| {
+            let dir = dir.clone();
+            let request = Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::empty())
+                .unwrap();
+            async move { serve(&dir, "", request).await.status().as_u16() }
+        };
+        assert_eq!(
+            status("GET", "/settings/payouts").await,
+            200,
+            "a page of the app"
+        );
+        assert_eq!(status("POST", "/api/no-such").await, 404);
+        assert_eq!(status("GET", "/api/no-such").await, 404);
+        assert_eq!(
+            status("POST", "/settings").await,
+            404,
+            "pages are for reading"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,0 +1,212 @@
+// Issue 16: <dots-flow>, the component as a custom element, on a plain HTML page with no Rust or
+// framework of its own: one <script type=module> and one tag. The page and pkg/element (built by
+// ./scripts/build-element.sh) are served by the real proxy with its in-process sandbox; the
+// element is driven in headless Chromium through its attributes, properties, events and method.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startStack, launchBrowser, onboardAndComplete, root, eventually } from "./harness.js";
+
+let stack;
+let browser;
+
+/** A static site: `page` (a directory with index.html) plus the built element under element/. */
+export function siteWith(page) {
+  const element = path.join(root, "pkg", "element");
+  assert.ok(existsSync(path.join(element, "dots-flow.js")), "pkg/element is built (./scripts/build-element.sh)");
+  const site = mkdtempSync(path.join(tmpdir(), "dots-flow-element-"));
+  cpSync(page, site, { recursive: true });
+  cpSync(element, path.join(site, "element"), { recursive: true });
+  return site;
+}
+
+before(async () => {
+  stack = await startStack({ DOTS_PROXY_STATIC_DIR: siteWith(path.join(root, "end2end", "element", "plain")) });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** A page with the element's events recorded (window.__events) and its problems collected. */
+async function openPage() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (err) => problems.push(String(err)));
+  page.on("console", (msg) => {
+    // A failed request is reported below with its URL (the console's line has none).
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) problems.push(msg.text());
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} ${new URL(response.url()).pathname}`);
+  });
+  const creates = [];
+  page.on("request", (request) => {
+    if (request.method() === "POST" && new URL(request.url()).pathname === "/api/flows") {
+      creates.push(JSON.parse(request.postData() ?? "null"));
+    }
+  });
+  await page.addInitScript(() => {
+    window.__events = [];
+    for (const name of ["dots-ready", "dots-height", "dots-step-complete", "dots-flow-complete", "dots-error", "dots-expired"]) {
+      document.addEventListener(name, (event) => {
+        window.__events.push({ name, target: event.target.id, detail: event.detail, composed: event.composed, bubbles: event.bubbles });
+      });
+    }
+  });
+  await page.goto(stack.base);
+  return { context, page, problems, creates };
+}
+
+const events = (page, target) =>
+  page.evaluate((target) => window.__events.filter((e) => !target || e.target === target), target);
+
+test("one tag: ready, themed, titled, status reflected, events with their details", async () => {
+  const { context, page, problems, creates } = await openPage();
+  const element = page.locator("dots-flow#onboarding");
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+  const frame = element.locator("iframe");
+  assert.equal(await frame.getAttribute("title"), "Tax details", "frame-title names the iframe");
+  assert.equal(await element.getAttribute("title"), null, "no tooltip on the element itself");
+  const styles = JSON.parse(new URL(await frame.getAttribute("src")).searchParams.get("styles"));
+  assert.equal(styles.theme, "dark", JSON.stringify(styles));
+  assert.equal(styles.variables.buttonBackgroundColor, "#7c3aed", "the styles attribute's variable");
+  assert.deepEqual(creates, [{ steps: ["compliance"] }], "one flow asked for, with the tag's steps");
+  const ready = await events(page, "onboarding");
+  const first = ready.find((e) => e.name === "dots-ready");
+  assert.ok(first, JSON.stringify(ready));
+  assert.ok(first.bubbles && first.composed, "events bubble out of the shadow root");
+  const height = ready.find((e) => e.name === "dots-height");
+  assert.ok(height?.detail.height > 0, JSON.stringify(height));
+
+  await onboardAndComplete(page.frameLocator("dots-flow#onboarding >> iframe"));
+  await page.waitForSelector('dots-flow#onboarding[status="completed"]', { timeout: 15000 });
+  const all = await events(page, "onboarding");
+  const steps = all.filter((e) => e.name === "dots-step-complete").map((e) => e.detail);
+  assert.deepEqual(steps, [{ step: "compliance", status: "completed" }], "each step once");
+  const done = all.filter((e) => e.name === "dots-flow-complete");
+  assert.equal(done.length, 1);
+  assert.deepEqual(done[0].detail.flow.completed_steps, ["compliance"]);
+  assert.match(done[0].detail.flow.id, /^[0-9a-f-]{36}$/);
+  assert.equal(await page.evaluate(() => document.querySelector("#onboarding").status), "completed");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("attributes re-theme or restart as the Leptos props do; steps with options through the property", async () => {
+  const { context, page, problems, creates } = await openPage();
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+  const frame = page.locator("dots-flow#onboarding iframe");
+  const firstSrc = await frame.getAttribute("src");
+  await page.evaluate(() => document.querySelector("#onboarding").setAttribute("theme", "light"));
+  await eventually(async () => (await frame.getAttribute("src")) !== firstSrc, "re-themed");
+  const themed = new URL(await frame.getAttribute("src"));
+  assert.equal(JSON.parse(themed.searchParams.get("styles")).theme, "light");
+  assert.equal(themed.pathname, new URL(firstSrc).pathname, "the same flow, re-themed");
+  assert.equal(creates.length, 1, "a re-theme asks for no new flow");
+
+  // Steps with their options, as objects, validated like the Rust types.
+  const thrown = await page.evaluate(() => {
+    try {
+      document.querySelector("#onboarding").steps = [{ name: "manage-payouts", hide_continue_buton: true }];
+      return null;
+    } catch (err) {
+      return `${err.name}: ${err.message}`;
+    }
+  });
+  assert.match(thrown ?? "", /^TypeError: .*steps\[0\]\.hide_continue_buton/, "the unknown option is named");
+  await page.evaluate(() => {
+    document.querySelector("#onboarding").steps = [{ name: "manage-payouts", hide_continue_button: true }];
+  });
+  await eventually(async () => creates.length === 2, "a new flow for the new steps");
+  assert.deepEqual(creates[1], { steps: [{ name: "manage-payouts", hide_continue_button: true }] });
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+
+  // An option that does not apply to the step: the component refuses it before any request.
+  await page.evaluate(() => {
+    document.querySelector("#onboarding").steps = [{ name: "compliance", payout_fee_party: "user" }];
+  });
+  await page.waitForSelector('dots-flow#onboarding[status="error"]');
+  const refused = (await events(page, "onboarding")).filter((e) => e.name === "dots-error").pop();
+  assert.equal(refused.detail.kind, "invalid-steps");
+  assert.equal(refused.detail.field, "steps[0].payout_fee_party");
+  assert.equal(creates.length, 2, "nothing sent for refused steps");
+
+  await page.evaluate(() => {
+    document.querySelector("#onboarding").steps = ["compliance"];
+  });
+  await eventually(async () => creates.length === 3, "valid steps: a new flow");
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+
+  // Attributes the component reads once restart it: once for several changes in one task.
+  await page.evaluate(() => {
+    const el = document.querySelector("#onboarding");
+    el.setAttribute("min-height", "300");
+    el.setAttribute("require-auth", "");
+    el.setAttribute("hide-go-to-dashboard", "");
+  });
+  await eventually(async () => creates.length === 4, "one restart");
+  assert.deepEqual(creates[3], { steps: ["compliance"], require_auth: true, hide_go_to_dashboard_on_complete: true });
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+  // retry() starts over with a fresh flow.
+  await page.evaluate(() => document.querySelector("#onboarding").retry());
+  await eventually(async () => creates.length === 5, "retry asks for a fresh flow");
+  await page.waitForTimeout(300);
+  assert.equal(creates.length, 5);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a bad endpoint is a dots-error; two elements are isolated; removal leaves nothing listening", async () => {
+  const { context, page, problems } = await openPage();
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+  const cdp = await context.newCDPSession(page);
+  const messageListeners = async () => {
+    const { result } = await cdp.send("Runtime.evaluate", { expression: "window" });
+    const { listeners } = await cdp.send("DOMDebugger.getEventListeners", { objectId: result.objectId });
+    return listeners.filter((l) => l.type === "message").length;
+  };
+  const withOne = await messageListeners();
+
+  await page.evaluate(() => {
+    const bad = document.createElement("dots-flow");
+    bad.id = "bad";
+    bad.setAttribute("steps", "compliance");
+    bad.setAttribute("endpoint", "/api/no-such-endpoint");
+    document.body.append(bad);
+    const second = document.createElement("dots-flow");
+    second.id = "second";
+    second.steps = ["compliance"]; // a property before the element is connected
+    document.body.append(second);
+  });
+  await page.waitForSelector('dots-flow#bad[status="error"]', { timeout: 15000 });
+  const error = (await events(page, "bad")).find((e) => e.name === "dots-error");
+  assert.equal(error.detail.kind, "backend-rejected", JSON.stringify(error.detail));
+  assert.equal(error.detail.status, 404);
+  assert.ok(error.detail.message.length > 0);
+  await page.waitForSelector('dots-flow#second[status="ready"]', { timeout: 30000 });
+  assert.equal(await messageListeners(), withOne + 2, "each element listens while it is on the page");
+
+  // A step completed in the second element's frame reaches the second element only.
+  await onboardAndComplete(page.frameLocator("dots-flow#second >> iframe"));
+  await page.waitForSelector('dots-flow#second[status="completed"]', { timeout: 15000 });
+  assert.equal((await events(page, "second")).filter((e) => e.name === "dots-step-complete").length, 1);
+  assert.equal((await events(page, "onboarding")).filter((e) => e.name === "dots-step-complete").length, 0);
+  assert.equal(await page.locator("dots-flow#onboarding").getAttribute("status"), "ready");
+
+  // Removed: its listener goes, and a message posted as its frame's would reach nobody.
+  await page.evaluate(() => {
+    for (const id of ["bad", "second", "onboarding"]) document.getElementById(id).remove();
+  });
+  await eventually(async () => (await messageListeners()) === withOne - 1, "every element's listener is gone");
+  const before = (await events(page)).length;
+  await page.waitForTimeout(500);
+  assert.equal((await events(page)).length, before, "nothing fires after removal");
+  assert.deepEqual(problems, ["404 /api/no-such-endpoint"], "only the bad endpoint's answer");
+  await context.close();
+});
