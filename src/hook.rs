@@ -395,6 +395,18 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     };
     // Marks steps done; fires the step and flow callbacks exactly once each.
     let mark_done = move |step: StepName, step_status: StepStatus| {
+        // Heard already (the server's stream and the frame both tell of a step, in either
+        // order): reported once. Except a step the flow keeps on screen once done
+        // (`hide_continue_button`): the user may finish it again (save other payout methods),
+        // and each time is news.
+        let known = completed.with_untracked(|c| c.contains(&step));
+        let stays = steps.with_untracked(|s| {
+            s.iter()
+                .any(|s| s.name == step && s.options.hide_continue_button == Some(true))
+        });
+        if known && !stays {
+            return;
+        }
         let done = StepCompleted {
             step: step.clone(),
             status: step_status.clone(),

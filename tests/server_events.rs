@@ -294,4 +294,18 @@ async fn the_component_completes_from_the_servers_stream_without_a_frame_message
         web_sys::EventSource::CLOSED,
         "a completed flow stops following the stream"
     );
+
+    // The frame's own message for the step comes after the server's: reported once.
+    let window = frame_in(&root).unwrap().content_window().unwrap();
+    post(
+        &page_origin(),
+        Some(&window),
+        &json(r#"{"step": "compliance", "status": "completed"}"#),
+    );
+    settle().await;
+    assert_eq!(
+        steps_heard.lock().unwrap().len(),
+        1,
+        "the server's word and the frame's message are one completion"
+    );
 }

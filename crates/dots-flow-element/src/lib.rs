@@ -382,7 +382,7 @@ impl DotsFlowCore {
                     .split_whitespace()
                     .map(|name| Step::new(StepName::parse(name)))
                     .collect();
-                self.steps.set(steps);
+                self.set_steps_if_changed(steps);
                 false
             }
             "theme" => {
@@ -411,7 +411,10 @@ impl DotsFlowCore {
                 false
             }
             "frame-title" => {
-                self.title.set(value.filter(|t| !t.is_empty()));
+                let title = value.filter(|t| !t.is_empty());
+                if self.title.with_untracked(|t| *t != title) {
+                    self.title.set(title);
+                }
                 false
             }
             "endpoint" => {
@@ -462,7 +465,7 @@ impl DotsFlowCore {
             .enumerate()
             .map(|(i, item)| read_step(&item, i))
             .collect::<Result<Vec<_>, _>>()?;
-        self.steps.set(steps);
+        self.set_steps_if_changed(steps);
         Ok(())
     }
 
@@ -506,6 +509,14 @@ impl DotsFlowCore {
         self.mounted = None;
     }
 
+    /// New steps start a new flow; equal ones change nothing (a framework that renders again
+    /// sets the same steps again, often as a new array).
+    fn set_steps_if_changed(&self, steps: Vec<Step>) {
+        if self.steps.with_untracked(|current| *current != steps) {
+            self.steps.set(steps);
+        }
+    }
+
     fn restyle(&self) {
         let style = (self.theme.is_some() || !self.variables.is_empty()).then(|| {
             let mut style = match self.theme {
@@ -517,7 +528,9 @@ impl DotsFlowCore {
             }
             style
         });
-        self.style.set(style);
+        if self.style.with_untracked(|current| *current != style) {
+            self.style.set(style);
+        }
     }
 
     fn report_attribute_error(&self, err: JsValue) {

@@ -1,0 +1,89 @@
+// Issue 16: <dots-flow> in a React app built with Vite from npm packages (React 19, which sets
+// an array prop as the element's property), served by the real proxy with its in-process
+// sandbox, in headless Chromium: the element's properties and events through React, and React
+// unmounting it removes its listener.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { build } from "vite";
+import { startStack, launchBrowser, onboardAndComplete, root, eventually } from "./harness.js";
+
+let stack;
+let browser;
+let site;
+
+before(async () => {
+  assert.ok(existsSync(path.join(root, "pkg", "element", "dots-flow.js")), "pkg/element is built (./scripts/build-element.sh)");
+  site = mkdtempSync(path.join(tmpdir(), "dots-flow-react-"));
+  await build({
+    configFile: path.join(root, "end2end", "element", "react", "vite.config.js"),
+    build: { outDir: site, emptyOutDir: true },
+  });
+  stack = await startStack({ DOTS_PROXY_STATIC_DIR: site });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test("a React app embeds the element: property, events into React state, unmount cleans up", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (err) => problems.push(String(err)));
+  page.on("console", (msg) => {
+    // A failed request is reported below with its URL (the console's line has none).
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) problems.push(msg.text());
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} ${new URL(response.url()).pathname}`);
+  });
+  const creates = [];
+  page.on("request", (request) => {
+    if (request.method() === "POST" && new URL(request.url()).pathname === "/api/flows") {
+      creates.push(JSON.parse(request.postData() ?? "null"));
+    }
+  });
+  await page.addInitScript(() => {
+    window.__events = [];
+    for (const name of ["dots-ready", "dots-step-complete", "dots-flow-complete", "dots-error"]) {
+      document.addEventListener(name, (event) => window.__events.push({ name, detail: event.detail }));
+    }
+  });
+  await page.goto(stack.base);
+  await page.waitForSelector('dots-flow[status="ready"]', { timeout: 30000 });
+  assert.equal(await page.locator("#react-status").textContent(), "ready", "dots-ready reached React");
+  assert.deepEqual(creates, [{ steps: ["compliance"] }], "the steps property React set");
+  const frame = page.locator("dots-flow iframe");
+  assert.equal(await frame.getAttribute("title"), "Tax details (React)");
+  assert.equal(JSON.parse(new URL(await frame.getAttribute("src")).searchParams.get("styles")).theme, "dark");
+
+  const cdp = await context.newCDPSession(page);
+  const messageListeners = async () => {
+    const { result } = await cdp.send("Runtime.evaluate", { expression: "window" });
+    const { listeners } = await cdp.send("DOMDebugger.getEventListeners", { objectId: result.objectId });
+    return listeners.filter((l) => l.type === "message").length;
+  };
+  const mounted = await messageListeners();
+
+  await onboardAndComplete(page.frameLocator("dots-flow >> iframe"));
+  await page.waitForSelector('#react-status:text("completed compliance")', { timeout: 15000 });
+  assert.deepEqual(
+    await page.locator("#react-steps li").allTextContents(),
+    ["compliance completed"],
+    JSON.stringify(await page.evaluate(() => window.__events)),
+  );
+
+  await page.locator("#toggle").click();
+  await eventually(async () => (await page.locator("dots-flow").count()) === 0, "React removed the element");
+  await eventually(async () => (await messageListeners()) === mounted - 1, "its listener went with it");
+  await page.locator("#toggle").click();
+  await page.waitForSelector('dots-flow[status="ready"]', { timeout: 30000 });
+  assert.equal(creates.length, 2, "mounted again: a fresh flow");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
