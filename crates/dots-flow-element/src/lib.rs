@@ -131,6 +131,13 @@ fn error_detail(error: &FlowError) -> JsValue {
     }
 }
 
+/// A number of CSS pixels (`"300"`, `"300px"`), read by the browser's `parseFloat`: Rust's
+/// float parser (its tables included) costs the element 14 KiB gzip for two attributes.
+fn css_pixels(value: &str) -> Option<f64> {
+    let n = js_sys::Number::parse_float(value);
+    (n.is_finite() && n >= 0.0).then_some(n)
+}
+
 /// An object's own enumerable keys.
 fn keys(value: &JsValue) -> Vec<String> {
     Object::keys(value.unchecked_ref::<Object>())
@@ -432,11 +439,11 @@ impl DotsFlowCore {
                 true
             }
             "min-height" => {
-                settings.min_height = value.and_then(|v| v.trim().parse().ok());
+                settings.min_height = value.as_deref().and_then(css_pixels);
                 true
             }
             "max-height" => {
-                settings.max_height = value.and_then(|v| v.trim().parse().ok());
+                settings.max_height = value.as_deref().and_then(css_pixels);
                 true
             }
             "require-auth" => {
