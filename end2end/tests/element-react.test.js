@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { build } from "vite";
-import { startStack, launchBrowser, onboardAndComplete, root, eventually } from "./harness.js";
+import { startStack, launchBrowser, onboardAndComplete, root, eventually, watchPage } from "./harness.js";
 
 let stack;
 let browser;
@@ -33,21 +33,7 @@ after(async () => {
 test("a React app embeds the element: property, events into React state, unmount cleans up", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const problems = [];
-  page.on("pageerror", (err) => problems.push(String(err)));
-  page.on("console", (msg) => {
-    // A failed request is reported below with its URL (the console's line has none).
-    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) problems.push(msg.text());
-  });
-  page.on("response", (response) => {
-    if (response.status() >= 400) problems.push(`${response.status()} ${new URL(response.url()).pathname}`);
-  });
-  const creates = [];
-  page.on("request", (request) => {
-    if (request.method() === "POST" && new URL(request.url()).pathname === "/api/flows") {
-      creates.push(JSON.parse(request.postData() ?? "null"));
-    }
-  });
+  const { problems, creates } = watchPage(page);
   await page.addInitScript(() => {
     window.__events = [];
     for (const name of ["dots-ready", "dots-step-complete", "dots-flow-complete", "dots-error"]) {

@@ -412,3 +412,26 @@ export async function accessibilityViolations(page) {
   }
   return lines;
 }
+
+/**
+ * Records what a page does wrong (uncaught errors, console errors, HTTP answers ≥ 400 with
+ * their paths; the console's own "Failed to load resource" line, which has no URL, is left to
+ * the last) and the bodies of the flows it asks for (`POST /api/flows`).
+ */
+export function watchPage(page) {
+  const problems = [];
+  const creates = [];
+  page.on("pageerror", (err) => problems.push(String(err)));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) problems.push(msg.text());
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} ${new URL(response.url()).pathname}`);
+  });
+  page.on("request", (request) => {
+    if (request.method() === "POST" && new URL(request.url()).pathname === "/api/flows") {
+      creates.push(JSON.parse(request.postData() ?? "null"));
+    }
+  });
+  return { problems, creates };
+}

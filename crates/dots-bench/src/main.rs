@@ -101,23 +101,33 @@ impl Proxy {
     }
 }
 
-async fn start_proxy(bin: &str) -> Proxy {
-    let (port, sandbox_port) = (free_port(), free_port());
-    let data = std::env::temp_dir().join(format!("dots-bench-{port}"));
-    let child = Command::new(bin)
-        .env("DOTS_ENV", "local")
+/// The `dots-proxy` command on `port`, as the benchmark runs it: the bench client's
+/// credentials, its own data dir, rate limits off (one client creating flows as fast as it
+/// can), warnings only.
+fn proxy_command(bin: &str, port: u16) -> Command {
+    let mut command = Command::new(bin);
+    command
         .env("DOTS_CLIENT_ID", CLIENT_ID)
         .env("DOTS_API_KEY", API_KEY)
         .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
-        .env("DOTS_SANDBOX_ADDR", format!("127.0.0.1:{sandbox_port}"))
-        .env("DOTS_PROXY_DATA_DIR", &data)
-        // The benchmark is one client creating flows as fast as it can: limits off (0).
+        .env(
+            "DOTS_PROXY_DATA_DIR",
+            std::env::temp_dir().join(format!("dots-bench-{port}")),
+        )
         .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY", "0")
         .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT", "0")
         .env("DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    command
+}
+
+async fn start_proxy(bin: &str) -> Proxy {
+    let (port, sandbox_port) = (free_port(), free_port());
+    let child = proxy_command(bin, port)
+        .env("DOTS_ENV", "local")
+        .env("DOTS_SANDBOX_ADDR", format!("127.0.0.1:{sandbox_port}"))
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it first)"));
     let proxy = Proxy {
@@ -125,19 +135,8 @@ async fn start_proxy(bin: &str) -> Proxy {
         base: format!("http://127.0.0.1:{port}"),
         sandbox: format!("http://127.0.0.1:{sandbox_port}"),
     };
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http
-            .get(format!("{}/healthz", proxy.base))
-            .send()
-            .await
-            .is_ok()
-        {
-            return proxy;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the proxy did not start");
+    wait_healthy(&proxy.base, "the proxy").await;
+    proxy
 }
 
 /// The `Authorization` header for the sandbox's API.
@@ -611,24 +610,13 @@ async fn wait_healthy(base: &str, what: &str) {
 /// A `dots-proxy` instance on `port` against the standalone sandbox at `sandbox`, on
 /// `database_url`.
 async fn start_instance(bin: &str, sandbox: &str, database_url: &str, port: u16) -> Proxy {
-    let data = std::env::temp_dir().join(format!("dots-bench-instance-{port}"));
-    let child = Command::new(bin)
+    let child = proxy_command(bin, port)
         .env("DOTS_ENV", "sandbox")
         .env("DOTS_API_BASE", format!("{sandbox}/api"))
-        .env("DOTS_CLIENT_ID", CLIENT_ID)
-        .env("DOTS_API_KEY", API_KEY)
         .env("DOTS_WEBHOOK_SECRET", WEBHOOK_SECRET)
         .env("DOTS_PROXY_SESSION_SECRET", SESSION_SECRET)
         .env("DOTS_PROXY_DATABASE_URL", database_url)
         .env("DOTS_PROXY_SECURE_COOKIES", "false")
-        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
-        .env("DOTS_PROXY_DATA_DIR", &data)
-        .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY", "0")
-        .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT", "0")
-        .env("DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it first)"));
     let proxy = Proxy {

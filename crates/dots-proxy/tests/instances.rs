@@ -42,6 +42,49 @@ fn start_instance(port: u16, api_base: &str, database_url: &str) -> KillOnDrop {
     common::start_proxy_process(port, api_base, (CLIENT_ID, API_KEY), &data_dir, &env).0
 }
 
+/// The test cluster's admin URL; `None` (the test skips) without one.
+fn postgres() -> Option<String> {
+    let url = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
+    }
+    url
+}
+
+/// A standalone sandbox and two `dots-proxy` processes, A on `a_url` and B on `b_url` (one
+/// database, maybe as two roles); Dots' webhooks go to A, or nowhere with `webhooks_to_a`
+/// false (the test sends its own).
+struct Pair {
+    sandbox: dots_sandbox::RunningSandbox,
+    base_a: String,
+    base_b: String,
+    _a: KillOnDrop,
+    _b: KillOnDrop,
+}
+
+async fn two_instances(a_url: &str, b_url: &str, webhooks_to_a: bool) -> Pair {
+    let (port_a, port_b) = (common::free_port(), common::free_port());
+    let (base_a, base_b) = (
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    );
+    let webhooks = if webhooks_to_a {
+        base_a.clone()
+    } else {
+        "http://127.0.0.1:9".to_owned()
+    };
+    let sandbox = common::sandbox_sending_to(&webhooks, (CLIENT_ID, API_KEY)).await;
+    let _a = start_instance(port_a, &sandbox.api_base(), a_url);
+    let _b = start_instance(port_b, &sandbox.api_base(), b_url);
+    Pair {
+        sandbox,
+        base_a,
+        base_b,
+        _a,
+        _b,
+    }
+}
+
 /// Reads `GET {base}/api/events` in the background: each event's kind (with its step) and
 /// when it arrived.
 async fn follow(base: &str, cookie: &str) -> Arc<Mutex<Vec<(String, Instant)>>> {
@@ -78,19 +121,15 @@ async fn follow(base: &str, cookie: &str) -> Arc<Mutex<Vec<(String, Instant)>>> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_on_one_instance_reaches_a_stream_on_another() {
-    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let Some(admin_url) = postgres() else { return };
     let database_url = fresh_database(&admin_url).await;
-    let (port_a, port_b) = (common::free_port(), common::free_port());
-    let (base_a, base_b) = (
-        format!("http://127.0.0.1:{port_a}"),
-        format!("http://127.0.0.1:{port_b}"),
-    );
-    let sandbox = common::sandbox_sending_to(&base_a, (CLIENT_ID, API_KEY)).await;
-    let _a = start_instance(port_a, &sandbox.api_base(), &database_url);
-    let _b = start_instance(port_b, &sandbox.api_base(), &database_url);
+    let Pair {
+        sandbox,
+        base_a,
+        base_b,
+        _a,
+        _b,
+    } = two_instances(&database_url, &database_url, true).await;
     for base in [&base_a, &base_b] {
         let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
         assert_eq!(ready.status(), 200, "{base} is ready");
@@ -136,10 +175,7 @@ async fn replay_after_n_never_skips_an_event_committing_late() {
     // connections, writing at once). Writers on two connection pools (two instances' worth)
     // append events for one identity inside transactions that take a while to commit; a
     // reader replays "after the last seen" over and over and must see 1, 2, 3… with no hole.
-    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let Some(admin_url) = postgres() else { return };
     let url = fresh_database(&admin_url).await;
     let a = dots_proxy::db::Db::connect(&url).await.unwrap();
     let b = dots_proxy::db::Db::connect(&url).await.unwrap();
@@ -243,20 +279,17 @@ async fn one_flows_deliveries_on_two_instances_at_once_store_each_step_once_in_o
     // retries) land on A and B at the same moment, after the user finished both steps: every
     // one reads Dots, and only compare-and-set on the stored progress decides which of them
     // records what. The browser's stream must hear each event exactly once, in order.
-    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let Some(admin_url) = postgres() else { return };
     let database_url = fresh_database(&admin_url).await;
-    let (port_a, port_b) = (common::free_port(), common::free_port());
-    let bases = [
-        format!("http://127.0.0.1:{port_a}"),
-        format!("http://127.0.0.1:{port_b}"),
-    ];
     // The sandbox's own webhooks go nowhere that listens: this test sends them itself.
-    let sandbox = common::sandbox_sending_to("http://127.0.0.1:9", (CLIENT_ID, API_KEY)).await;
-    let _a = start_instance(port_a, &sandbox.api_base(), &database_url);
-    let _b = start_instance(port_b, &sandbox.api_base(), &database_url);
+    let Pair {
+        sandbox,
+        base_a,
+        base_b,
+        _a,
+        _b,
+    } = two_instances(&database_url, &database_url, false).await;
+    let bases = [base_a, base_b];
 
     let mut browser = Browser::at(&bases[0]);
     let flow = browser
@@ -343,10 +376,7 @@ async fn an_instance_that_lost_the_database_catches_up_from_the_log() {
     // network cut) misses the notifications sent meanwhile; once its listener is back, its
     // streams read the log, so nothing is lost. B connects as its own role, which is locked
     // out and its connections terminated while A (another role) processes the webhooks.
-    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let Some(admin_url) = postgres() else { return };
     use sqlx::Connection;
     let database_url = fresh_database(&admin_url).await;
     let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
@@ -360,14 +390,13 @@ async fn an_instance_that_lost_the_database_catches_up_from_the_log() {
     let b_url = database_url.replacen("postgres@", &format!("{role}@"), 1);
     assert_ne!(b_url, database_url, "B has its own role: {b_url}");
 
-    let (port_a, port_b) = (common::free_port(), common::free_port());
-    let (base_a, base_b) = (
-        format!("http://127.0.0.1:{port_a}"),
-        format!("http://127.0.0.1:{port_b}"),
-    );
-    let sandbox = common::sandbox_sending_to(&base_a, (CLIENT_ID, API_KEY)).await;
-    let _a = start_instance(port_a, &sandbox.api_base(), &database_url);
-    let _b = start_instance(port_b, &sandbox.api_base(), &b_url);
+    let Pair {
+        sandbox,
+        base_a,
+        base_b,
+        _a,
+        _b,
+    } = two_instances(&database_url, &b_url, true).await;
     let mut browser = Browser::at(&base_a);
     let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
     let flow_id = flow["id"].as_str().unwrap().to_owned();
