@@ -4,8 +4,8 @@
 //! drives this core; `scripts/build-element.sh` puts both in `pkg/element/`.
 
 use dots_flow::{
-    BrowserFlow, Credentials, DotsFlow, FlowError, FlowSource, FlowStatus, FlowStyle,
-    PayoutFeeParty, Step, StepCompleted, StepName, StyleVariable, Theme,
+    BrowserFlow, Credentials, DotsFlow, FlowError, FlowEvent, FlowSource, FlowStatus, FlowStyle,
+    PayoutFeeParty, Step, StepName, StyleVariable, Theme,
 };
 use js_sys::{Array, Object, Reflect, JSON};
 use leptos::prelude::*;
@@ -92,6 +92,30 @@ fn names(steps: &[StepName]) -> JsValue {
         .map(|s| JsValue::from_str(s.as_str()))
         .collect::<Array>()
         .into()
+}
+
+/// The component's events as the element's: `dots-ready`, `dots-height`,
+/// `dots-step-complete`, `dots-error`, `dots-expired` (`dots-flow-complete` carries the flow,
+/// from its own callback).
+fn redispatch(host: &HtmlElement, event: FlowEvent) {
+    match event {
+        FlowEvent::Ready => dispatch(host, "dots-ready", &JsValue::NULL),
+        FlowEvent::Height(height) => dispatch(
+            host,
+            "dots-height",
+            &object(&[("height", Some(JsValue::from_f64(height)))]),
+        ),
+        FlowEvent::StepCompleted(done) => {
+            let detail = object(&[
+                ("step", text(done.step.as_str())),
+                ("status", text(done.status.as_str())),
+            ]);
+            dispatch(host, "dots-step-complete", &detail)
+        }
+        FlowEvent::Error(error) => dispatch(host, "dots-error", &error_detail(&error)),
+        FlowEvent::Expired => dispatch(host, "dots-expired", &JsValue::NULL),
+        _ => {}
+    }
 }
 
 /// `dots-error`'s detail: `{kind, message, field?, status?, code?}`.
@@ -331,14 +355,7 @@ impl DotsFlowCore {
             Effect::new(move |_| {
                 let _ = reflect.set_attribute("status", status.get().as_str());
             });
-            let (h1, h2, h3, h4, h5, h6) = (
-                host.clone(),
-                host.clone(),
-                host.clone(),
-                host.clone(),
-                host.clone(),
-                host.clone(),
-            );
+            let (on_flow, on_other) = (host.clone(), host.clone());
             view! {
                 <DotsFlow
                     steps=steps
@@ -352,14 +369,6 @@ impl DotsFlowCore {
                     require_auth=require_auth
                     hide_go_to_dashboard_on_complete=hide_go_to_dashboard
                     status=status
-                    on_ready=move |()| dispatch(&h1, "dots-ready", &JsValue::NULL)
-                    on_height=move |height: f64| {
-                        dispatch(&h2, "dots-height", &object(&[("height", Some(JsValue::from_f64(height)))]))
-                    }
-                    on_step_complete=move |done: StepCompleted| {
-                        let detail = object(&[("step", text(done.step.as_str())), ("status", text(done.status.as_str()))]);
-                        dispatch(&h3, "dots-step-complete", &detail)
-                    }
                     on_flow_complete=move |flow: BrowserFlow| {
                         let flow = object(&[
                             ("id", text(flow.id.as_str())),
@@ -367,10 +376,10 @@ impl DotsFlowCore {
                             ("steps", Some(names(&flow.steps))),
                             ("completed_steps", Some(names(&flow.completed_steps))),
                         ]);
-                        dispatch(&h4, "dots-flow-complete", &object(&[("flow", Some(flow))]))
+                        dispatch(&on_flow, "dots-flow-complete", &object(&[("flow", Some(flow))]))
                     }
-                    on_error=move |error: FlowError| dispatch(&h5, "dots-error", &error_detail(&error))
-                    on_expired=move |()| dispatch(&h6, "dots-expired", &JsValue::NULL)
+                    // One callback for the rest (each callback type costs its own code).
+                    on_event=move |event: FlowEvent| redispatch(&on_other, event)
                 />
             }
             .into_any()
