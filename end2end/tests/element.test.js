@@ -196,3 +196,46 @@ test("a bad endpoint is a dots-error; two elements are isolated; removal leaves 
   assert.deepEqual(problems, ["404 /api/no-such-endpoint"], "only the bad endpoint's answer");
   await context.close();
 });
+
+test("the flow and metadata properties: a server-made flow is framed without a request; metadata goes with the next flow", async () => {
+  const { context, page, problems, creates } = await openPage();
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+  // A flow the page's server made (here the page asks the proxy itself, as a server would).
+  const made = await page.evaluate(async () => {
+    const answer = await fetch("/api/flows", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ steps: ["compliance"] }),
+    });
+    return answer.json();
+  });
+  assert.equal(creates.length, 2, "the tag's flow and the page's own");
+  await page.evaluate((made) => {
+    const element = document.createElement("dots-flow");
+    element.id = "adopted";
+    element.steps = ["compliance"];
+    element.flow = made;
+    document.body.append(element);
+  }, made);
+  await page.waitForSelector('dots-flow#adopted[status="ready"]', { timeout: 30000 });
+  assert.equal(await page.locator("dots-flow#adopted iframe").getAttribute("src"), made.link, "the given flow, framed");
+  assert.equal(creates.length, 2, "no request for a flow the element was given");
+  const thrown = await page.evaluate(() => {
+    try {
+      document.querySelector("#adopted").flow = { id: "x", steps: [], completed_steps: [] };
+      return null;
+    } catch (err) {
+      return `${err.name}: ${err.message}`;
+    }
+  });
+  assert.match(thrown ?? "", /^TypeError: .*flow.*link/, "a flow without a link is refused, naming the field");
+
+  await page.evaluate(() => {
+    document.querySelector("#adopted").metadata = { order: "A-42", lines: [1, 2] };
+  });
+  await eventually(async () => creates.length === 3, "metadata restarts the element with a new flow");
+  assert.deepEqual(creates[2].metadata, { order: "A-42", lines: [1, 2] });
+  await page.waitForSelector('dots-flow#adopted[status="ready"]', { timeout: 30000 });
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -333,9 +333,12 @@ impl DotsFlowCore {
         }
     }
 
-    /// Mounts the component (again: a restart with a fresh flow).
+    /// Mounts the component (again: a restart with a fresh flow). A flow given with
+    /// [`DotsFlowCore::set_flow`] is framed by the next start only: a restart (`retry()`, new
+    /// metadata, a restarting attribute) asks for a fresh one.
     pub fn start(&mut self) {
         self.mounted = None;
+        let initial = self.settings.flow.take();
         let Settings {
             endpoint,
             credentials,
@@ -343,9 +346,10 @@ impl DotsFlowCore {
             max_height,
             require_auth,
             hide_go_to_dashboard,
-            flow,
+            flow: _,
             metadata,
         } = self.settings.clone();
+        let flow = initial;
         let source = FlowSource::from(endpoint).with_credentials(credentials);
         let (steps, style, title) = (self.steps, self.style, self.title);
         let host = SendWrapper::new(self.host.clone());
@@ -494,7 +498,7 @@ impl DotsFlowCore {
     }
 
     /// The `flow` property: a flow already created for the steps (the proxy's answer, as the
-    /// SSR path passes it). Applied at the next start.
+    /// SSR path passes it), framed by the next start.
     #[wasm_bindgen(js_name = setFlow)]
     pub fn set_flow(&mut self, value: JsValue) -> Result<(), JsValue> {
         self.settings.flow = if value.is_null() || value.is_undefined() {
