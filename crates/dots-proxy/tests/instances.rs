@@ -85,35 +85,21 @@ async fn two_instances(a_url: &str, b_url: &str, webhooks_to_a: bool) -> Pair {
     }
 }
 
-/// Reads `GET {base}/api/events` in the background: each event's kind (with its step) and
+/// Reads `GET {base}/api/events` in the background: each event's name (with its step) and
 /// when it arrived.
 async fn follow(base: &str, cookie: &str) -> Arc<Mutex<Vec<(String, Instant)>>> {
-    let mut response = reqwest::Client::new()
+    let response = reqwest::Client::new()
         .get(format!("{base}/api/events"))
         .header("cookie", cookie)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    let mut stream = common::SseReader::new(response);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let out = seen.clone();
     tokio::spawn(async move {
-        let mut buffer = String::new();
-        while let Ok(Some(chunk)) = response.chunk().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
-                let kind = block.lines().find_map(|l| l.strip_prefix("event:"));
-                let data = block.lines().find_map(|l| l.strip_prefix("data:"));
-                if let (Some(kind), Some(data)) = (kind, data) {
-                    let data: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
-                    let name = match data["step"].as_str() {
-                        Some(step) => format!("{}:{step}", kind.trim()),
-                        None => kind.trim().to_owned(),
-                    };
-                    out.lock().unwrap().push((name, Instant::now()));
-                }
-            }
+        while let Some(event) = stream.next(Duration::from_secs(3600)).await {
+            out.lock().unwrap().push((event.name(), Instant::now()));
         }
     });
     seen

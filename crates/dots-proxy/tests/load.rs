@@ -11,35 +11,18 @@ use std::time::Duration;
 const SESSIONS: usize = 200;
 
 /// Reads SSE events until a `flow_completed` arrives; returns every event's data.
-async fn follow(mut response: reqwest::Response) -> Vec<(String, Value)> {
-    let mut buffer = String::new();
+async fn follow(response: reqwest::Response) -> Vec<(String, Value)> {
+    let mut stream = common::SseReader::new(response);
     let mut events = Vec::new();
     loop {
-        let chunk = response
-            .chunk()
+        let event = stream
+            .next(Duration::from_secs(60))
             .await
-            .expect("stream stays open")
-            .expect("stream not ended");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let mut kind = String::new();
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    kind = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim());
-                }
-            }
-            if kind.is_empty() {
-                continue;
-            }
-            let done = kind == "flow_completed";
-            events.push((kind, serde_json::from_str(&data).unwrap()));
-            if done {
-                return events;
-            }
+            .expect("the stream stays open until the flow completes");
+        let done = event.kind == "flow_completed";
+        events.push((event.kind, event.data));
+        if done {
+            return events;
         }
     }
 }

@@ -10,7 +10,7 @@ mod common;
 
 use common::{Browser, KillOnDrop};
 use dots_sandbox::{FaultKind, FaultRule};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::Path;
 
 use std::sync::{Arc, Mutex};
@@ -30,31 +30,17 @@ fn start_proxy(
 
 /// Every event the session's stream replays (from the start), read until it has been quiet
 /// for a second.
-async fn all_events(base: &str, cookie: &str) -> Vec<(String, Value)> {
-    let mut response = reqwest::Client::new()
+async fn all_events(base: &str, cookie: &str) -> Vec<common::SseEvent> {
+    let response = reqwest::Client::new()
         .get(format!("{base}/api/events"))
         .header("cookie", cookie)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut buffer = String::new();
+    let mut stream = common::SseReader::new(response);
     let mut events = Vec::new();
-    while let Ok(Ok(Some(chunk))) =
-        tokio::time::timeout(Duration::from_secs(1), response.chunk()).await
-    {
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let event = block.lines().find_map(|l| l.strip_prefix("event:"));
-            let data = block.lines().find_map(|l| l.strip_prefix("data:"));
-            if let (Some(event), Some(data)) = (event, data) {
-                events.push((
-                    event.trim().to_owned(),
-                    serde_json::from_str(data.trim()).unwrap(),
-                ));
-            }
-        }
+    while let Some(event) = stream.next(Duration::from_secs(1)).await {
+        events.push(event);
     }
     events
 }
@@ -125,11 +111,8 @@ async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
 
     let kinds: Vec<String> = all_events(&base, &cookie)
         .await
-        .into_iter()
-        .map(|(kind, data)| match data["step"].as_str() {
-            Some(step) => format!("{kind}:{step}"),
-            None => kind,
-        })
+        .iter()
+        .map(common::SseEvent::name)
         .collect();
     assert_eq!(
         kinds,

@@ -404,3 +404,67 @@ pub fn emit_step(sandbox: &RunningSandbox, flow_id: &str, step: &dots_api::StepN
         .unwrap();
     sandbox.state().emit(events);
 }
+
+/// One Server-Sent Event as the proxy sends it.
+pub struct SseEvent {
+    pub id: String,
+    pub kind: String,
+    pub data: Value,
+}
+
+impl SseEvent {
+    /// The kind, with the step for `step_completed` (`step_completed:compliance`).
+    pub fn name(&self) -> String {
+        match self.data["step"].as_str() {
+            Some(step) => format!("{}:{step}", self.kind),
+            None => self.kind.clone(),
+        }
+    }
+}
+
+/// Reads a `text/event-stream` answer event by event (comments, keep-alives and `retry:`
+/// lines are skipped).
+pub struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    pub fn new(response: reqwest::Response) -> Self {
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        SseReader {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event; `None` once the stream ended or nothing came within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut kind, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if !kind.is_empty() {
+                    let data = serde_json::from_str(&data).expect("an event's data is JSON");
+                    return Some(SseEvent { id, kind, data });
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await;
+            match chunk {
+                Ok(Ok(Some(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+}
