@@ -494,11 +494,9 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         if stream_open.get_value() {
             return;
         }
-        let wanted = match (events_url.get_value(), answer) {
-            (Some(url), _) => Some(url),
-            (None, Some(url)) => source.with_value(|source| events_location(source, url)),
-            (None, None) => None,
-        };
+        // The answer's URL is absolute for an endpoint (made so where the answer arrived);
+        // a fetcher's is taken as its backend gave it (a path is the page's origin's).
+        let wanted = events_url.get_value().or_else(|| answer.map(str::to_owned));
         if wanted.is_some() && wanted != events_at.get_untracked() {
             events_at.set(wanted);
         }
@@ -858,28 +856,5 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         style,
         frame,
         retry: Callback::new(move |()| attempt.update(|n| *n += 1)),
-    }
-}
-
-/// Where the stream a flow answer names is: a relative URL is taken relative to the endpoint
-/// that answered (a fetcher's, to the page).
-fn events_location(source: &FlowSource, events: &str) -> Option<String> {
-    #[cfg(not(feature = "ssr"))]
-    {
-        let page = window().location().href().ok()?;
-        let base = match source {
-            FlowSource::Endpoint { url, .. } => {
-                web_sys::Url::new_with_base(url, &page).ok()?.href()
-            }
-            FlowSource::Fetcher { .. } => page,
-        };
-        web_sys::Url::new_with_base(events, &base)
-            .ok()
-            .map(|url| url.href())
-    }
-    #[cfg(feature = "ssr")]
-    {
-        let _ = (source, events);
-        None
     }
 }

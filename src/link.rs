@@ -137,7 +137,9 @@ impl FlowSource {
     pub async fn create(&self, request: StartFlowRequest) -> Result<BrowserFlow, FlowError> {
         match self {
             FlowSource::Endpoint { url, credentials } => {
-                request_flow_with(url, &request, *credentials).await
+                request_flow_with(url, &request, *credentials)
+                    .await
+                    .map(|flow| events_from(flow, url))
             }
             FlowSource::Fetcher { create, .. } => create(request).await,
         }
@@ -146,10 +148,17 @@ impl FlowSource {
     /// The server's view of flow `id`, or `None` if this source cannot retrieve.
     pub async fn retrieve(&self, id: FlowId) -> Option<Result<BrowserFlow, FlowError>> {
         match self {
-            FlowSource::Endpoint { url, credentials } => {
-                let url = format!("{}/{}", url.trim_end_matches('/'), id);
+            FlowSource::Endpoint {
+                url: endpoint,
+                credentials,
+            } => {
+                let url = format!("{}/{}", endpoint.trim_end_matches('/'), id);
                 let request = gloo_net::http::Request::get(&url).credentials(credentials.web());
-                Some(send(request.build()).await)
+                Some(
+                    send(request.build())
+                        .await
+                        .map(|flow| events_from(flow, endpoint)),
+                )
             }
             FlowSource::Fetcher {
                 retrieve: Some(retrieve),
@@ -158,6 +167,32 @@ impl FlowSource {
             FlowSource::Fetcher { retrieve: None, .. } => None,
         }
     }
+}
+
+/// `flow` with its stream's URL (`events`) made absolute against the endpoint that answered
+/// (the proxy names it by path; for a backend on another origin the path is that origin's),
+/// so whoever gets the flow next (a prefetching wrapper, the app) needs no base.
+#[cfg(not(feature = "ssr"))]
+fn events_from(mut flow: BrowserFlow, endpoint: &str) -> BrowserFlow {
+    if let Some(events) = &flow.events {
+        let base = leptos::prelude::window()
+            .location()
+            .href()
+            .ok()
+            .and_then(|page| web_sys::Url::new_with_base(endpoint, &page).ok());
+        if let Some(url) =
+            base.and_then(|base| web_sys::Url::new_with_base(events, &base.href()).ok())
+        {
+            flow.events = Some(url.href());
+        }
+    }
+    flow
+}
+
+/// On the server nothing is fetched (and there is no page to resolve against).
+#[cfg(feature = "ssr")]
+fn events_from(flow: BrowserFlow, _endpoint: &str) -> BrowserFlow {
+    flow
 }
 
 /// `POST`s `request` to the host backend at `endpoint` (same-origin cookies) and reads the

@@ -4,16 +4,40 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { startStack, launchBrowser } from "./harness.js";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { startStack, launchBrowser, onboardAndComplete, root, watchPage } from "./harness.js";
 
 let stack;
 let browser;
 let app;
 let stranger;
 
+/** The app's own server: a page, and under /element/ the built <dots-flow> (pkg/element). */
 function pageServer() {
+  const element = path.join(root, "pkg", "element");
+  const types = { ".js": "text/javascript", ".wasm": "application/wasm" };
   const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://app");
+    if (url.pathname.startsWith("/element/")) {
+      const file = path.join(element, path.basename(url.pathname));
+      if (!existsSync(file)) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
+      res.end(readFileSync(file));
+      return;
+    }
     res.writeHead(200, { "content-type": "text/html" });
+    if (url.pathname === "/element.html") {
+      const api = url.searchParams.get("api");
+      res.end(`<!doctype html><title>app</title><link rel="icon" href="data:,">
+<script type="module" src="/element/dots-flow.js"></script>
+<dots-flow steps="compliance" endpoint="${api}/api/flows" credentials="include"></dots-flow>`);
+      return;
+    }
     res.end("<!doctype html><title>app</title><p>app</p>");
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
@@ -68,4 +92,32 @@ test("an allowed origin calls the proxy with its session cookie", async () => {
 test("any other origin gets nothing it can read", async () => {
   const result = await fromPage(`http://127.0.0.1:${stranger.address().port}/`);
   assert.match(result.error ?? "", /Failed to fetch/, JSON.stringify(result));
+});
+
+test("the component on another origin: flows and its event stream from the proxy's origin, with the cookie", async () => {
+  // Issue 15/16: the proxy names the stream by path; on a page of another origin that path is
+  // the endpoint's origin's, not the page's. <dots-flow> is the component, served by the app.
+  assert.ok(existsSync(path.join(root, "pkg", "element", "dots-flow.js")), "pkg/element is built");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const { problems, creates } = watchPage(page);
+  const streams = [];
+  page.on("request", (request) => {
+    if (new URL(request.url()).pathname === "/api/events") streams.push(request.url());
+  });
+  await page.addInitScript(() => {
+    window.__steps = [];
+    document.addEventListener("dots-step-complete", (event) => window.__steps.push(event.detail.step));
+  });
+  const appOrigin = `http://127.0.0.1:${app.address().port}`;
+  await page.goto(`${appOrigin}/element.html?api=${encodeURIComponent(stack.base)}`);
+  await page.waitForSelector('dots-flow[status="ready"]', { timeout: 30000 });
+  assert.equal(creates.length, 1);
+  assert.equal(streams.length, 1, JSON.stringify(streams));
+  assert.equal(new URL(streams[0]).origin, stack.base, "the stream is the proxy's, not the page's");
+  await onboardAndComplete(page.frameLocator("dots-flow >> iframe"));
+  await page.waitForSelector('dots-flow[status="completed"]', { timeout: 15000 });
+  assert.deepEqual(await page.evaluate(() => window.__steps), ["compliance"]);
+  assert.deepEqual(problems, []);
+  await context.close();
 });
