@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { build } from "vite";
-import { startStack, launchBrowser, onboardAndComplete, root, eventually, watchPage } from "./harness.js";
+import { startStack, launchBrowser, onboardAndComplete, root, eventually, watchPage, messageListenerCounter } from "./harness.js";
 
 let stack;
 let browser;
@@ -48,12 +48,7 @@ test("a React app embeds the element: property, events into React state, unmount
   assert.equal(await frame.getAttribute("title"), "Tax details (React)");
   assert.equal(JSON.parse(new URL(await frame.getAttribute("src")).searchParams.get("styles")).theme, "dark");
 
-  const cdp = await context.newCDPSession(page);
-  const messageListeners = async () => {
-    const { result } = await cdp.send("Runtime.evaluate", { expression: "window" });
-    const { listeners } = await cdp.send("DOMDebugger.getEventListeners", { objectId: result.objectId });
-    return listeners.filter((l) => l.type === "message").length;
-  };
+  const messageListeners = await messageListenerCounter(context, page);
   const mounted = await messageListeners();
 
   await onboardAndComplete(page.frameLocator("dots-flow >> iframe"));

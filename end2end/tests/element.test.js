@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startStack, launchBrowser, onboardAndComplete, root, eventually, watchPage } from "./harness.js";
+import { startStack, launchBrowser, onboardAndComplete, root, eventually, watchPage, messageListenerCounter } from "./harness.js";
 
 let stack;
 let browser;
@@ -151,12 +151,7 @@ test("attributes re-theme or restart as the Leptos props do; steps with options 
 test("a bad endpoint is a dots-error; two elements are isolated; removal leaves nothing listening", async () => {
   const { context, page, problems } = await openPage();
   await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
-  const cdp = await context.newCDPSession(page);
-  const messageListeners = async () => {
-    const { result } = await cdp.send("Runtime.evaluate", { expression: "window" });
-    const { listeners } = await cdp.send("DOMDebugger.getEventListeners", { objectId: result.objectId });
-    return listeners.filter((l) => l.type === "message").length;
-  };
+  const messageListeners = await messageListenerCounter(context, page);
   const withOne = await messageListeners();
 
   await page.evaluate(() => {

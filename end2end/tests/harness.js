@@ -435,3 +435,16 @@ export function watchPage(page) {
   });
   return { problems, creates };
 }
+
+/**
+ * A function counting the `message` listeners on `page`'s window, through the DevTools
+ * protocol (what a removed component must leave behind: none of its own).
+ */
+export async function messageListenerCounter(context, page) {
+  const cdp = await context.newCDPSession(page);
+  return async () => {
+    const { result } = await cdp.send("Runtime.evaluate", { expression: "window" });
+    const { listeners } = await cdp.send("DOMDebugger.getEventListeners", { objectId: result.objectId });
+    return listeners.filter((l) => l.type === "message").length;
+  };
+}

@@ -33,11 +33,9 @@ enum Next {
 
 #[derive(Deserialize)]
 pub(crate) struct StreamParams {
-    /// For clients that cannot set headers: the same as `Last-Event-ID`.
+    /// For clients that cannot set headers: the same as `Last-Event-ID`. (`stream_token` is
+    /// read by [`StreamCaller`].)
     last_event_id: Option<i64>,
-    /// Read by [`StreamCaller`]; named here so the query's shape is in one place.
-    #[allow(dead_code)]
-    stream_token: Option<String>,
 }
 
 fn to_sse(row: EventRow) -> Result<Event, Infallible> {
