@@ -24,6 +24,8 @@
 #![warn(missing_docs)]
 
 mod early;
+#[cfg(not(feature = "ssr"))]
+pub mod engine;
 mod events;
 mod flow_frame;
 mod hook;

@@ -350,8 +350,8 @@ pub(crate) mod browser {
         Some(Subscription { shared, id })
     }
 
-    /// One follower's state, in one stored value (each stored type costs its own code).
-    struct Follower {
+    /// One follower's state.
+    struct Following {
         with_credentials: bool,
         retry_after: Duration,
         wanted: Option<String>,
@@ -359,16 +359,24 @@ pub(crate) mod browser {
         wait: Duration,
         retry: Option<TimeoutHandle>,
         following: Option<Subscription>,
-        /// What the stream tells (deduplicated, with the retry scheduled) and what the app
-        /// hears; gone once cleaned up.
+        /// What the stream tells (deduplicated, with the retry scheduled) and what the
+        /// follower's owner hears.
         sink: Option<(Sink, Sink)>,
     }
 
-    type Me = StoredValue<Follower, LocalStorage>;
+    type Me = Rc<RefCell<Following>>;
+
+    /// Follows one stream at a time (none while its URL is `None`; a new URL replaces it,
+    /// resuming after the last event delivered): its owner hears the stream's state and each
+    /// event once, in order. A refused stream is opened again after `retry_after`, doubling up
+    /// to 30 s. Without signals (the hook below and the component's engine each wrap one);
+    /// stopped when dropped.
+    pub(crate) struct Follower(Me);
 
     /// Leaves the current stream and follows the wanted one (if any).
-    fn reopen(me: Me) {
-        let Some((old, timer, wanted, after, sinks, with_credentials)) = me.try_update_value(|f| {
+    fn reopen(me: &Me) {
+        let (old, timer, wanted, after, sinks, with_credentials) = {
+            let mut f = me.borrow_mut();
             (
                 f.following.take(),
                 f.retry.take(),
@@ -377,8 +385,6 @@ pub(crate) mod browser {
                 f.sink.clone(),
                 f.with_credentials,
             )
-        }) else {
-            return;
         };
         drop(old);
         if let Some(timer) = timer {
@@ -391,84 +397,121 @@ pub(crate) mod browser {
         if following.is_none() {
             deliver(&Note::State(StreamState::Closed));
         }
-        me.try_update_value(|f| f.following = following);
+        me.borrow_mut().following = following;
     }
 
-    /// Follows the stream at `url` (none while `None`; a new URL replaces it, resuming after
-    /// the last event delivered): `deliver` hears its state and each event once, in order. A
-    /// refused stream is opened again after `retry_after`, doubling up to 30 s. Stopped when
-    /// the owner is cleaned up.
+    impl Follower {
+        pub(crate) fn new(with_credentials: bool, retry_after: Duration, deliver: Sink) -> Self {
+            let me: Me = Rc::new(RefCell::new(Following {
+                with_credentials,
+                retry_after,
+                wanted: None,
+                last_seq: None,
+                wait: retry_after,
+                retry: None,
+                following: None,
+                sink: None,
+            }));
+            let weak = Rc::downgrade(&me);
+            let app = deliver.clone();
+            let sink: Sink = Rc::new(move |note: &Note| {
+                let Some(me) = weak.upgrade() else {
+                    return;
+                };
+                match note {
+                    Note::State(now) => {
+                        app(note);
+                        match now {
+                            StreamState::Open => {
+                                let mut f = me.borrow_mut();
+                                f.wait = f.retry_after;
+                            }
+                            StreamState::Closed => {
+                                // Refused or ended for good: open it again in a while (from a
+                                // timer: this runs inside the stream's listener).
+                                let delay = {
+                                    let mut f = me.borrow_mut();
+                                    let delay = f.wait;
+                                    f.wait = (delay * 2).min(MOST_RETRY);
+                                    delay
+                                };
+                                let again = Rc::downgrade(&me);
+                                let timer = set_timeout_with_handle(
+                                    move || {
+                                        if let Some(me) = again.upgrade() {
+                                            reopen(&me);
+                                        }
+                                    },
+                                    delay,
+                                )
+                                .ok();
+                                me.borrow_mut().retry = timer;
+                            }
+                            StreamState::Connecting => {}
+                        }
+                    }
+                    Note::Event { seq, .. } => {
+                        let fresh = {
+                            let mut f = me.borrow_mut();
+                            // Already heard: a stream joined, then replayed.
+                            let fresh = f.last_seq.is_none_or(|last| *seq > last);
+                            if fresh {
+                                f.last_seq = Some(*seq);
+                            }
+                            fresh
+                        };
+                        if fresh {
+                            app(note);
+                        }
+                    }
+                }
+            });
+            me.borrow_mut().sink = Some((sink, deliver));
+            Follower(me)
+        }
+
+        /// Follows `url` from now on (`None`: none).
+        pub(crate) fn set_url(&self, url: Option<String>) {
+            {
+                let mut f = self.0.borrow_mut();
+                f.wanted = url;
+                f.wait = f.retry_after;
+            }
+            reopen(&self.0);
+        }
+    }
+
+    impl Drop for Follower {
+        fn drop(&mut self) {
+            let gone = {
+                let mut f = self.0.borrow_mut();
+                if let Some(timer) = f.retry.take() {
+                    timer.clear();
+                }
+                (f.following.take(), f.sink.take())
+            };
+            drop(gone);
+        }
+    }
+
+    /// A [`Follower`] of the stream `url` names, for as long as the owner lives.
     pub(crate) fn follow(
         url: impl Fn() -> Option<String> + 'static,
         with_credentials: bool,
         retry_after: Duration,
         deliver: Sink,
     ) {
-        let me: Me = StoredValue::new_local(Follower {
+        let follower = StoredValue::new_local(Some(Rc::new(Follower::new(
             with_credentials,
             retry_after,
-            wanted: None,
-            last_seq: None,
-            wait: retry_after,
-            retry: None,
-            following: None,
-            sink: None,
-        });
-        let app = deliver.clone();
-        let sink: Sink = Rc::new(move |note: &Note| match note {
-            Note::State(now) => {
-                app(note);
-                match now {
-                    StreamState::Open => {
-                        me.try_update_value(|f| f.wait = f.retry_after);
-                    }
-                    StreamState::Closed => {
-                        // Refused or ended for good: open it again in a while (from a timer:
-                        // this runs inside the stream's listener).
-                        let Some(delay) = me.try_update_value(|f| {
-                            let delay = f.wait;
-                            f.wait = (delay * 2).min(MOST_RETRY);
-                            delay
-                        }) else {
-                            return;
-                        };
-                        let timer = set_timeout_with_handle(move || reopen(me), delay).ok();
-                        me.try_update_value(|f| f.retry = timer);
-                    }
-                    StreamState::Connecting => {}
-                }
-            }
-            Note::Event { seq, .. } => {
-                let fresh = me.try_update_value(|f| {
-                    // Already heard: a stream joined, then replayed.
-                    let fresh = f.last_seq.is_none_or(|last| *seq > last);
-                    if fresh {
-                        f.last_seq = Some(*seq);
-                    }
-                    fresh
-                });
-                if fresh == Some(true) {
-                    app(note);
-                }
-            }
-        });
-        me.update_value(|f| f.sink = Some((sink, deliver)));
+            deliver,
+        ))));
         Effect::new(move |_| {
             let wanted = url();
-            me.try_update_value(|f| {
-                f.wanted = wanted;
-                f.wait = f.retry_after;
-            });
-            reopen(me);
+            if let Some(f) = follower.try_get_value().flatten() {
+                f.set_url(wanted);
+            }
         });
-        on_cleanup(move || {
-            let gone = me.try_update_value(|f| {
-                if let Some(timer) = f.retry.take() {
-                    timer.clear();
-                }
-                (f.following.take(), f.sink.take())
-            });
-            drop(gone);
-        });
+        on_cleanup(move || drop(follower.try_update_value(Option::take)));
     }
 }
