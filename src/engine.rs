@@ -67,7 +67,6 @@ impl Default for EngineOptions {
 
 /// What changed, in the order it happened; a renderer applies each to its view.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
 pub enum Change {
     /// The status.
     Status(FlowStatus),

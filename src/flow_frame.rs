@@ -1,52 +1,14 @@
 //! `<DotsFlow/>`: the [`use_dots_flow`](crate::use_dots_flow) hook plus its markup — a
 //! skeleton while loading, an error panel with a retry button, and the responsive iframe.
 
-use dots_api::{BrowserFlow, FlowStyle, Step, StyleVariable, Theme};
+use dots_api::{BrowserFlow, FlowStyle, Step};
 use leptos::prelude::*;
 use std::time::Duration;
 
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
 use crate::hook::{flow_state, FlowState, UseDotsFlowOptions};
 use crate::link::FlowSource;
-
-/// The component chrome's CSS custom properties driven by Flow Styles variables, so the
-/// skeleton and error panel match the themed flow.
-pub const CHROME_PROPERTIES: [(StyleVariable, &str); 8] = [
-    (StyleVariable::BackgroundColor, "--dots-flow-background"),
-    (StyleVariable::PrimaryTextColor, "--dots-flow-text"),
-    (StyleVariable::SecondaryTextColor, "--dots-flow-muted"),
-    (StyleVariable::TabBackgroundColor, "--dots-flow-skeleton"),
-    (
-        StyleVariable::TabHoverBackgroundColor,
-        "--dots-flow-skeleton-shine",
-    ),
-    (
-        StyleVariable::ButtonBackgroundColor,
-        "--dots-flow-button-background",
-    ),
-    (StyleVariable::ButtonTextColor, "--dots-flow-button-text"),
-    (StyleVariable::BorderRadius, "--dots-flow-radius"),
-];
-
-/// The chrome's inline custom properties for `style` (values that could break out of a CSS
-/// declaration are dropped).
-pub fn chrome_css(style: &FlowStyle) -> String {
-    CHROME_PROPERTIES
-        .iter()
-        .filter_map(|(variable, property)| {
-            let value = style.get(*variable)?;
-            let safe = !value
-                .chars()
-                .any(|c| matches!(c, ';' | '{' | '}' | '<' | '>' | '"' | '\\' | '\n'));
-            safe.then(|| format!("{property}:{value};"))
-        })
-        .collect()
-}
-
-/// Whole CSS pixels (integer formatting keeps float printing out of the wasm).
-fn whole_px(height: f64) -> i64 {
-    height.round() as i64
-}
+use crate::markup;
 
 /// Embeds a Dots flow.
 ///
@@ -175,29 +137,17 @@ pub fn DotsFlow(
         ..
     } = state;
 
-    let root_style = move || {
-        let chrome = style_signal.with(|s| s.as_ref().map(chrome_css).unwrap_or_default());
-        let px = whole_px(height.get());
-        format!("--dots-flow-height:{px}px;min-height:{px}px;{chrome}")
+    let root_style = move || style_signal.with(|s| markup::root_style(height.get(), s.as_ref()));
+    let theme = move || style_signal.with(|s| markup::theme_name(s.as_ref()));
+    let show_retry = move || markup::shows_retry(flow_status.get());
+    let frame_title = move || {
+        title
+            .get()
+            .unwrap_or_else(|| markup::DEFAULT_TITLE.to_owned())
     };
-    let theme =
-        move || style_signal.with(|s| s.as_ref().map(|s| s.theme).unwrap_or(Theme::Light).as_str());
-    let show_retry = move || matches!(flow_status.get(), FlowStatus::Error | FlowStatus::Expired);
-    let frame_title = move || title.get().unwrap_or_else(|| "Payout setup".to_owned());
-    // What the polite live region says: the newest news. A finished step outranks loading and
-    // ready (a refreshed link reloading the frame is no news to the user); errors and expiry
-    // speak through the alert instead.
     let announcement = move || {
         let status = flow_status.get();
-        match (status, completed.with(|c| c.last().cloned())) {
-            (FlowStatus::Completed, _) => format!("{}: every step is complete.", frame_title()),
-            (FlowStatus::Loading | FlowStatus::Ready, Some(step)) => {
-                format!("Step {step} completed.")
-            }
-            (FlowStatus::Loading, None) => format!("Loading {}…", frame_title()),
-            (FlowStatus::Ready, None) => format!("{} is ready.", frame_title()),
-            _ => String::new(),
-        }
+        completed.with(|c| markup::announcement(status, c.last(), &frame_title()))
     };
 
     view! {
@@ -225,14 +175,10 @@ pub fn DotsFlow(
             {move || show_retry().then(|| view! {
                 <div class="dots-flow__error" role="alert">
                     <p class="dots-flow__error-message">
-                        {move || match (flow_status.get(), error.get()) {
-                            (FlowStatus::Expired, _) => "This link has expired.".to_owned(),
-                            (_, Some(err)) => err.to_string(),
-                            (_, None) => "Something went wrong.".to_owned(),
-                        }}
+                        {move || error.with(|e| markup::error_text(flow_status.get(), e.as_ref()))}
                     </p>
                     <button type="button" class="dots-flow__retry" on:click=move |_| retry.run(())>
-                        "Try again"
+                        {markup::RETRY_LABEL}
                     </button>
                 </div>
             })}
@@ -244,11 +190,11 @@ pub fn DotsFlow(
                 <iframe
                     node_ref=frame
                     class="dots-flow__frame"
-                    allow=move || if state.needs_camera() { "camera" } else { "" }
+                    allow=move || state.steps.with(|s| markup::frame_allow(s))
                     src=move || state.src()
                     title=frame_title
-                    referrerpolicy="strict-origin-when-cross-origin"
-                    prop:style="display:block;width:100%;border:0;height:var(--dots-flow-height,480px)"
+                    referrerpolicy=markup::REFERRER_POLICY
+                    prop:style=markup::FRAME_STYLE
                 ></iframe>
             })}
         </div>

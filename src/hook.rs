@@ -169,19 +169,14 @@ impl FlowState {
     /// the attribute is only written when it changes).
     pub fn src(&self) -> Option<String> {
         let style = self.style;
-        self.flow.with(|f| {
-            let link = &f.as_ref()?.link;
-            Some(match style.get() {
-                Some(style) => style.apply_to_link(link),
-                None => link.clone(),
-            })
-        })
+        self.flow
+            .with(|f| style.with(|s| crate::markup::frame_src(f.as_ref(), s.as_ref())))
     }
 
     /// Whether the steps include `id-verification` (the frame then needs `allow="camera"`).
     pub fn needs_camera(&self) -> bool {
         self.steps
-            .with(|s| s.iter().any(|s| s.name == StepName::IdVerification))
+            .with(|s| crate::markup::frame_allow(s) == "camera")
     }
 }
 

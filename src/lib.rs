@@ -31,6 +31,7 @@ mod flow_frame;
 mod hook;
 mod json;
 mod link;
+pub mod markup;
 mod messages;
 mod server_events;
 
@@ -40,7 +41,7 @@ pub use dots_api::{
 };
 pub use early::{DotsFlowEarlyMessages, EARLY_MESSAGES_SCRIPT};
 pub use events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
-pub use flow_frame::{chrome_css, DotsFlow, DotsFlowProps, CHROME_PROPERTIES};
+pub use flow_frame::{DotsFlow, DotsFlowProps};
 pub use hook::{
     use_dots_flow, use_dots_flow_with_options, UseDotsFlowOptions, UseDotsFlowReturn,
     DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE,
@@ -48,6 +49,7 @@ pub use hook::{
 pub use link::{
     parse_flow, prefetch_flow, request_flow, request_flow_with, Credentials, FlowFuture, FlowSource,
 };
+pub use markup::{chrome_css, CHROME_PROPERTIES};
 pub use messages::{
     accept as accept_message, link_origin, parse_data as parse_message_data, FrameMessage,
 };

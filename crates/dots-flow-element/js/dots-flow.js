@@ -1,5 +1,5 @@
-// <dots-flow>: dots-flow's Leptos component as a custom element. Importing this module loads the
-// component's wasm and registers the element. The component lives in the element's (open)
+// <dots-flow>: dots-flow's component as a custom element (its engine and markup, without
+// Leptos). Importing this module loads the wasm and registers the element. The component lives in the element's (open)
 // shadow root; its stylesheet is adopted there, so the page's CSS neither breaks it nor needs
 // 'unsafe-inline'. See the README's "Any web page" for the contract; dots-flow.d.ts types it.
 import init, { DotsFlowCore } from "./dots-flow-core.js";
@@ -52,7 +52,7 @@ export class DotsFlowElement extends HTMLElement {
   }
 
   disconnectedCallback() {
-    // Unmounts the component: its listeners, timers and event stream go with it.
+    // Frees the core: the flow's listeners, timers and event stream go with it.
     this.#core?.free();
     this.#core = null;
   }
@@ -91,17 +91,18 @@ export class DotsFlowElement extends HTMLElement {
     });
   }
 
+  // Returns whether the flow must restart (steps that differ from the current ones).
   #apply(core, name, value) {
-    if (name === "steps") core.setSteps(value);
-    else if (name === "styles") core.setStyles(value);
+    if (name === "steps") return core.setSteps(value);
+    if (name === "styles") core.setStyles(value);
     else if (name === "flow") core.setFlow(value);
     else if (name === "metadata") core.setMetadata(value);
   }
 
   #set(name, value, restarts) {
     if (this.#core) {
-      this.#apply(this.#core, name, value); // throws a TypeError naming the field
-      if (restarts) this.#restart();
+      const changed = this.#apply(this.#core, name, value); // a TypeError names the field
+      if (restarts || changed) this.#restart();
     }
     this.#props[name] = value;
   }

@@ -1,23 +1,25 @@
-//! The core of `<dots-flow>`: mounts dots-flow's `<DotsFlow/>` (the same Leptos component, no
-//! second implementation) into an element and turns its callbacks into DOM events. The ES module
-//! `js/dots-flow.js` defines the element itself (its attributes, properties and lifecycle) and
-//! drives this core; `scripts/build-element.sh` puts both in `pkg/element/`.
+//! The core of `<dots-flow>`: dots-flow's engine (the one `<DotsFlow/>` and `use_dots_flow`
+//! run on: no second implementation of the flow's logic) rendered into the element's shadow
+//! root with the component's markup (`dots_flow::markup`), without Leptos: a page that is not
+//! a Leptos app does not pay for Leptos' reactive system and renderer. The engine's events
+//! become DOM events. The ES module `js/dots-flow.js` defines the element itself (its
+//! attributes, properties and lifecycle) and drives this core; `scripts/build-element.sh`
+//! puts both in `pkg/element/`.
 
+use dots_flow::engine::{Change, EngineOptions, FlowEngine};
 use dots_flow::{
-    BrowserFlow, Credentials, DotsFlow, FlowError, FlowEvent, FlowSource, FlowStatus, FlowStyle,
+    markup, BrowserFlow, Credentials, FlowError, FlowEvent, FlowSource, FlowStatus, FlowStyle,
     PayoutFeeParty, Step, StepName, StyleVariable, Theme,
 };
 use js_sys::{Array, Object, Reflect, JSON};
-use leptos::prelude::*;
-use send_wrapper::SendWrapper;
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::HtmlElement;
+use web_sys::{Document, Element, HtmlElement, HtmlIFrameElement};
 
-type Mounted = leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>;
-
-/// What restarts the flow when it changes (the component reads these once, as its Leptos
-/// props are read).
+/// What restarts the flow when it changes (the engine is told these once).
 #[derive(Clone)]
 struct Settings {
     endpoint: String,
@@ -45,19 +47,59 @@ impl Default for Settings {
     }
 }
 
-/// One `<dots-flow>` element's component.
-#[wasm_bindgen]
-pub struct DotsFlowCore {
-    host: HtmlElement,
-    container: HtmlElement,
-    owner: Owner,
-    steps: RwSignal<Vec<Step>>,
+/// What the view shows: the engine's state as it changes, and the element's own settings.
+#[derive(Default)]
+struct Model {
+    steps: Vec<Step>,
+    status: FlowStatus,
+    flow: Option<BrowserFlow>,
+    height: f64,
+    error: Option<FlowError>,
+    completed: Vec<StepName>,
     theme: Option<Theme>,
     variables: Vec<(StyleVariable, String)>,
-    style: RwSignal<Option<FlowStyle>>,
-    title: RwSignal<Option<String>>,
-    settings: Settings,
-    mounted: Option<Mounted>,
+    style: Option<FlowStyle>,
+    title: Option<String>,
+}
+
+/// The component's markup (see `dots_flow::markup`), built once; the frame is made afresh
+/// for each flow start and after an error.
+struct View {
+    root: HtmlElement,
+    announcement: Element,
+    error: Element,
+    error_message: Element,
+    frame: Option<HtmlIFrameElement>,
+    /// What was last written where a rewrite has effects (a `src` reloads the frame, a live
+    /// region's text is read out again).
+    written: [String; 3],
+}
+
+struct Shared {
+    host: HtmlElement,
+    model: RefCell<Model>,
+    view: RefCell<View>,
+    settings: RefCell<Settings>,
+    engine: RefCell<Option<FlowEngine>>,
+    /// The retry button's click listener.
+    on_retry: Closure<dyn FnMut()>,
+}
+
+/// One `<dots-flow>` element's core.
+#[wasm_bindgen]
+pub struct DotsFlowCore(Rc<Shared>);
+
+fn document() -> Document {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .expect_throw("a page has a document")
+}
+
+/// A new element `tag` with `class`.
+fn element(document: &Document, tag: &str, class: &str) -> Element {
+    let element = document.create_element(tag).expect_throw("a known tag");
+    element.set_class_name(class);
+    element
 }
 
 /// Dispatches `name` on `host`: a `CustomEvent` that bubbles out of the shadow root.
@@ -305,108 +347,224 @@ fn read_variables(value: &JsValue) -> Result<Vec<(StyleVariable, String)>, JsVal
     Ok(variables)
 }
 
+/// Starts (again) with a fresh engine: a given flow is framed by this start only.
+fn start(shared: &Rc<Shared>) {
+    // The old engine stops first (its listener, timers and stream go with it).
+    drop(shared.engine.borrow_mut().take());
+    let settings = shared.settings.borrow().clone();
+    shared.settings.borrow_mut().flow = None;
+    let defaults = EngineOptions::default();
+    let options = EngineOptions {
+        source: FlowSource::from(settings.endpoint).with_credentials(settings.credentials),
+        metadata: settings.metadata,
+        require_auth: settings.require_auth,
+        hide_go_to_dashboard_on_complete: settings.hide_go_to_dashboard,
+        min_height: settings.min_height.unwrap_or(defaults.min_height),
+        max_height: settings.max_height.unwrap_or(defaults.max_height),
+        ..defaults
+    };
+    let (for_frame, for_sink) = (Rc::downgrade(shared), Rc::downgrade(shared));
+    let engine = FlowEngine::new(
+        options,
+        settings.flow,
+        move || for_frame.upgrade()?.view.borrow().frame.clone(),
+        move |change| {
+            if let Some(shared) = for_sink.upgrade() {
+                changed(&shared, change);
+            }
+        },
+    );
+    // A fresh frame (a browsing context of its own) for the new flow.
+    if let Some(old) = shared.view.borrow_mut().frame.take() {
+        old.remove();
+    }
+    let steps = {
+        let mut model = shared.model.borrow_mut();
+        model.height = engine.height();
+        model.steps.clone()
+    };
+    *shared.engine.borrow_mut() = Some(engine.clone());
+    render(shared);
+    if !engine.adopt(steps.clone()) {
+        engine.start(steps);
+    }
+}
+
+/// The engine changed something: the model and the view follow, then the page hears of it.
+fn changed(shared: &Shared, change: Change) {
+    let host = &shared.host;
+    {
+        let mut model = shared.model.borrow_mut();
+        match change {
+            Change::Status(now) => {
+                model.status = now;
+                let _ = host.set_attribute("status", now.as_str());
+            }
+            Change::Flow(now) => model.flow = now,
+            Change::Height(now) => model.height = now,
+            Change::Error(now) => model.error = now,
+            Change::Completed(now) => model.completed = now,
+            Change::Event(event) => {
+                drop(model);
+                redispatch(host, event);
+                return;
+            }
+            Change::Finished(flow) => {
+                drop(model);
+                let flow = object(&[
+                    ("id", text(flow.id.as_str())),
+                    ("link", text(&flow.link)),
+                    ("steps", Some(names(&flow.steps))),
+                    ("completed_steps", Some(names(&flow.completed_steps))),
+                ]);
+                dispatch(host, "dots-flow-complete", &object(&[("flow", Some(flow))]));
+                return;
+            }
+        }
+    }
+    render(shared);
+}
+
+/// Writes the model into the view (only what differs where a rewrite would show).
+fn render(shared: &Shared) {
+    let model = shared.model.borrow();
+    let mut view = shared.view.borrow_mut();
+    let view = &mut *view;
+    let style = model.style.as_ref();
+    let root = &view.root;
+    let _ = root.set_attribute("data-status", model.status.as_str());
+    let _ = root.set_attribute("data-theme", markup::theme_name(style));
+    // Through the CSSOM, as the component does: no `style-src 'unsafe-inline'` needed.
+    let css = markup::root_style(model.height, style);
+    if view.written[0] != css {
+        root.style().set_css_text(&css);
+        view.written[0] = css;
+    }
+    let title = model.title.as_deref().unwrap_or(markup::DEFAULT_TITLE);
+    let said = markup::announcement(model.status, model.completed.last(), title);
+    if view.written[1] != said {
+        view.announcement.set_text_content(Some(&said));
+        view.written[1] = said;
+    }
+    if markup::shows_retry(model.status) {
+        if let Some(frame) = view.frame.take() {
+            frame.remove();
+        }
+        view.error_message
+            .set_text_content(Some(&markup::error_text(
+                model.status,
+                model.error.as_ref(),
+            )));
+        let _ = root.append_child(&view.error);
+        return;
+    }
+    view.error.remove();
+    let frame = match &view.frame {
+        Some(frame) => frame.clone(),
+        None => {
+            let frame: HtmlIFrameElement =
+                element(&document(), "iframe", "dots-flow__frame").unchecked_into();
+            frame.set_referrer_policy(markup::REFERRER_POLICY);
+            frame.style().set_css_text(markup::FRAME_STYLE);
+            let _ = root.append_child(&frame);
+            view.written[2].clear();
+            view.frame = Some(frame.clone());
+            frame
+        }
+    };
+    // `allow` before `src`: it applies to the navigation.
+    let _ = frame.set_attribute("allow", markup::frame_allow(&model.steps));
+    frame.set_title(title);
+    match markup::frame_src(model.flow.as_ref(), style) {
+        Some(src) if view.written[2] != src => {
+            frame.set_src(&src);
+            view.written[2] = src;
+        }
+        Some(_) => {}
+        None => {
+            let _ = frame.remove_attribute("src");
+            view.written[2].clear();
+        }
+    }
+}
+
 #[wasm_bindgen]
 impl DotsFlowCore {
     /// A core for `host`, rendering into `container` (inside the element's shadow root).
-    /// Nothing is shown until [`DotsFlowCore::start`].
+    /// Nothing is asked for until [`DotsFlowCore::start`].
     #[wasm_bindgen(constructor)]
     pub fn new(host: HtmlElement, container: HtmlElement) -> DotsFlowCore {
-        let owner = Owner::new();
-        let (steps, style, title) = owner.with(|| {
-            (
-                RwSignal::new(Vec::<Step>::new()),
-                RwSignal::new(None::<FlowStyle>),
-                RwSignal::new(None::<String>),
-            )
-        });
-        DotsFlowCore {
-            host,
-            container,
-            owner,
-            steps,
-            theme: None,
-            variables: Vec::new(),
-            style,
-            title,
-            settings: Settings::default(),
-            mounted: None,
+        let document = document();
+        let root: HtmlElement = element(&document, "div", "dots-flow").unchecked_into();
+        let announcement = element(&document, "p", "dots-flow__status");
+        let _ = announcement.set_attribute("role", "status");
+        let skeleton = element(&document, "div", "dots-flow__skeleton");
+        let _ = skeleton.set_attribute("aria-hidden", "true");
+        for class in markup::SKELETON_BARS {
+            let _ = skeleton.append_child(&element(&document, "div", class));
         }
+        let error = element(&document, "div", "dots-flow__error");
+        let _ = error.set_attribute("role", "alert");
+        let error_message = element(&document, "p", "dots-flow__error-message");
+        let button = element(&document, "button", "dots-flow__retry");
+        let _ = button.set_attribute("type", "button");
+        button.set_text_content(Some(markup::RETRY_LABEL));
+        let _ = error.append_child(&error_message);
+        let _ = error.append_child(&button);
+        let _ = root.append_child(&announcement);
+        let _ = root.append_child(&skeleton);
+        let _ = container.append_child(&root);
+        let shared = Rc::new_cyclic(|me: &Weak<Shared>| {
+            let me = me.clone();
+            Shared {
+                host,
+                model: RefCell::new(Model::default()),
+                view: RefCell::new(View {
+                    root,
+                    announcement,
+                    error,
+                    error_message,
+                    frame: None,
+                    written: Default::default(),
+                }),
+                settings: RefCell::new(Settings::default()),
+                engine: RefCell::new(None),
+                on_retry: Closure::new(move || {
+                    if let Some(shared) = me.upgrade() {
+                        start(&shared);
+                    }
+                }),
+            }
+        });
+        let _ = button
+            .add_event_listener_with_callback("click", shared.on_retry.as_ref().unchecked_ref());
+        DotsFlowCore(shared)
     }
 
-    /// Mounts the component (again: a restart with a fresh flow). A flow given with
+    /// Starts with a fresh flow (again: a restart). A flow given with
     /// [`DotsFlowCore::set_flow`] is framed by the next start only: a restart (`retry()`, new
     /// metadata, a restarting attribute) asks for a fresh one.
-    pub fn start(&mut self) {
-        self.mounted = None;
-        let initial = self.settings.flow.take();
-        let Settings {
-            endpoint,
-            credentials,
-            min_height,
-            max_height,
-            require_auth,
-            hide_go_to_dashboard,
-            flow: _,
-            metadata,
-        } = self.settings.clone();
-        let flow = initial;
-        let source = FlowSource::from(endpoint).with_credentials(credentials);
-        let (steps, style, title) = (self.steps, self.style, self.title);
-        let host = SendWrapper::new(self.host.clone());
-        let handle = leptos::mount::mount_to(self.container.clone(), move || {
-            let status = RwSignal::new(FlowStatus::Loading);
-            let reflect = host.clone();
-            Effect::new(move |_| {
-                let _ = reflect.set_attribute("status", status.get().as_str());
-            });
-            let (on_flow, on_other) = (host.clone(), host.clone());
-            view! {
-                <DotsFlow
-                    steps=steps
-                    source=source
-                    flow=flow
-                    metadata=metadata
-                    style=style
-                    title=title
-                    min_height=min_height.unwrap_or(dots_flow::DEFAULT_MIN_HEIGHT)
-                    max_height=max_height.unwrap_or(dots_flow::DEFAULT_MAX_HEIGHT)
-                    require_auth=require_auth
-                    hide_go_to_dashboard_on_complete=hide_go_to_dashboard
-                    status=status
-                    on_flow_complete=move |flow: BrowserFlow| {
-                        let flow = object(&[
-                            ("id", text(flow.id.as_str())),
-                            ("link", text(&flow.link)),
-                            ("steps", Some(names(&flow.steps))),
-                            ("completed_steps", Some(names(&flow.completed_steps))),
-                        ]);
-                        dispatch(&on_flow, "dots-flow-complete", &object(&[("flow", Some(flow))]))
-                    }
-                    // One callback for the rest (each callback type costs its own code).
-                    on_event=move |event: FlowEvent| redispatch(&on_other, event)
-                />
-            }
-            .into_any()
-        });
-        self.mounted = Some(handle);
+    pub fn start(&self) {
+        start(&self.0);
     }
 
     /// An attribute changed (`None`: removed). Returns whether the flow must restart (the
     /// element restarts it once, after applying every change).
-    pub fn attribute(&mut self, name: &str, value: Option<String>) -> bool {
-        let settings = &mut self.settings;
+    pub fn attribute(&self, name: &str, value: Option<String>) -> bool {
+        let mut settings = self.0.settings.borrow_mut();
         match name {
             "steps" => {
+                drop(settings);
                 let steps = value
                     .unwrap_or_default()
                     .split_whitespace()
                     .map(|name| Step::new(StepName::parse(name)))
                     .collect();
-                self.set_steps_if_changed(steps);
-                false
+                self.set_steps_if_changed(steps)
             }
             "theme" => {
-                self.theme = match value.as_deref() {
+                drop(settings);
+                self.0.model.borrow_mut().theme = match value.as_deref() {
                     Some("dark") => Some(Theme::Dark),
                     Some("light") => Some(Theme::Light),
                     _ => None,
@@ -415,6 +573,7 @@ impl DotsFlowCore {
                 false
             }
             "styles" => {
+                drop(settings);
                 let parsed = match value.as_deref() {
                     None | Some("") => Ok(Vec::new()),
                     Some(json) => JSON::parse(json)
@@ -423,7 +582,7 @@ impl DotsFlowCore {
                 };
                 match parsed {
                     Ok(variables) => {
-                        self.variables = variables;
+                        self.0.model.borrow_mut().variables = variables;
                         self.restyle();
                     }
                     Err(err) => self.report_attribute_error(err),
@@ -431,10 +590,9 @@ impl DotsFlowCore {
                 false
             }
             "frame-title" => {
-                let title = value.filter(|t| !t.is_empty());
-                if self.title.with_untracked(|t| *t != title) {
-                    self.title.set(title);
-                }
+                drop(settings);
+                self.0.model.borrow_mut().title = value.filter(|t| !t.is_empty());
+                render(&self.0);
                 false
             }
             "endpoint" => {
@@ -472,8 +630,9 @@ impl DotsFlowCore {
     }
 
     /// The `steps` property: an array of step names or step objects with their options.
+    /// Returns whether they differ from the current ones (then the flow must restart).
     #[wasm_bindgen(js_name = setSteps)]
-    pub fn set_steps(&mut self, value: JsValue) -> Result<(), JsValue> {
+    pub fn set_steps(&self, value: JsValue) -> Result<bool, JsValue> {
         if !Array::is_array(&value) {
             return Err(type_error(
                 "steps",
@@ -485,14 +644,13 @@ impl DotsFlowCore {
             .enumerate()
             .map(|(i, item)| read_step(&item, i))
             .collect::<Result<Vec<_>, _>>()?;
-        self.set_steps_if_changed(steps);
-        Ok(())
+        Ok(self.set_steps_if_changed(steps))
     }
 
     /// The `styles` property: an object of Flow Styles variables.
     #[wasm_bindgen(js_name = setStyles)]
-    pub fn set_styles(&mut self, value: JsValue) -> Result<(), JsValue> {
-        self.variables = read_variables(&value)?;
+    pub fn set_styles(&self, value: JsValue) -> Result<(), JsValue> {
+        self.0.model.borrow_mut().variables = read_variables(&value)?;
         self.restyle();
         Ok(())
     }
@@ -500,8 +658,8 @@ impl DotsFlowCore {
     /// The `flow` property: a flow already created for the steps (the proxy's answer, as the
     /// SSR path passes it), framed by the next start.
     #[wasm_bindgen(js_name = setFlow)]
-    pub fn set_flow(&mut self, value: JsValue) -> Result<(), JsValue> {
-        self.settings.flow = if value.is_null() || value.is_undefined() {
+    pub fn set_flow(&self, value: JsValue) -> Result<(), JsValue> {
+        let flow = if value.is_null() || value.is_undefined() {
             None
         } else {
             let json = JSON::stringify(&value)
@@ -510,47 +668,54 @@ impl DotsFlowCore {
                 .ok_or_else(|| type_error("flow", "not a JSON object"))?;
             Some(dots_flow::parse_flow(&json).map_err(|why| type_error("flow", &why))?)
         };
+        self.0.settings.borrow_mut().flow = flow;
         Ok(())
     }
 
     /// The `metadata` property: any JSON value attached to the flow. Applied at the next
     /// start.
     #[wasm_bindgen(js_name = setMetadata)]
-    pub fn set_metadata(&mut self, value: JsValue) -> Result<(), JsValue> {
-        self.settings.metadata = match to_json(&value, "metadata")? {
+    pub fn set_metadata(&self, value: JsValue) -> Result<(), JsValue> {
+        let metadata = match to_json(&value, "metadata")? {
             serde_json::Value::Null => None,
             json => Some(json),
         };
+        self.0.settings.borrow_mut().metadata = metadata;
         Ok(())
     }
 
-    /// Unmounts the component: every listener and timer it had is gone.
-    pub fn stop(&mut self) {
-        self.mounted = None;
+    /// Stops the flow: every listener, timer and stream of it is gone.
+    pub fn stop(&self) {
+        drop(self.0.engine.borrow_mut().take());
     }
 
     /// New steps start a new flow; equal ones change nothing (a framework that renders again
     /// sets the same steps again, often as a new array).
-    fn set_steps_if_changed(&self, steps: Vec<Step>) {
-        if self.steps.with_untracked(|current| *current != steps) {
-            self.steps.set(steps);
+    fn set_steps_if_changed(&self, steps: Vec<Step>) -> bool {
+        let mut model = self.0.model.borrow_mut();
+        if model.steps == steps {
+            return false;
         }
+        model.steps = steps;
+        true
     }
 
     fn restyle(&self) {
-        let style = (self.theme.is_some() || !self.variables.is_empty()).then(|| {
-            let mut style = match self.theme {
-                Some(Theme::Dark) => FlowStyle::dark(),
-                _ => FlowStyle::light(),
-            };
-            for (variable, value) in &self.variables {
-                style.set(*variable, value.clone());
-            }
-            style
-        });
-        if self.style.with_untracked(|current| *current != style) {
-            self.style.set(style);
+        {
+            let mut model = self.0.model.borrow_mut();
+            let style = (model.theme.is_some() || !model.variables.is_empty()).then(|| {
+                let mut style = match model.theme {
+                    Some(Theme::Dark) => FlowStyle::dark(),
+                    _ => FlowStyle::light(),
+                };
+                for (variable, value) in &model.variables {
+                    style.set(*variable, value.clone());
+                }
+                style
+            });
+            model.style = style;
         }
+        render(&self.0);
     }
 
     fn report_attribute_error(&self, err: JsValue) {
@@ -563,13 +728,12 @@ impl DotsFlowCore {
             ("message", text(&message)),
             ("field", text("styles")),
         ]);
-        dispatch(&self.host, "dots-error", &detail);
+        dispatch(&self.0.host, "dots-error", &detail);
     }
 }
 
 impl Drop for DotsFlowCore {
     fn drop(&mut self) {
-        self.mounted = None;
-        self.owner.cleanup();
+        drop(self.0.engine.borrow_mut().take());
     }
 }
