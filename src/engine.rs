@@ -7,9 +7,6 @@
 use dots_api::{
     BrowserFlow, FlowId, FlowMessage, StartFlowRequest, Step, StepName, StepStatus, StreamEvent,
 };
-use leptos::prelude::{
-    set_interval_with_handle, set_timeout_with_handle, window, IntervalHandle, TimeoutHandle,
-};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -18,10 +15,11 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlIFrameElement, MessageEvent};
 
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
-use crate::hook::{DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE};
 use crate::link::{Credentials, FlowSource};
+use crate::markup::{DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE};
 use crate::messages;
-use crate::server_events::{browser, StreamState};
+use crate::stream::{self as browser, StreamState};
+use crate::timer::{set_interval, set_timeout, Interval, Timeout};
 
 /// What the engine is told once (a new engine for other settings).
 #[derive(Clone, Debug)]
@@ -88,9 +86,9 @@ pub enum Change {
 /// Timers of one flow, cleared together.
 #[derive(Default)]
 struct Timers {
-    load: Option<TimeoutHandle>,
-    refresh: Option<TimeoutHandle>,
-    confirm: Option<IntervalHandle>,
+    load: Option<Timeout>,
+    refresh: Option<Timeout>,
+    confirm: Option<Interval>,
 }
 
 impl Timers {
@@ -240,8 +238,12 @@ impl FlowEngine {
             let mut state = inner.state.borrow_mut();
             state.height = clamp(&inner, DEFAULT_HEIGHT);
         }
-        let _ = window()
-            .add_event_listener_with_callback("message", inner.listener.as_ref().unchecked_ref());
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback(
+                "message",
+                inner.listener.as_ref().unchecked_ref(),
+            );
+        }
         FlowEngine(inner)
     }
 
@@ -296,8 +298,12 @@ impl FlowEngine {
 impl Drop for Inner {
     fn drop(&mut self) {
         std::mem::take(&mut self.state.get_mut().timers).clear();
-        let _ = window()
-            .remove_event_listener_with_callback("message", self.listener.as_ref().unchecked_ref());
+        if let Some(window) = web_sys::window() {
+            let _ = window.remove_event_listener_with_callback(
+                "message",
+                self.listener.as_ref().unchecked_ref(),
+            );
+        }
     }
 }
 
@@ -565,10 +571,10 @@ fn fetch_flow(
 }
 
 /// Arms a timer that refreshes the link at `at` (ms since the epoch).
-fn arm_due(inner: &Rc<Inner>, at: f64, generation: u64) -> Option<TimeoutHandle> {
+fn arm_due(inner: &Rc<Inner>, at: f64, generation: u64) -> Option<Timeout> {
     let me = Rc::downgrade(inner);
     let wait = (at - js_sys::Date::now()).max(0.0);
-    set_timeout_with_handle(
+    set_timeout(
         move || {
             if let Some(inner) = me.upgrade().filter(|inner| current(inner, generation)) {
                 refresh(&inner, generation, Refresh::Due);
@@ -576,7 +582,6 @@ fn arm_due(inner: &Rc<Inner>, at: f64, generation: u64) -> Option<TimeoutHandle>
         },
         Duration::from_millis(wait as u64),
     )
-    .ok()
 }
 
 /// Puts a fetched flow in place and arms its timers.
@@ -628,7 +633,7 @@ fn install(inner: &Rc<Inner>, fetched: (BrowserFlow, String), generation: u64, r
     tell(inner, Change::Flow(Some(flow)));
 
     let me = Rc::downgrade(inner);
-    let load = set_timeout_with_handle(
+    let load = set_timeout(
         move || {
             if let Some(inner) = me.upgrade().filter(|inner| current(inner, generation)) {
                 if status(&inner) == FlowStatus::Loading {
@@ -637,11 +642,10 @@ fn install(inner: &Rc<Inner>, fetched: (BrowserFlow, String), generation: u64, r
             }
         },
         inner.options.load_timeout,
-    )
-    .ok();
+    );
     let me = Rc::downgrade(inner);
     let confirm_timer = inner.options.confirm_interval.and_then(|every| {
-        set_interval_with_handle(
+        set_interval(
             move || {
                 // Only while the server's stream is not open: it confirms at once.
                 if let Some(inner) = me.upgrade().filter(|inner| current(inner, generation)) {
@@ -656,7 +660,6 @@ fn install(inner: &Rc<Inner>, fetched: (BrowserFlow, String), generation: u64, r
             },
             every,
         )
-        .ok()
     });
     // Due `refresh_margin` before expiry, but never sooner than 1 s after arrival (or at
     // expiry, if that is sooner): a backend handing out short-lived links cannot start a tight

@@ -8,16 +8,7 @@ use std::time::Duration;
 
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
 use crate::link::FlowSource;
-
-/// Height of the frame before the flow reports its own (CSS pixels).
-pub const DEFAULT_HEIGHT: f64 = 480.0;
-/// Default lower bound of the frame's height.
-pub const DEFAULT_MIN_HEIGHT: f64 = 240.0;
-/// Default upper bound of the frame's height.
-pub const DEFAULT_MAX_HEIGHT: f64 = 4000.0;
-/// Height changes smaller than this are ignored, so a frame that measures itself can never
-/// start a resize loop.
-pub const HEIGHT_TOLERANCE: f64 = 2.0;
+use crate::markup::{DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT};
 
 /// Options of [`use_dots_flow_with_options`]. Every field has a sensible default.
 #[derive(Clone)]

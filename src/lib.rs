@@ -23,37 +23,48 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "leptos")]
 mod early;
 #[cfg(not(feature = "ssr"))]
 pub mod engine;
 mod events;
+#[cfg(feature = "leptos")]
 mod flow_frame;
+#[cfg(feature = "leptos")]
 mod hook;
 mod json;
 mod link;
 pub mod markup;
 mod messages;
+#[cfg(feature = "leptos")]
 mod server_events;
+mod stream;
+#[cfg(not(feature = "ssr"))]
+mod timer;
 
 pub use dots_api::{
     BrowserFlow, FlowId, FlowMessage, FlowStyle, PayoutFeeParty, StartFlowRequest, Step, StepName,
     StepOptions, StepStatus, StreamEvent, StyleVariable, Theme, UserId,
 };
+#[cfg(feature = "leptos")]
 pub use early::{DotsFlowEarlyMessages, EARLY_MESSAGES_SCRIPT};
 pub use events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
+#[cfg(feature = "leptos")]
 pub use flow_frame::{DotsFlow, DotsFlowProps};
-pub use hook::{
-    use_dots_flow, use_dots_flow_with_options, UseDotsFlowOptions, UseDotsFlowReturn,
-    DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE,
-};
+#[cfg(feature = "leptos")]
+pub use hook::{use_dots_flow, use_dots_flow_with_options, UseDotsFlowOptions, UseDotsFlowReturn};
 pub use link::{
     parse_flow, prefetch_flow, request_flow, request_flow_with, Credentials, FlowFuture, FlowSource,
 };
-pub use markup::{chrome_css, CHROME_PROPERTIES};
+pub use markup::{
+    chrome_css, CHROME_PROPERTIES, DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT,
+    HEIGHT_TOLERANCE,
+};
 pub use messages::{
     accept as accept_message, link_origin, parse_data as parse_message_data, FrameMessage,
 };
+#[cfg(feature = "leptos")]
 pub use server_events::{
-    use_dots_events, use_dots_events_with_options, StreamState, UseDotsEventsOptions,
-    UseDotsEventsReturn,
+    use_dots_events, use_dots_events_with_options, UseDotsEventsOptions, UseDotsEventsReturn,
 };
+pub use stream::StreamState;

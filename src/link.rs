@@ -175,10 +175,9 @@ impl FlowSource {
 #[cfg(not(feature = "ssr"))]
 fn events_from(mut flow: BrowserFlow, endpoint: &str) -> BrowserFlow {
     if let Some(events) = &flow.events {
-        let base = leptos::prelude::window()
-            .location()
-            .href()
-            .ok()
+        let base = web_sys::window()
+            .map(|w| w.location())
+            .and_then(|l| l.href().ok())
             .and_then(|page| web_sys::Url::new_with_base(endpoint, &page).ok());
         if let Some(url) =
             base.and_then(|base| web_sys::Url::new_with_base(events, &base.href()).ok())
@@ -319,8 +318,12 @@ pub fn prefetch_flow(source: FlowSource, request: StartFlowRequest) -> FlowSourc
         // mount, and a page may well prefetch before it mounts anything.
         #[cfg(target_arch = "wasm32")]
         wasm_bindgen_futures::spawn_local(fetch);
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(all(not(target_arch = "wasm32"), feature = "leptos"))]
         leptos::task::spawn_local(fetch);
+        // Natively without Leptos there is no executor: the component's first request then
+        // asks `source` itself.
+        #[cfg(all(not(target_arch = "wasm32"), not(feature = "leptos")))]
+        drop(fetch);
     }
     let pending = Arc::new(std::sync::Mutex::new(Some((request, receiver))));
     let fallback = source.clone();

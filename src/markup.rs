@@ -17,6 +17,16 @@ use dots_api::{BrowserFlow, FlowStyle, Step, StepName, StyleVariable, Theme};
 
 use crate::events::{FlowError, FlowStatus};
 
+/// Height of the frame before the flow reports its own (CSS pixels).
+pub const DEFAULT_HEIGHT: f64 = 480.0;
+/// Default lower bound of the frame's height.
+pub const DEFAULT_MIN_HEIGHT: f64 = 240.0;
+/// Default upper bound of the frame's height.
+pub const DEFAULT_MAX_HEIGHT: f64 = 4000.0;
+/// Height changes smaller than this are ignored, so a frame that measures itself can never
+/// start a resize loop.
+pub const HEIGHT_TOLERANCE: f64 = 2.0;
+
 /// The frame's accessible title when the app gives none.
 pub const DEFAULT_TITLE: &str = "Payout setup";
 /// The retry button's label.

@@ -126,32 +126,36 @@ impl FlowStyle {
     /// A complete dark palette (the one in Dots' styling guide).
     pub fn dark() -> Self {
         use StyleVariable::*;
+        const DARK: [(StyleVariable, &str); 19] = [
+            (BackgroundColor, "#000000"),
+            (PrimaryTextColor, "#ffffff"),
+            (SecondaryTextColor, "#9ca3af"),
+            (TertiaryTextColor, "#9ca3af"),
+            (PrimaryColor, "#c88bc4"),
+            (TabBackgroundColor, "#111827"),
+            (TabHoverBackgroundColor, "#374151"),
+            (TabBorderColor, "#e5e7eb"),
+            (TabHoverBorderColor, "#7dd3fc"),
+            (ButtonBackgroundColor, "#c88bc4"),
+            (ButtonTextColor, "#ffffff"),
+            (ButtonHoverTextColor, "#ffffff"),
+            (ButtonHoverBackgroundColor, "#a672a2"),
+            (ButtonDisabledBackgroundColor, "#1f2937"),
+            (ButtonDisabledTextColor, "#d1d5db"),
+            (InputBackgroundColor, "#111827"),
+            (InputBorderColor, "#c88bc4"),
+            (InputPlaceholderColor, "#4b5563"),
+            (BorderRadius, "8px"),
+        ];
+        // Inserted one by one: collecting into the map would sort, and the sort's code would
+        // be in every browser bundle that themes.
+        let mut variables = BTreeMap::new();
+        for (variable, value) in DARK {
+            variables.insert(variable, value.to_owned());
+        }
         Self {
             theme: Theme::Dark,
-            variables: [
-                (BackgroundColor, "#000000"),
-                (PrimaryTextColor, "#ffffff"),
-                (SecondaryTextColor, "#9ca3af"),
-                (TertiaryTextColor, "#9ca3af"),
-                (PrimaryColor, "#c88bc4"),
-                (TabBackgroundColor, "#111827"),
-                (TabHoverBackgroundColor, "#374151"),
-                (TabBorderColor, "#e5e7eb"),
-                (TabHoverBorderColor, "#7dd3fc"),
-                (ButtonBackgroundColor, "#c88bc4"),
-                (ButtonTextColor, "#ffffff"),
-                (ButtonHoverTextColor, "#ffffff"),
-                (ButtonHoverBackgroundColor, "#a672a2"),
-                (ButtonDisabledBackgroundColor, "#1f2937"),
-                (ButtonDisabledTextColor, "#d1d5db"),
-                (InputBackgroundColor, "#111827"),
-                (InputBorderColor, "#c88bc4"),
-                (InputPlaceholderColor, "#4b5563"),
-                (BorderRadius, "8px"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k, v.to_owned()))
-            .collect(),
+            variables,
         }
     }
 

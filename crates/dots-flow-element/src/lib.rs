@@ -737,3 +737,7 @@ impl Drop for DotsFlowCore {
         drop(self.0.engine.borrow_mut().take());
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
