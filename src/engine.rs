@@ -748,7 +748,9 @@ fn begin(inner: &Rc<Inner>, requested: Vec<Step>, generation: u64) {
     tell(inner, Change::Flow(None));
     tell(inner, Change::Completed(Vec::new()));
     let request = request_for(inner, requested);
-    if let Err(err) = request.validate() {
+    let json_len =
+        |value: &serde_json::Value| crate::json::to_text(value).map_or(usize::MAX, |t| t.len());
+    if let Err(err) = request.validate_with(json_len) {
         fail(inner, FlowError::InvalidSteps(err));
         return;
     }

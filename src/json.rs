@@ -3,11 +3,30 @@
 //! The component only *reads* a handful of fields (a flow's id, link and steps; an error's
 //! code; a message's height or step). `JSON.parse` plus property reads does that without
 //! shipping a JSON deserializer in every app's wasm: this was about 15 KiB of the gzipped
-//! bundle. Requests are still written with `serde_json`.
+//! bundle. It *writes* JSON (a request, the `?styles=` value) with `JSON.stringify` too, from
+//! the JS value serde-wasm-bindgen makes of it: serde_json's writer brought `std::io`'s error
+//! machinery and float printing into the wasm.
 
 use dots_api::MessageFields;
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
+
+/// `value` as JSON text: in the browser written by `JSON.stringify` (maps as plain objects;
+/// `None` if the value holds what JSON cannot: a number beyond 2^53, say); natively by
+/// serde_json.
+pub fn to_text<T: serde::Serialize>(value: &T) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let js = value
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .ok()?;
+        JSON::stringify(&js).ok()?.as_string()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        serde_json::to_string(value).ok()
+    }
+}
 
 /// A parsed JSON object (never an array or `null`).
 #[derive(Clone, Debug)]

@@ -209,9 +209,9 @@ pub async fn request_flow_with(
     request: &StartFlowRequest,
     credentials: Credentials,
 ) -> Result<BrowserFlow, FlowError> {
-    // A `Value` always serializes; the error is kept anyway rather than unwrapped.
-    let body = serde_json::to_string(request)
-        .map_err(|_| FlowError::BackendUnreachable("the request could not be encoded".into()))?;
+    let body = crate::json::to_text(request).ok_or_else(|| {
+        FlowError::InvalidResponse("the request could not be written as JSON".into())
+    })?;
     let built = gloo_net::http::Request::post(endpoint)
         .credentials(credentials.web())
         .header("content-type", "application/json")

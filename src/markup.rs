@@ -146,8 +146,18 @@ pub fn frame_allow(steps: &[Step]) -> &'static str {
 /// The frame's `src`: the flow's link with `?styles=`; `None` until there is a flow.
 pub fn frame_src(flow: Option<&BrowserFlow>, style: Option<&FlowStyle>) -> Option<String> {
     let link = &flow?.link;
-    Some(match style {
-        Some(style) => style.apply_to_link(link),
-        None => link.clone(),
-    })
+    let Some(style) = style else {
+        return Some(link.clone());
+    };
+    // In the browser the JSON and its encoding are the browser's own (`JSON.stringify`,
+    // `encodeURIComponent`): the same text, without a JSON writer in the wasm.
+    #[cfg(target_arch = "wasm32")]
+    {
+        // (A map of strings always becomes JSON.)
+        let json = crate::json::to_text(style).unwrap_or_default();
+        let value = String::from(js_sys::encode_uri_component(&json));
+        Some(dots_api::link_with_styles(link, &value))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    Some(style.apply_to_link(link))
 }

@@ -107,8 +107,15 @@ impl CreateFlowRequest {
 
     /// Checks every documented rule; the error names the first field at fault.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        self.validate_with(|value| value.to_string().len())
+    }
+
+    /// [`StartFlowRequest::validate`], with the length of the metadata's JSON measured by
+    /// `json_len` (a browser measures what its own `JSON.stringify` writes, so its bundle
+    /// carries no JSON writer).
+    pub fn validate_with(&self, json_len: impl Fn(&Value) -> usize) -> Result<(), ValidationError> {
         validate_steps(&self.steps)?;
-        validate_metadata(self.metadata.as_ref())
+        validate_metadata(self.metadata.as_ref(), json_len)
     }
 }
 
@@ -148,8 +155,15 @@ impl StartFlowRequest {
 
     /// Checks every documented rule; the error names the first field at fault.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        self.validate_with(|value| value.to_string().len())
+    }
+
+    /// [`StartFlowRequest::validate`], with the length of the metadata's JSON measured by
+    /// `json_len` (a browser measures what its own `JSON.stringify` writes, so its bundle
+    /// carries no JSON writer).
+    pub fn validate_with(&self, json_len: impl Fn(&Value) -> usize) -> Result<(), ValidationError> {
         validate_steps(&self.steps)?;
-        validate_metadata(self.metadata.as_ref())
+        validate_metadata(self.metadata.as_ref(), json_len)
     }
 }
 
@@ -232,11 +246,14 @@ fn validate_steps(steps: &[Step]) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn validate_metadata(metadata: Option<&Value>) -> Result<(), ValidationError> {
+fn validate_metadata(
+    metadata: Option<&Value>,
+    json_len: impl Fn(&Value) -> usize,
+) -> Result<(), ValidationError> {
     match metadata {
         None | Some(Value::Null) => Ok(()),
         Some(value @ (Value::String(_) | Value::Object(_))) => {
-            if value.to_string().len() > MAX_METADATA_BYTES {
+            if json_len(value) > MAX_METADATA_BYTES {
                 Err(ValidationError::new(
                     "metadata",
                     format!("metadata must be at most {MAX_METADATA_BYTES} bytes of JSON"),

@@ -35,7 +35,10 @@ pub use ids::{FlowId, TransferId, UserId};
 pub use message::{FlowMessage, MessageFields, StepStatus, MAX_REPORTED_HEIGHT};
 pub use step::{is_dots_redirect_url, PayoutFeeParty, Step, StepName, StepOptions};
 pub use stream_event::StreamEvent;
-pub use style::{decode_uri_component, encode_uri_component, FlowStyle, StyleVariable, Theme};
+pub use style::{
+    decode_uri_component, encode_uri_component, link_with_styles, FlowStyle, StyleVariable,
+    StyleVariables, Theme,
+};
 pub use transfer::{
     CreateTransferRequest, Transaction, Transfer, TransferList, TransferStatus, TransferType,
     UserList,

@@ -2,7 +2,7 @@
 //! value, with the exact encoding Dots documents (JSON, then URL-encoded like JavaScript's
 //! `encodeURIComponent`).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// The flow's overall theme (logo colour, date-picker icon, ...).
@@ -114,7 +114,74 @@ pub struct FlowStyle {
     pub theme: Theme,
     /// The variables that are set; the others keep the flow's defaults.
     #[serde(default)]
-    pub variables: BTreeMap<StyleVariable, String>,
+    pub variables: StyleVariables,
+}
+
+/// The Flow Styles variables that are set, each once, in Dots' documented order (which is also
+/// the order they are written in `?styles=`). A slot per variable rather than a map: a browser
+/// bundle that themes carries no tree-map code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StyleVariables([Option<String>; 19]);
+
+impl StyleVariables {
+    /// The value of `variable`, if set.
+    pub fn get(&self, variable: StyleVariable) -> Option<&str> {
+        self.0[variable as usize].as_deref()
+    }
+
+    /// Sets `variable`, returning its previous value.
+    pub fn insert(&mut self, variable: StyleVariable, value: String) -> Option<String> {
+        self.0[variable as usize].replace(value)
+    }
+
+    /// Unsets `variable`, returning its value.
+    pub fn remove(&mut self, variable: &StyleVariable) -> Option<String> {
+        self.0[*variable as usize].take()
+    }
+
+    /// How many are set.
+    pub fn len(&self) -> usize {
+        self.0.iter().filter(|v| v.is_some()).count()
+    }
+
+    /// Whether none is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// The set ones, in Dots' documented order.
+    pub fn iter(&self) -> impl Iterator<Item = (StyleVariable, &str)> {
+        StyleVariable::ALL
+            .into_iter()
+            .zip(&self.0)
+            .filter_map(|(variable, value)| Some((variable, value.as_deref()?)))
+    }
+}
+
+impl FromIterator<(StyleVariable, String)> for StyleVariables {
+    fn from_iter<I: IntoIterator<Item = (StyleVariable, String)>>(items: I) -> Self {
+        let mut variables = StyleVariables::default();
+        for (variable, value) in items {
+            variables.insert(variable, value);
+        }
+        variables
+    }
+}
+
+impl Serialize for StyleVariables {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for StyleVariables {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(
+            BTreeMap::<StyleVariable, String>::deserialize(deserializer)?
+                .into_iter()
+                .collect(),
+        )
+    }
 }
 
 impl FlowStyle {
@@ -147,15 +214,9 @@ impl FlowStyle {
             (InputPlaceholderColor, "#4b5563"),
             (BorderRadius, "8px"),
         ];
-        // Inserted one by one: collecting into the map would sort, and the sort's code would
-        // be in every browser bundle that themes.
-        let mut variables = BTreeMap::new();
-        for (variable, value) in DARK {
-            variables.insert(variable, value.to_owned());
-        }
         Self {
             theme: Theme::Dark,
-            variables,
+            variables: DARK.map(|(k, v)| (k, v.to_owned())).into_iter().collect(),
         }
     }
 
@@ -194,7 +255,7 @@ impl FlowStyle {
 
     /// A variable's value, if set.
     pub fn get(&self, variable: StyleVariable) -> Option<&str> {
-        self.variables.get(&variable).map(String::as_str)
+        self.variables.get(variable)
     }
 
     /// The JSON Dots expects: `{"theme": ..., "variables": {...}}`.
@@ -211,25 +272,38 @@ impl FlowStyle {
     /// `link` with `styles=` added to its query (before any `#fragment`), replacing an existing
     /// `styles` parameter.
     pub fn apply_to_link(&self, link: &str) -> String {
-        let (base, fragment) = match link.find('#') {
-            Some(i) => (&link[..i], &link[i..]),
-            None => (link, ""),
-        };
-        let (path, query) = match base.find('?') {
-            Some(i) => (&base[..i], Some(&base[i + 1..])),
-            None => (base, None),
-        };
-        let mut params: Vec<&str> = query
-            .map(|q| {
-                q.split('&')
-                    .filter(|p| !p.is_empty() && !p.starts_with("styles=") && *p != "styles")
-                    .collect()
-            })
-            .unwrap_or_default();
-        let styles = format!("styles={}", self.to_query_value());
-        params.push(&styles);
-        format!("{path}?{}{fragment}", params.join("&"))
+        link_with_styles(link, &self.to_query_value())
     }
+}
+
+/// `link` with `styles=query_value` in its query (before any `#fragment`), replacing an
+/// existing `styles` parameter; `query_value` is a [`FlowStyle::to_query_value`] (for callers
+/// that encode the JSON another way, e.g. with the browser's own `JSON.stringify` and
+/// `encodeURIComponent`).
+pub fn link_with_styles(link: &str, query_value: &str) -> String {
+    // `split_once` rather than slicing at found indices: no panic path (and its formatting)
+    // in a browser bundle.
+    let (base, fragment) = match link.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (link, None),
+    };
+    let (path, query) = base.split_once('?').unwrap_or((base, ""));
+    let mut out = String::with_capacity(link.len() + query_value.len() + 9);
+    out.push_str(path);
+    out.push('?');
+    for param in query.split('&') {
+        if !param.is_empty() && !param.starts_with("styles=") && param != "styles" {
+            out.push_str(param);
+            out.push('&');
+        }
+    }
+    out.push_str("styles=");
+    out.push_str(query_value);
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }
 
 /// Percent-encodes like JavaScript's `encodeURIComponent`: everything but
