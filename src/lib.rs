@@ -2,9 +2,12 @@
 //! payout methods, payouts) in a Leptos app.
 //!
 //! The component asks your backend (the `dots-proxy` crate, which holds the Dots API key) for
-//! a flow, frames it, and turns the flow's `postMessage`s into typed callbacks.
+//! a flow, frames it, and turns the flow's `postMessage`s into typed callbacks. Enable one of
+//! Leptos' modes, as the app does (`csr`, `hydrate` or `ssr`); without one the crate is only
+//! its framework-free [`engine`] and [`markup`] (what the `<dots-flow>` custom element uses).
 //!
 //! ```no_run
+//! # #[cfg(feature = "leptos")] mod example {
 //! use dots_flow::{DotsFlow, Step, StepName, StepCompleted};
 //! use leptos::prelude::*;
 //!
@@ -20,6 +23,7 @@
 //!         />
 //!     }
 //! }
+//! # }
 //! ```
 #![warn(missing_docs)]
 

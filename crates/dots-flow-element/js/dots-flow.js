@@ -2,7 +2,7 @@
 // Leptos). Importing this module loads the wasm and registers the element. The component lives in the element's (open)
 // shadow root; its stylesheet is adopted there, so the page's CSS neither breaks it nor needs
 // 'unsafe-inline'. See the README's "Any web page" for the contract; dots-flow.d.ts types it.
-import init, { DotsFlowCore } from "./dots-flow-core.js";
+import init, { DotsFlowCore } from "./dots-flow-core.js"; // bundled in by the build
 
 const CSS = "/*DOTS_FLOW_CSS*/";
 const ATTRIBUTES = [
@@ -11,7 +11,7 @@ const ATTRIBUTES = [
 ];
 const PROPERTIES = ["steps", "flow", "styles", "metadata"];
 
-const ready = init({ module_or_path: new URL("./dots-flow-core_bg.wasm", import.meta.url) });
+const ready = init({ module_or_path: new URL("./dots-flow.wasm", import.meta.url) });
 let sheet = null;
 function stylesheet() {
   if (!sheet) {

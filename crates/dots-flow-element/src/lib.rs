@@ -218,41 +218,37 @@ fn type_error(field: &str, message: &str) -> JsValue {
 }
 
 /// A JS value as JSON (objects, arrays, strings, numbers, booleans and null), walked rather than
-/// parsed (no JSON deserializer in the wasm).
-fn to_json(value: &JsValue, field: &str) -> Result<serde_json::Value, JsValue> {
+/// parsed (no JSON reader in the wasm); `None` for what JSON cannot hold.
+fn to_json(value: &JsValue) -> Option<serde_json::Value> {
     use serde_json::Value;
     if value.is_null() || value.is_undefined() {
-        return Ok(Value::Null);
+        return Some(Value::Null);
     }
     if let Some(b) = value.as_bool() {
-        return Ok(Value::Bool(b));
+        return Some(Value::Bool(b));
     }
     if let Some(n) = value.as_f64() {
-        return serde_json::Number::from_f64(n)
-            .map(Value::Number)
-            .ok_or_else(|| type_error(field, "numbers must be finite"));
+        return serde_json::Number::from_f64(n).map(Value::Number);
     }
     if let Some(s) = value.as_string() {
-        return Ok(Value::String(s));
+        return Some(Value::String(s));
     }
     if Array::is_array(value) {
-        return Array::from(value)
-            .iter()
-            .enumerate()
-            .map(|(i, item)| to_json(&item, &format!("{field}[{i}]")))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array);
-    }
-    if value.is_object() {
-        let mut map = serde_json::Map::new();
-        for key in keys(value) {
-            let item = Reflect::get(value, &JsValue::from_str(&key)).unwrap_or(JsValue::NULL);
-            let inner = to_json(&item, &format!("{field}.{key}"))?;
-            map.insert(key, inner);
+        let mut items = Vec::new();
+        for item in Array::from(value).iter() {
+            items.push(to_json(&item)?);
         }
-        return Ok(Value::Object(map));
+        return Some(Value::Array(items));
     }
-    Err(type_error(field, "not a JSON value"))
+    if !value.is_object() {
+        return None;
+    }
+    let mut map = serde_json::Map::new();
+    for key in keys(value) {
+        let item = Reflect::get(value, &JsValue::from_str(&key)).ok()?;
+        map.insert(key, to_json(&item)?);
+    }
+    Some(Value::Object(map))
 }
 
 /// The options a step object may carry, read by name (the component validates which apply).
@@ -676,9 +672,15 @@ impl DotsFlowCore {
     /// start.
     #[wasm_bindgen(js_name = setMetadata)]
     pub fn set_metadata(&self, value: JsValue) -> Result<(), JsValue> {
-        let metadata = match to_json(&value, "metadata")? {
-            serde_json::Value::Null => None,
-            json => Some(json),
+        let metadata = match to_json(&value) {
+            Some(serde_json::Value::Null) => None,
+            Some(json) => Some(json),
+            None => {
+                return Err(type_error(
+                    "metadata",
+                    "not JSON (numbers must be finite; no functions, symbols or bigints)",
+                ))
+            }
         };
         self.0.settings.borrow_mut().metadata = metadata;
         Ok(())
