@@ -48,4 +48,11 @@ gz() { gzip -9 -c "$1" | wc -c; }
 js=$(gz "$OUT/dots-flow.js")
 wasm_gz=$(gz "$OUT/dots-flow.wasm")
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
-say "built $OUT: $(kib $((js + wasm_gz))) gzip for a page (dots-flow.js $(kib "$js"), dots-flow.wasm $(kib "$wasm_gz"))"
+total=$((js + wasm_gz))
+say "built $OUT: $(kib "$total") gzip for a page (dots-flow.js $(kib "$js"), dots-flow.wasm $(kib "$wasm_gz"))"
+# The budget (issue 16): everything a page loads for the element, at most 60 KiB gzip.
+budget=$((60 * 1024))
+if [ "$total" -gt "$budget" ]; then
+  echo "the element is over its budget: $(kib "$total") > $(kib "$budget") gzip" >&2
+  exit 1
+fi
