@@ -998,3 +998,72 @@ async fn a_prefetched_flow_is_framed_without_a_second_request() {
         .unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+/// The engine on its own, as a renderer other than Leptos (the `<dots-flow>` element) uses it:
+/// invalid steps fail before any request, a flow arrives as changes in order, and once the
+/// engine is dropped a late answer changes nothing.
+#[wasm_bindgen_test]
+async fn the_engine_without_leptos_reports_changes_in_order() {
+    use dots_flow::engine::{Change, EngineOptions, FlowEngine};
+    let log: Log<String> = Arc::new(Mutex::new(Vec::new()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let source = fixed_source(frame_link(), calls.clone());
+    let sink = {
+        let log = log.clone();
+        move |change: Change| {
+            let line = match change {
+                Change::Status(now) => format!("status {}", now.as_str()),
+                Change::Flow(flow) => format!("flow {}", flow.is_some()),
+                Change::Height(h) => format!("height {h}"),
+                Change::Error(err) => format!("error {}", err.is_some()),
+                Change::Completed(done) => format!("completed {}", done.len()),
+                Change::Event(FlowEvent::Created { .. }) => "created".to_owned(),
+                Change::Event(FlowEvent::Error(FlowError::InvalidSteps(err))) => {
+                    format!("invalid {}", err.field)
+                }
+                Change::Event(other) => format!("event {other:?}"),
+                Change::Finished(_) => "finished".to_owned(),
+            };
+            log.lock().unwrap().push(line);
+        }
+    };
+    let options = EngineOptions {
+        source,
+        ..EngineOptions::default()
+    };
+    let engine = FlowEngine::new(options, None, || None, sink);
+    let take = || std::mem::take(&mut *log.lock().unwrap());
+
+    engine.start(vec![Step::redirect("not a url")]);
+    let reset = ["status loading", "error false", "flow false", "completed 0"];
+    let mut expected: Vec<&str> = reset.to_vec();
+    expected.extend([
+        "status error",
+        "error true",
+        "invalid steps[0].redirect_url",
+    ]);
+    assert_eq!(take(), expected, "invalid steps fail at once");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "no request for invalid steps"
+    );
+
+    engine.start(vec![Step::compliance()]);
+    assert_eq!(take(), reset, "a start resets at once");
+    wait_until("the flow arrives", || {
+        log.lock().unwrap().iter().any(|l| l == "flow true")
+    })
+    .await;
+    assert_eq!(
+        take(),
+        ["status loading", "completed 0", "created", "flow true"],
+        "a fetched flow: created, then framed"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    engine.start(vec![Step::compliance()]);
+    drop(engine);
+    sleep(100).await;
+    assert_eq!(take(), reset, "nothing arrives after the engine is dropped");
+}

@@ -144,6 +144,22 @@ test("attributes re-theme or restart as the Leptos props do; steps with options 
   await eventually(async () => creates.length === 5, "retry asks for a fresh flow");
   await page.waitForTimeout(300);
   assert.equal(creates.length, 5);
+  // Moved elsewhere in the page (disconnected, then connected): it starts afresh, with one
+  // copy of its markup, not two.
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+  await page.evaluate(() => {
+    const moved = document.querySelector("#onboarding");
+    const box = document.createElement("section");
+    document.body.append(box);
+    box.append(moved);
+  });
+  await eventually(async () => creates.length === 6, "a moved element asks for a fresh flow");
+  await page.waitForSelector('section > dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+  const copies = await page.evaluate(() => {
+    const root = document.querySelector("#onboarding").shadowRoot;
+    return [root.querySelectorAll(".dots-flow").length, root.querySelectorAll("iframe").length];
+  });
+  assert.deepEqual(copies, [1, 1], "one root and one frame after the move");
   assert.deepEqual(problems, []);
   await context.close();
 });

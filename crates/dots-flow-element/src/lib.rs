@@ -735,8 +735,11 @@ impl DotsFlowCore {
 }
 
 impl Drop for DotsFlowCore {
+    /// The element let go of its core (it left the page): the flow stops and its markup goes
+    /// (a core made when the element comes back renders afresh).
     fn drop(&mut self) {
         drop(self.0.engine.borrow_mut().take());
+        self.0.view.borrow().root.remove();
     }
 }
 
