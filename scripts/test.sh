@@ -83,6 +83,8 @@ run clippy-ssr cargo clippy -p dots-flow --features ssr --all-targets -- -D warn
 run clippy-example bash -c "cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --features ssr -- -D warnings && cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings"
 run clippy-element cargo clippy --manifest-path crates/dots-flow-element/Cargo.toml --target-dir target --target wasm32-unknown-unknown -- -D warnings
 run docs env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow -p dots-api -p dots-proxy -p dots-sandbox
+# dots-flow as docs.rs builds it (with `csr`: the component and hooks; without a mode, above, it is the engine only).
+run docs-csr env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow --features csr
 run native cargo test --workspace
 run proxy-lean bash -c "cargo clippy -p dots-proxy --no-default-features --lib -- -D warnings && cargo test -p dots-proxy --no-default-features --lib"
 run browser cargo test -p dots-flow --features csr --target wasm32-unknown-unknown --tests

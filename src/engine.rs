@@ -1,4 +1,4 @@
-//! The component's engine: everything [`use_dots_flow`](crate::use_dots_flow) does (getting the
+//! The component's engine: everything `use_dots_flow` (the Leptos hook) does (getting the
 //! flow, listening to its frame, timers, link refresh, the server's event stream), with no UI
 //! framework. The Leptos hook mirrors its [`Change`]s into signals; the `<dots-flow>` custom
 //! element renders them into its shadow root without Leptos, so a page that is not a Leptos app

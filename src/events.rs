@@ -69,7 +69,7 @@ pub enum FlowEvent {
         /// The steps the server reports complete.
         completed_steps: Vec<StepName>,
     },
-    /// The server's event stream told of this flow (see [`crate::use_dots_events`]).
+    /// The server's event stream told of this flow (see `use_dots_events`).
     Server(StreamEvent),
     /// The link was about to expire and a fresh one replaced it; completed steps are kept.
     LinkRefreshed {

@@ -1,5 +1,5 @@
 //! The proxy's event stream (`GET /api/events`, Server-Sent Events) over the browser's own
-//! `EventSource`, without signals: [`crate::use_dots_events`] and the component's engine each
+//! `EventSource`, without signals: `use_dots_events` and the component's engine each
 //! put their own ends on it.
 
 /// Where an event stream stands.
