@@ -94,6 +94,11 @@ run build-servers cargo build -p dots-proxy -p dots-sandbox
 run build-ssr-example ./scripts/ssr-example.sh --build-only
 run build-element ./scripts/build-element.sh
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
+# `cargo package` builds each crate against the others it packages through a temporary local
+# registry, whose sources it extracts under $CARGO_HOME/registry/src/-<hash>/ and never refreshes
+# while the version stays the same: a copy left by an earlier run would be built instead of this
+# checkout's. Those copies (our crates only, never a crates.io one) go first.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/dots-{api,sandbox,proxy,flow}-*
 run package cargo package --allow-dirty -p dots-api -p dots-sandbox -p dots-proxy -p dots-flow
 run bench-smoke cargo run -q -p dots-bench -- --quick --repetitions 1 --proxy-bin target/debug/dots-proxy --sandbox-bin target/debug/dots-sandbox
 
