@@ -166,8 +166,7 @@ impl FlowState {
 
     /// Whether the steps include `id-verification` (the frame then needs `allow="camera"`).
     pub fn needs_camera(&self) -> bool {
-        self.steps
-            .with(|s| crate::markup::frame_allow(s) == "camera")
+        self.steps.with(|s| crate::markup::needs_camera(s))
     }
 }
 

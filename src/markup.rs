@@ -134,9 +134,14 @@ pub fn error_text(status: FlowStatus, error: Option<&FlowError>) -> String {
     }
 }
 
+/// Whether the steps include `id-verification` (the frame then needs the camera).
+pub fn needs_camera(steps: &[Step]) -> bool {
+    steps.iter().any(|s| s.name == StepName::IdVerification)
+}
+
 /// The frame's `allow`: the camera for an `id-verification` step.
 pub fn frame_allow(steps: &[Step]) -> &'static str {
-    if steps.iter().any(|s| s.name == StepName::IdVerification) {
+    if needs_camera(steps) {
         "camera"
     } else {
         ""
