@@ -6,6 +6,7 @@
 
 use dots_api::{
     BrowserFlow, FlowId, FlowMessage, StartFlowRequest, Step, StepName, StepStatus, StreamEvent,
+    ValidationError,
 };
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -731,6 +732,20 @@ fn refresh(inner: &Rc<Inner>, generation: u64, why: Refresh) {
     );
 }
 
+/// Dots' rules for a request, with the metadata's size measured as the browser writes it. What
+/// the browser cannot write exactly (a whole number beyond 2^53) is refused here, naming the
+/// field, rather than changed on the way.
+fn validate(request: &StartFlowRequest) -> Result<(), ValidationError> {
+    let written = match &request.metadata {
+        Some(metadata) => Some(
+            crate::json::to_text(metadata)
+                .ok_or_else(|| ValidationError::new("metadata", crate::json::UNWRITABLE))?,
+        ),
+        None => None,
+    };
+    request.validate_with(|_| written.as_ref().map_or(0, String::len))
+}
+
 /// Starts over: a fresh flow for `requested` (start `generation`).
 fn begin(inner: &Rc<Inner>, requested: Vec<Step>, generation: u64) {
     clear_timers(inner);
@@ -748,9 +763,7 @@ fn begin(inner: &Rc<Inner>, requested: Vec<Step>, generation: u64) {
     tell(inner, Change::Flow(None));
     tell(inner, Change::Completed(Vec::new()));
     let request = request_for(inner, requested);
-    let json_len =
-        |value: &serde_json::Value| crate::json::to_text(value).map_or(usize::MAX, |t| t.len());
-    if let Err(err) = request.validate_with(json_len) {
+    if let Err(err) = validate(&request) {
         fail(inner, FlowError::InvalidSteps(err));
         return;
     }

@@ -28,6 +28,10 @@ pub fn to_text<T: serde::Serialize>(value: &T) -> Option<String> {
     }
 }
 
+/// Why a request's metadata could not be written (see [`to_text`]).
+pub const UNWRITABLE: &str =
+    "metadata holds what a browser cannot write as JSON exactly (a whole number beyond 2^53)";
+
 /// A parsed JSON object (never an array or `null`).
 #[derive(Clone, Debug)]
 pub struct JsonObject(Object);

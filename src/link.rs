@@ -209,8 +209,12 @@ pub async fn request_flow_with(
     request: &StartFlowRequest,
     credentials: Credentials,
 ) -> Result<BrowserFlow, FlowError> {
+    // Steps always can be written; metadata with a number beyond 2^53 cannot (in a browser).
     let body = crate::json::to_text(request).ok_or_else(|| {
-        FlowError::InvalidResponse("the request could not be written as JSON".into())
+        FlowError::InvalidSteps(dots_api::ValidationError::new(
+            "metadata",
+            crate::json::UNWRITABLE,
+        ))
     })?;
     let built = gloo_net::http::Request::post(endpoint)
         .credentials(credentials.web())

@@ -1067,3 +1067,37 @@ async fn the_engine_without_leptos_reports_changes_in_order() {
     sleep(100).await;
     assert_eq!(take(), reset, "nothing arrives after the engine is dropped");
 }
+
+/// Metadata the browser cannot write exactly (a whole number beyond 2^53) is refused before any
+/// request, naming the field, instead of being changed on the way (issue 16: requests are
+/// written by the browser's `JSON.stringify`).
+#[wasm_bindgen_test]
+async fn metadata_a_browser_cannot_write_is_refused_naming_the_field() {
+    use dots_flow::engine::{Change, EngineOptions, FlowEngine};
+    let errors: Log<FlowError> = Arc::new(Mutex::new(Vec::new()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let options = EngineOptions {
+        source: fixed_source(frame_link(), calls.clone()),
+        metadata: Some(serde_json::json!({ "order": u64::MAX })),
+        ..EngineOptions::default()
+    };
+    let sink = {
+        let errors = errors.clone();
+        move |change: Change| {
+            if let Change::Event(FlowEvent::Error(err)) = change {
+                errors.lock().unwrap().push(err);
+            }
+        }
+    };
+    let engine = FlowEngine::new(options, None, || None, sink);
+    engine.start(vec![Step::compliance()]);
+    sleep(50).await;
+    let errors = errors.lock().unwrap().clone();
+    assert!(
+        matches!(&errors[..], [FlowError::InvalidSteps(err)]
+            if err.field == "metadata" && err.message.contains("beyond 2^53")),
+        "{errors:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing was sent");
+    drop(engine);
+}
