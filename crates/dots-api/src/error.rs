@@ -132,7 +132,8 @@ mod tests {
 #[non_exhaustive]
 pub struct ProxyErrorBody {
     /// A stable machine-readable code: `invalid_request`, `not_found`, `upstream_unavailable`,
-    /// `upstream_rejected`, `rate_limited`, `internal`.
+    /// `upstream_unreadable`, `upstream_rejected`, `payment_unconfirmed`, `rate_limited`,
+    /// `internal`.
     pub error: String,
     /// What went wrong, safe to show to a user.
     pub message: String,
@@ -143,6 +144,9 @@ pub struct ProxyErrorBody {
     /// (`transaction-insufficient-funds`, `invalid-input`, ...), so a host can tell them apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dots_error_code: Option<String>,
+    /// For `payment_unconfirmed`: the transfer Dots made, when its answer named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<String>,
 }
 
 impl ProxyErrorBody {
@@ -157,6 +161,7 @@ impl ProxyErrorBody {
             message: message.into(),
             field,
             dots_error_code: None,
+            transfer_id: None,
         }
     }
 }

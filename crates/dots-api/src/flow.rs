@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{FlowId, Step, StepName, UserId, ValidationError};
+use crate::transfer::list_or_null;
+use crate::{FlowId, Step, StepName, Timestamp, UserId, ValidationError};
 
 /// Most bytes of `metadata` (as JSON) accepted in a request.
 pub const MAX_METADATA_BYTES: usize = 8 * 1024;
@@ -16,20 +17,20 @@ pub const MAX_STEPS: usize = StepName::REQUESTABLE.len();
 pub struct Flow {
     /// The flow's id.
     pub id: FlowId,
-    /// When it was created (RFC 3339).
+    /// When it was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// When it last changed (RFC 3339).
+    pub created: Option<Timestamp>,
+    /// When it last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated: Option<String>,
+    pub updated: Option<Timestamp>,
     /// The user who claimed the flow; set once onboarding completes.
     #[serde(default)]
     pub user_id: Option<UserId>,
     /// The steps of the flow, in order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_or_null")]
     pub steps: Vec<StepName>,
     /// The steps completed so far.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_or_null")]
     pub completed_steps: Vec<StepName>,
     /// The hosted page to embed in an iframe.
     pub link: String,
@@ -57,9 +58,11 @@ impl Flow {
         }
     }
 
-    /// Whether every step of the flow has been completed.
+    /// Whether every step asked for has been completed (see [`StepName::all_done`]: the
+    /// sign-in step, under whichever name, and steps this crate does not know neither count
+    /// nor block).
     pub fn is_complete(&self) -> bool {
-        !self.steps.is_empty() && self.steps.iter().all(|s| self.completed_steps.contains(s))
+        StepName::all_done(&self.steps, &self.completed_steps)
     }
 }
 

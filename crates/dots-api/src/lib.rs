@@ -23,6 +23,7 @@ mod message;
 mod step;
 mod stream_event;
 mod style;
+mod timestamp;
 mod transfer;
 mod user;
 #[cfg(feature = "svix")]
@@ -39,9 +40,10 @@ pub use style::{
     decode_uri_component, encode_uri_component, link_with_styles, FlowStyle, StyleVariable,
     StyleVariables, Theme,
 };
+pub use timestamp::{Timestamp, TimestampError};
 pub use transfer::{
-    CreateTransferRequest, Transaction, Transfer, TransferList, TransferStatus, TransferType,
-    UserList,
+    CreateTransferRequest, StatusChange, Transaction, Transfer, TransferList, TransferStatus,
+    TransferType, UserList,
 };
 pub use user::{
     AddPayoutMethodRequest, Address, BackgroundCheck, BackgroundCheckStatus, Compliance,

@@ -85,6 +85,33 @@ impl StepName {
         Self::REQUESTABLE.contains(self)
     }
 
+    /// Whether this is the sign-in step Dots adds to a flow made without a user. Dots' pages
+    /// name it four ways: `onboarding`, `onboard` (the payouts guide's step table),
+    /// `authentication` (beside `onboarding`, on the Flow object's page) and `authorization`
+    /// (an earlier version of that table). The others are kept as what they are
+    /// ([`StepName::Unknown`] with their own name).
+    pub fn is_sign_in(&self) -> bool {
+        match self {
+            StepName::Onboarding => true,
+            StepName::Unknown(name) => {
+                matches!(
+                    name.as_str(),
+                    "onboard" | "authentication" | "authorization"
+                )
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether every step of `steps` that an app can ask for is in `completed` (and there is
+    /// at least one). The sign-in step, under any name, and steps this crate does not know
+    /// neither count towards completion nor block it: a message naming either can never
+    /// finish a flow, and a flow never waits for one.
+    pub fn all_done(steps: &[StepName], completed: &[StepName]) -> bool {
+        let mut asked = steps.iter().filter(|s| s.is_requestable()).peekable();
+        asked.peek().is_some() && asked.all(|s| completed.contains(s))
+    }
+
     /// The options Dots documents for this step: the step table of Dots' payouts guide,
     /// plus `auto_payout_enabled`, which only the create-flow schema documents (for `payout`
     /// and `manage-payouts`). A step not listed takes no option.

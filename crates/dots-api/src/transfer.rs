@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::{string_enum, TransferId, User, UserId, ValidationError};
+use crate::{string_enum, Timestamp, TransferId, User, UserId, ValidationError};
 
 string_enum!(
     /// Where a transfer stands.
@@ -44,24 +44,28 @@ string_enum!(
 );
 
 /// One ledger line of a transfer.
+///
+/// Dots writes a line's amount as a number of cents or as a decimal string with ten places
+/// (`"1000.0000000000"`); both are read as whole cents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Transaction {
     /// Its id.
     pub id: i64,
     /// Amount in cents.
     #[serde(deserialize_with = "cents")]
     pub amount: i64,
-    /// When (RFC 3339).
-    pub created: String,
+    /// When.
+    pub created: Timestamp,
     /// Who paid.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text_or_null")]
     pub source_name: String,
     /// Who received.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text_or_null")]
     pub destination_name: String,
-    /// `balance`, `payout`, `fee`, ...
-    #[serde(rename = "type")]
-    pub kind: String,
+    /// `balance`, `payout`, `fee`, ...; not every answer names it.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// The transfer it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_id: Option<TransferId>,
@@ -70,14 +74,47 @@ pub struct Transaction {
     pub metadata: Option<Value>,
 }
 
+impl Transaction {
+    /// A ledger line of `amount` cents of `kind`.
+    pub fn new(id: i64, amount: i64, created: Timestamp, kind: impl Into<String>) -> Self {
+        Self {
+            id,
+            amount,
+            created,
+            source_name: String::new(),
+            destination_name: String::new(),
+            kind: Some(kind.into()),
+            transfer_id: None,
+            metadata: None,
+        }
+    }
+}
+
+/// One entry of a transfer's `status_history`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StatusChange {
+    /// The status the transfer reached.
+    pub status: TransferStatus,
+    /// When (Dots writes it as an HTTP date).
+    pub timestamp: Timestamp,
+}
+
+impl StatusChange {
+    /// The transfer reached `status` at `timestamp`.
+    pub fn new(status: TransferStatus, timestamp: Timestamp) -> Self {
+        Self { status, timestamp }
+    }
+}
+
 /// A Dots transfer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Transfer {
     /// Its id.
     pub id: TransferId,
-    /// When (RFC 3339).
-    pub created: String,
+    /// When.
+    pub created: Timestamp,
     /// The user on the other side.
     pub user_id: UserId,
     /// Status.
@@ -85,14 +122,21 @@ pub struct Transfer {
     /// Kind.
     #[serde(rename = "type")]
     pub kind: TransferType,
-    /// Cents; negative = the app paid the user. Dots' sandbox may send it as a string.
+    /// Cents; negative = the app paid the user. Dots writes it as a number or a string.
     #[serde(deserialize_with = "cents")]
     pub amount: i64,
+    /// Every status the transfer went through, when Dots tells.
+    #[serde(
+        default,
+        deserialize_with = "list_or_null",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub status_history: Vec<StatusChange>,
     /// External rail details, for payouts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_data: Option<Value>,
     /// Ledger lines.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_or_null")]
     pub transactions: Vec<Transaction>,
     /// The payout link it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,7 +150,7 @@ impl Transfer {
     /// A transfer with no transactions, external data or metadata.
     pub fn new(
         id: TransferId,
-        created: String,
+        created: Timestamp,
         user_id: UserId,
         status: TransferStatus,
         kind: TransferType,
@@ -119,6 +163,7 @@ impl Transfer {
             status,
             kind,
             amount,
+            status_history: Vec::new(),
             external_data: None,
             transactions: Vec::new(),
             payout_link_id: None,
@@ -206,24 +251,66 @@ pub struct UserList {
     pub has_more: bool,
 }
 
-/// Cents from an integer, an integral float, or a string holding an integer.
-fn cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+/// Cents from an integer, an integral float, or a string holding either; a decimal string
+/// is read only when it names whole cents (`"1000.0000000000"`). Dots' ledger lines carry ten
+/// decimal places; a fraction of a cent is refused, never rounded.
+pub(crate) fn cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     use serde::de::Error;
     match Value::deserialize(deserializer)? {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
-                    .map(|f| f as i64)
-            })
-            .ok_or_else(|| D::Error::custom("amount must be a whole number of cents")),
-        Value::String(s) => s
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| D::Error::custom("amount must be a whole number of cents")),
-        _ => Err(D::Error::custom("amount must be a number of cents")),
+        Value::Number(n) => match n.as_i64() {
+            Some(whole) => Ok(whole),
+            None => n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                .map(|f| f as i64)
+                .ok_or_else(|| D::Error::custom("must be a whole number of cents")),
+        },
+        Value::String(text) => cents_from_text(&text).map_err(D::Error::custom),
+        _ => Err(D::Error::custom("must be a number of cents")),
     }
+}
+
+/// [`cents`] for a field that may be absent or `null`.
+pub(crate) fn cents_or_zero<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    use serde::de::Error;
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(0),
+        other => cents(other).map_err(D::Error::custom),
+    }
+}
+
+fn cents_from_text(text: &str) -> Result<i64, &'static str> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = whole.strip_prefix(['-', '+']).unwrap_or(whole);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must be a whole number of cents");
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must be a whole number of cents");
+    }
+    if fraction.bytes().any(|b| b != b'0') {
+        return Err(
+            "must be a whole number of cents (a fraction of a cent is not a payable amount)",
+        );
+    }
+    whole
+        .parse::<i64>()
+        .map_err(|_| "is out of range for an amount in cents")
+}
+
+/// A list that Dots may also send as `null`.
+pub(crate) fn list_or_null<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A text that Dots may also send as `null`.
+pub(crate) fn text_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -238,7 +325,15 @@ mod tests {
                 serde_json::from_value(json!({"amount": amount, "user_id": "u"})).unwrap();
             assert_eq!(request.amount, -1000, "{amount}");
         }
-        for bad in [json!("ten"), json!(10.5), json!(null)] {
+        for bad in [
+            json!("ten"),
+            json!(10.5),
+            json!(null),
+            json!("10.5"),
+            json!("1000.0000000001"),
+            json!("1e3"),
+            json!(""),
+        ] {
             assert!(
                 serde_json::from_value::<CreateTransferRequest>(
                     json!({"amount": bad, "user_id": "u"})
@@ -247,6 +342,24 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn ledger_lines_in_decimal_text_are_whole_cents() {
+        for (text, cents) in [
+            ("1000.0000000000", 1000),
+            ("-1000", -1000),
+            ("+25", 25),
+            ("7.", 7),
+        ] {
+            assert_eq!(cents_from_text(text), Ok(cents), "{text}");
+        }
+        let line: Result<Transaction, _> = crate::parse_json_body(
+            br#"{"id": 1, "amount": "12.5000000000", "created": "2024-07-11T21:17:33.950405"}"#,
+        );
+        let err = line.unwrap_err();
+        assert_eq!(err.field, "amount");
+        assert!(err.message.contains("fraction of a cent"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{string_enum, UserId, ValidationError};
+use crate::transfer::{cents_or_zero, list_or_null};
+use crate::{string_enum, Timestamp, UserId, ValidationError};
 
 string_enum!(
     /// A user's account status.
@@ -71,26 +72,33 @@ string_enum!(
     }
 );
 
-/// A phone number as Dots returns it.
+/// A phone number as Dots returns it (the number is `phone_number`, or `number` in the
+/// users overview's example).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneNumber {
     /// Country calling code, e.g. `1`.
+    #[serde(default)]
     pub country_code: String,
     /// The number without the country code.
+    #[serde(alias = "number")]
     pub phone_number: String,
 }
 
-/// A Dots wallet; amounts in cents.
+/// A Dots wallet; amounts in cents (read from numbers, whole floats or strings).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wallet {
     /// Balance in cents.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "cents_or_zero")]
     pub amount: i64,
-    /// What can be withdrawn now, in cents.
-    #[serde(default)]
+    /// What can be withdrawn now, in cents (`withdrawable_balance` in the users overview).
+    #[serde(
+        default,
+        alias = "withdrawable_balance",
+        deserialize_with = "cents_or_zero"
+    )]
     pub withdrawable_amount: i64,
     /// The app's credit in the wallet, in cents.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "cents_or_zero")]
     pub credit_balance: i64,
 }
 
@@ -99,9 +107,9 @@ pub struct Wallet {
 pub struct BackgroundCheck {
     /// Its status.
     pub status: BackgroundCheckStatus,
-    /// When it last changed (RFC 3339).
+    /// When it last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated: Option<String>,
+    pub updated: Option<Timestamp>,
 }
 
 /// Summary of a user's W-9.
@@ -127,8 +135,9 @@ pub struct ComplianceFlags {
     /// Flagged for potential OFAC issues.
     #[serde(default)]
     pub ofac: bool,
-    /// OFAC screening status.
-    pub ofac_status: OfacStatus,
+    /// OFAC screening status, when Dots tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ofac_status: Option<OfacStatus>,
     /// Shares a payout method with another user.
     #[serde(default)]
     pub payout_method: bool,
@@ -144,7 +153,7 @@ impl Default for ComplianceFlags {
     fn default() -> Self {
         Self {
             ofac: false,
-            ofac_status: OfacStatus::Unflagged,
+            ofac_status: Some(OfacStatus::Unflagged),
             payout_method: false,
             payout_method_cycle: false,
             name_mismatch: false,
@@ -158,8 +167,9 @@ pub struct Compliance {
     /// Deprecated by Dots in favour of `w9.tax_id_collected`.
     #[serde(default)]
     pub tax_id_collected: bool,
-    /// TIN verification status.
-    pub tax_id_verification: TaxIdVerification,
+    /// TIN verification status, when Dots tells (the users overview's example leaves it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_id_verification: Option<TaxIdVerification>,
     /// Deprecated by Dots in favour of `w9.address_collected`.
     #[serde(default)]
     pub address_collected: bool,
@@ -191,7 +201,7 @@ pub struct Compliance {
     #[serde(default)]
     pub w9: Option<W9Summary>,
     /// Compliance flags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flags_or_null")]
     pub flags: ComplianceFlags,
 }
 
@@ -199,7 +209,7 @@ impl Default for Compliance {
     fn default() -> Self {
         Self {
             tax_id_collected: false,
-            tax_id_verification: TaxIdVerification::Unsubmitted,
+            tax_id_verification: Some(TaxIdVerification::Unsubmitted),
             address_collected: false,
             date_of_birth_collected: false,
             must_collect_1099: false,
@@ -257,37 +267,64 @@ impl PayoutMethod {
 }
 
 /// A Dots user.
+///
+/// A user Dots has just created comes back without `wallet` and `compliance` (the answer of
+/// `POST /v2/users` in Dots' guide): they are `None` until Dots tells them, not errors.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {
     /// Its id.
     pub id: UserId,
     /// First name.
+    #[serde(default, deserialize_with = "crate::transfer::text_or_null")]
     pub first_name: String,
     /// Last name.
+    #[serde(default, deserialize_with = "crate::transfer::text_or_null")]
     pub last_name: String,
     /// Email.
+    #[serde(default, deserialize_with = "crate::transfer::text_or_null")]
     pub email: String,
     /// Phone number.
-    pub phone_number: PhoneNumber,
-    /// Account status.
-    pub status: UserStatus,
-    /// Wallet balances, in cents.
-    pub wallet: Wallet,
+    #[serde(default)]
+    pub phone_number: Option<PhoneNumber>,
+    /// Account status, when Dots tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<UserStatus>,
+    /// Whether the phone number is verified, when Dots tells (a created user's answer does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// The user's country (ISO 3166 alpha-2), when Dots tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Wallet balances, in cents; `None` until Dots tells them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<Wallet>,
     /// The default payout rail, if one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_payout_method: Option<String>,
-    /// Compliance state.
-    pub compliance: Compliance,
+    /// Compliance state; `None` until Dots tells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<Compliance>,
     /// App metadata.
     #[serde(default)]
     pub metadata: Option<Value>,
     /// Payout rails hidden from this user.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_or_null")]
     pub payout_options_exclude_list: Vec<String>,
 }
 
 impl User {
+    /// The compliance state, made (empty) if Dots has not told it yet: for whoever keeps a
+    /// user up to date (the local sandbox).
+    pub fn compliance_mut(&mut self) -> &mut Compliance {
+        self.compliance.get_or_insert_with(Compliance::default)
+    }
+
+    /// The wallet, made (empty) if Dots has not told it yet.
+    pub fn wallet_mut(&mut self) -> &mut Wallet {
+        self.wallet.get_or_insert_with(Wallet::default)
+    }
+
     /// A new, unverified user with an empty wallet and nothing collected.
     pub fn new(
         id: UserId,
@@ -301,11 +338,13 @@ impl User {
             first_name: first_name.into(),
             last_name: last_name.into(),
             email: email.into(),
-            phone_number,
-            status: UserStatus::Unverified,
-            wallet: Wallet::default(),
+            phone_number: Some(phone_number),
+            status: Some(UserStatus::Unverified),
+            verified: Some(false),
+            country: None,
+            wallet: Some(Wallet::default()),
             default_payout_method: None,
-            compliance: Compliance::default(),
+            compliance: Some(Compliance::default()),
             metadata: None,
             payout_options_exclude_list: Vec::new(),
         }
@@ -606,6 +645,13 @@ impl AddPayoutMethodRequest {
             )),
         }
     }
+}
+
+/// Flags that Dots may send as `null`.
+fn flags_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ComplianceFlags, D::Error> {
+    Ok(Option::<ComplianceFlags>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// `digits` long between `min` and `max`, ASCII digits only.

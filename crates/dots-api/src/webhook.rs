@@ -1,6 +1,9 @@
 //! Svix webhook signatures, as Dots sends them: headers `svix-id`, `svix-timestamp` and
 //! `svix-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed with the
-//! base64 part of a `whsec_...` secret. (Feature `svix`.)
+//! base64 part of a `whsec_...` secret. Svix also signs with unbranded header names
+//! (`webhook-id`, `webhook-timestamp`, `webhook-signature`, the Standard Webhooks names), and
+//! its libraries take a secret with or without the `whsec_` prefix: so does this module.
+//! (Feature `svix`.)
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -26,11 +29,11 @@ impl std::fmt::Debug for WebhookSecret {
 /// Why a webhook was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
-    /// The secret is not `whsec_` followed by base64.
-    #[error("the webhook secret must be `whsec_` followed by base64")]
+    /// The secret is not base64 (after an optional `whsec_`).
+    #[error("the webhook secret must be base64, with or without a `whsec_` prefix")]
     BadSecret,
     /// A required header is missing or unreadable.
-    #[error("missing or malformed header `{0}`")]
+    #[error("missing or malformed header `{0}` (or its unbranded `webhook-` form)")]
     MissingHeader(&'static str),
     /// The timestamp is outside the tolerance window.
     #[error("timestamp outside the allowed window")]
@@ -41,12 +44,11 @@ pub enum WebhookError {
 }
 
 impl WebhookSecret {
-    /// Parses a `whsec_...` secret.
+    /// Parses a signing secret: `whsec_` followed by base64 (as Svix shows it), or the base64
+    /// alone (as Svix's libraries also accept).
     pub fn parse(secret: &str) -> Result<Self, WebhookError> {
-        let encoded = secret
-            .trim()
-            .strip_prefix("whsec_")
-            .ok_or(WebhookError::BadSecret)?;
+        let trimmed = secret.trim();
+        let encoded = trimmed.strip_prefix("whsec_").unwrap_or(trimmed);
         let key = STANDARD
             .decode(encoded)
             .map_err(|_| WebhookError::BadSecret)?;
@@ -82,12 +84,49 @@ impl WebhookSecret {
     }
 }
 
+/// The form a signing secret was written in, for a person checking a configuration.
+pub fn secret_form(secret: &str) -> &'static str {
+    match WebhookSecret::parse(secret) {
+        Ok(_) if secret.trim().starts_with("whsec_") => {
+            "`whsec_` followed by base64 (as Svix shows it)"
+        }
+        Ok(_) => "base64 without the `whsec_` prefix (accepted, as Svix's libraries do)",
+        Err(_) => "not a signing secret (neither `whsec_...` nor base64)",
+    }
+}
+
 /// The message id header.
 pub const SVIX_ID: &str = "svix-id";
 /// The timestamp header (Unix seconds).
 pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
 /// The signature header (`v1,<base64>`, space-separated when several).
 pub const SVIX_SIGNATURE: &str = "svix-signature";
+/// [`SVIX_ID`] under its unbranded (Standard Webhooks) name.
+pub const WEBHOOK_ID: &str = "webhook-id";
+/// [`SVIX_TIMESTAMP`] under its unbranded name.
+pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+/// [`SVIX_SIGNATURE`] under its unbranded name.
+pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+
+/// The two sets of header names Svix signs with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeaderNames {
+    /// `svix-id`, `svix-timestamp`, `svix-signature`.
+    #[default]
+    Branded,
+    /// `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+    Unbranded,
+}
+
+impl HeaderNames {
+    /// The id, timestamp and signature header names of this set.
+    pub fn names(self) -> [&'static str; 3] {
+        match self {
+            HeaderNames::Branded => [SVIX_ID, SVIX_TIMESTAMP, SVIX_SIGNATURE],
+            HeaderNames::Unbranded => [WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE],
+        }
+    }
+}
 
 /// A message's Svix headers as received; any may be missing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -98,6 +137,25 @@ pub struct SvixHeaders<'a> {
     pub timestamp: Option<&'a str>,
     /// [`SVIX_SIGNATURE`].
     pub signature: Option<&'a str>,
+}
+
+impl<'a> SvixHeaders<'a> {
+    /// Reads the headers through `get` (a header map's lookup): each one under its `svix-`
+    /// name, else under its unbranded `webhook-` name. The three always come from one set:
+    /// the branded one when its id is present, the unbranded one otherwise.
+    pub fn read(get: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let names = if get(SVIX_ID).is_some() {
+            HeaderNames::Branded
+        } else {
+            HeaderNames::Unbranded
+        };
+        let [id, timestamp, signature] = names.names();
+        Self {
+            id: get(id),
+            timestamp: get(timestamp),
+            signature: get(signature),
+        }
+    }
 }
 
 /// Verifies a webhook against any of `secrets` (several are accepted during rotation).
@@ -223,6 +281,34 @@ mod tests {
     }
 
     #[test]
+    fn either_header_set_is_read_never_a_mix() {
+        let ts = TS.to_string();
+        for names in [HeaderNames::Branded, HeaderNames::Unbranded] {
+            let [id, timestamp, signature] = names.names();
+            let map = [(id, ID), (timestamp, ts.as_str()), (signature, SIG)];
+            let headers =
+                SvixHeaders::read(|name| map.iter().find(|(n, _)| *n == name).map(|(_, v)| *v));
+            assert_eq!(
+                verify(&[WebhookSecret::parse(SECRET).unwrap()], &headers, BODY, TS),
+                Ok(()),
+                "{names:?}"
+            );
+        }
+        // A branded id with unbranded rest: the branded set is read, and is incomplete.
+        let map = [
+            (SVIX_ID, ID),
+            (WEBHOOK_TIMESTAMP, ts.as_str()),
+            (WEBHOOK_SIGNATURE, SIG),
+        ];
+        let headers =
+            SvixHeaders::read(|name| map.iter().find(|(n, _)| *n == name).map(|(_, v)| *v));
+        assert_eq!(
+            verify(&[WebhookSecret::parse(SECRET).unwrap()], &headers, BODY, TS),
+            Err(WebhookError::MissingHeader(SVIX_TIMESTAMP))
+        );
+    }
+
+    #[test]
     fn extreme_timestamps_are_stale_not_a_panic_or_a_pass() {
         // Issue 12: `(now - timestamp).abs()` overflowed at these.
         let secret = WebhookSecret::parse(SECRET).unwrap();
@@ -267,10 +353,19 @@ mod tests {
 
     #[test]
     fn secrets_parse_strictly_and_never_print() {
-        assert_eq!(
-            WebhookSecret::parse("MfKQ9r8G").unwrap_err(),
-            WebhookError::BadSecret
-        );
+        for bad in ["not base64!", "whsec_not base64!", "", "whsec_"] {
+            assert_eq!(
+                WebhookSecret::parse(bad).unwrap_err(),
+                WebhookError::BadSecret,
+                "{bad}"
+            );
+        }
+        // Without the prefix, as Svix's libraries accept it: the same key.
+        let bare = WebhookSecret::parse(SECRET.trim_start_matches("whsec_")).unwrap();
+        assert_eq!(bare.sign(ID, TS, BODY), SIG);
+        assert!(secret_form(SECRET).starts_with("`whsec_`"));
+        assert!(secret_form("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").contains("without"));
+        assert!(secret_form("nope!").starts_with("not"));
         assert_eq!(
             WebhookSecret::parse("whsec_").unwrap_err(),
             WebhookError::BadSecret

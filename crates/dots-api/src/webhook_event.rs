@@ -4,8 +4,9 @@
 //!
 //! Svix sends no event type with a message, so a payload is recognized by its documented
 //! shape: an `event` field (`flow.updated`, `transfer.updated`, ...), a complete `transfer`
-//! (`transfer.completed` / `transfer.failed`), or a bare id (`user_id` for the `user.*`
-//! events). Anything else is kept as [`WebhookEvent::Unknown`], so a new kind of event from
+//! (`transfer.completed` / `transfer.failed`), or a `user_id` (the `user.*` events: Dots'
+//! reference shows it bare, and a payload that also names its `user.*` event or carries
+//! `metadata` is the same event). Anything else is kept as [`WebhookEvent::Unknown`], so a new kind of event from
 //! Dots never fails a delivery.
 
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,8 @@ enum Wire {
     },
     User {
         user_id: UserId,
+        #[serde(default, skip_serializing)]
+        event: Option<String>,
     },
 }
 
@@ -79,8 +82,16 @@ enum TransferEventName {
 impl WebhookEvent {
     /// Reads a payload (never fails: an unrecognized one is [`WebhookEvent::Unknown`]).
     pub fn from_json(payload: Value) -> Self {
-        // A `user_id` alongside an `event` is not a `user.*` event: only bare ids are.
-        let bare_user = payload.as_object().is_some_and(|o| o.len() == 1);
+        // A `user_id` is a `user.*` event unless the payload says it is another kind, or it
+        // names another object (a payout link's `claimed_user_id` comes with its own id).
+        let user_event = |event: &Option<String>| {
+            event.as_deref().is_none_or(|e| e.starts_with("user."))
+                && payload.as_object().is_some_and(|o| {
+                    !["flow_id", "transfer_id", "payout_link_id", "id"]
+                        .iter()
+                        .any(|key| o.contains_key(*key))
+                })
+        };
         match serde_json::from_value::<Wire>(payload.clone()) {
             Ok(Wire::Flow { flow_id, .. }) => WebhookEvent::FlowUpdated { flow_id },
             Ok(Wire::TransferUpdated { transfer_id, .. }) => {
@@ -89,7 +100,9 @@ impl WebhookEvent {
             Ok(Wire::TransferFinished { transfer, .. }) => {
                 WebhookEvent::TransferFinished { transfer }
             }
-            Ok(Wire::User { user_id }) if bare_user => WebhookEvent::UserUpdated { user_id },
+            Ok(Wire::User { user_id, event }) if user_event(&event) => {
+                WebhookEvent::UserUpdated { user_id }
+            }
             _ => WebhookEvent::Unknown(payload),
         }
     }
@@ -111,6 +124,7 @@ impl WebhookEvent {
             },
             WebhookEvent::UserUpdated { user_id } => Wire::User {
                 user_id: user_id.clone(),
+                event: None,
             },
             WebhookEvent::Unknown(value) => return value.clone(),
         };
@@ -160,12 +174,30 @@ mod tests {
     }
 
     #[test]
+    fn user_payloads_that_name_their_event_or_carry_metadata_are_user_events() {
+        for payload in [
+            json!({"user_id": "u-1", "event": "user.updated.payout_method"}),
+            json!({"user_id": "u-1", "metadata": {"internal_id": "x"}}),
+            json!({"user_id": "u-1", "event": "user.updated.ide_verified", "metadata": null}),
+        ] {
+            assert_eq!(
+                WebhookEvent::from_json(payload.clone()),
+                WebhookEvent::UserUpdated {
+                    user_id: UserId::from("u-1")
+                },
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
     fn other_shapes_are_unknown_not_errors() {
         for payload in [
             json!({"app_id": "5d9278aa"}),
             json!({"event": "flow.transaction_updated", "flow_id": "d48d"}),
             json!({"event": "payout_link.updated", "payout_link_id": "1324"}),
             json!({"user_id": "u", "event": "something.new"}),
+            json!({"user_id": "u", "flow_id": "f"}),
             json!("text"),
             Value::Null,
         ] {

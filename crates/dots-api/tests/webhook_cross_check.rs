@@ -65,6 +65,44 @@ fn theirs_signs_ours_verifies() {
     );
 }
 
+/// Theirs signs and sends with its own (unbranded) header names; ours reads them as it reads
+/// the branded ones, with the secret written with or without `whsec_`.
+#[test]
+fn theirs_signs_with_either_header_set_ours_reads_both() {
+    use dots_api::webhook::HeaderNames;
+    let ts = now();
+    let signature = Webhook::new(NEW).unwrap().sign("msg_9", ts, BODY).unwrap();
+    let sent = headers("msg_9", ts, &signature);
+    for names in [HeaderNames::Unbranded, HeaderNames::Branded] {
+        let [id, timestamp, sig] = names.names();
+        let mut renamed = HeaderMap::new();
+        for (theirs, ours) in [
+            ("webhook-id", id),
+            ("webhook-timestamp", timestamp),
+            ("webhook-signature", sig),
+        ] {
+            renamed.insert(ours, sent[theirs].clone());
+        }
+        let read = SvixHeaders::read(|name| renamed.get(name).and_then(|v| v.to_str().ok()));
+        for secret in [NEW, NEW.trim_start_matches("whsec_")] {
+            assert_eq!(
+                verify(&[WebhookSecret::parse(secret).unwrap()], &read, BODY, ts),
+                Ok(()),
+                "{names:?}, secret {}",
+                if secret.starts_with("whsec_") {
+                    "with whsec_"
+                } else {
+                    "without"
+                }
+            );
+        }
+        assert_eq!(
+            verify(&[WebhookSecret::parse(NEW).unwrap()], &read, b"{}", ts),
+            Err(WebhookError::BadSignature)
+        );
+    }
+}
+
 #[test]
 fn ours_signs_theirs_verifies() {
     let ts = now();

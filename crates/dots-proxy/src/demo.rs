@@ -64,7 +64,7 @@ async fn wallets(state: &DemoState, user_id: Option<&str>) -> Result<Value, Prox
     };
     Ok(json!({
         "user_id": user_id,
-        "user_wallet": user.as_ref().map(|u| u.wallet.amount),
+        "user_wallet": user.as_ref().and_then(|u| u.wallet.as_ref()).map(|w| w.amount),
         "app_wallet": state.sandbox.store().app_wallet(""),
     }))
 }

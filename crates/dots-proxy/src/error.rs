@@ -41,6 +41,16 @@ pub enum ProxyError {
         /// Seconds until the next request is allowed.
         retry_after: u64,
     },
+    /// Dots accepted a payment and its answer could not be read. The payment is recorded
+    /// against its reference (with the transfer's id when the answer named one), so a retry of
+    /// the same reference returns the transfer and never pays again.
+    #[error("payment made, answer unreadable: {detail}")]
+    PaymentUnconfirmed {
+        /// The transfer's id, when the answer named it.
+        transfer_id: Option<String>,
+        /// The field that failed and why.
+        detail: String,
+    },
     /// Something broke on this server; the cause is logged, never returned.
     #[error("internal: {0}")]
     Internal(String),
@@ -128,6 +138,36 @@ impl IntoResponse for ProxyError {
                 let mut body = ProxyErrorBody::new("upstream_rejected", message, None);
                 body.dots_error_code = error_code;
                 (StatusCode::UNPROCESSABLE_ENTITY, body, None)
+            }
+            ProxyError::Upstream(UpstreamError::Unreadable {
+                operation, detail, ..
+            }) => (
+                // Logged where it was read (operation and field, never the body).
+                StatusCode::BAD_GATEWAY,
+                ProxyErrorBody::new(
+                    "upstream_unreadable",
+                    format!(
+                        "Dots answered `{operation}` and its answer could not be read: {detail}"
+                    ),
+                    None,
+                ),
+                None,
+            ),
+            ProxyError::PaymentUnconfirmed {
+                transfer_id,
+                detail,
+            } => {
+                let mut body = ProxyErrorBody::new(
+                    "payment_unconfirmed",
+                    format!(
+                        "Dots accepted the payment but its answer could not be read ({detail}). \
+                         The payment is recorded against this reference: retry it with the same \
+                         reference to get the transfer; it is never paid twice"
+                    ),
+                    None,
+                );
+                body.transfer_id = transfer_id;
+                (StatusCode::BAD_GATEWAY, body, None)
             }
             ProxyError::Upstream(UpstreamError::RateLimited { retry_after }) => (
                 StatusCode::TOO_MANY_REQUESTS,

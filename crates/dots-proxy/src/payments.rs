@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::db::PaymentRow;
 use crate::error::ProxyError;
+use crate::upstream::UpstreamError;
 use crate::AppState;
 
 /// The metadata key that carries the host's reference on each transfer the proxy creates.
@@ -62,7 +63,14 @@ pub async fn pay(
     // Paid before: that transfer, never a second one.
     if let Some(transfer_id) = &payment.transfer_id {
         tracing::info!(%transfer_id, "payment reference already paid");
-        return Ok(state.dots().retrieve_transfer(transfer_id).await?);
+        return match state.dots().retrieve_transfer(transfer_id).await {
+            Ok(transfer) => Ok(transfer),
+            Err(UpstreamError::Unreadable { detail, .. }) => Err(ProxyError::PaymentUnconfirmed {
+                transfer_id: Some(transfer_id.clone()),
+                detail,
+            }),
+            Err(err) => Err(err.into()),
+        };
     }
     // Tried before without a recorded answer: Dots may have paid. Look before paying.
     if payment.idempotency_key != fresh_key {
@@ -82,7 +90,24 @@ pub async fn pay(
         payment.idempotency_key,
     );
     request.metadata = Some(Value::Object(metadata));
-    let transfer = state.dots().create_transfer(&request).await?;
+    let transfer = match state.dots().create_transfer(&request).await {
+        Ok(transfer) => transfer,
+        // Dots said yes in words we could not read: the money may have moved. Keep what the
+        // answer says of it (its id), and tell the host so, not "unavailable". A retry of
+        // this reference finds the transfer (by id, or among the user's transfers by its
+        // reference) and never creates another.
+        Err(UpstreamError::Unreadable { detail, id, .. }) => {
+            if let Some(transfer_id) = &id {
+                state.db().complete_payment(reference, transfer_id).await?;
+            }
+            tracing::warn!(transfer_id = ?id, %detail, "payment made, Dots' answer unreadable");
+            return Err(ProxyError::PaymentUnconfirmed {
+                transfer_id: id,
+                detail,
+            });
+        }
+        Err(err) => return Err(err.into()),
+    };
     state
         .db()
         .complete_payment(reference, transfer.id.as_str())

@@ -12,9 +12,20 @@ use std::time::Duration;
 /// What can go wrong talking to Dots.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    /// Dots could not be reached, timed out, or answered 5xx / garbage.
+    /// Dots could not be reached, timed out, or answered 5xx.
     #[error("Dots is unavailable: {0}")]
     Unavailable(String),
+    /// Dots answered 2xx and the answer could not be read: it did what was asked (a transfer
+    /// may have moved money), we do not know the details.
+    #[error("Dots answered `{operation}` and we could not read the answer: {detail}")]
+    Unreadable {
+        /// What was asked (`create_transfer`, `retrieve_flow`, ...).
+        operation: &'static str,
+        /// The field that failed and why (never a value from the body).
+        detail: String,
+        /// The answer's top-level `id`, when the body is a JSON object that has one.
+        id: Option<String>,
+    },
     /// Dots refused the request (4xx other than 401/403/404/429), with its message.
     #[error("Dots rejected the request: {message}")]
     Rejected {
@@ -94,7 +105,7 @@ impl DotsClient {
     /// `POST /v2/flows`. Never retried: a retry could create a second flow.
     pub async fn create_flow(&self, request: &CreateFlowRequest) -> Result<Flow, UpstreamError> {
         let builder = self.request(Method::POST, "/v2/flows").json(request);
-        self.send(builder, "flow").await
+        self.send(builder, "create_flow", "flow").await
     }
 
     /// `GET /v2/flows/{id}`, retried with backoff on transient failures.
@@ -106,13 +117,15 @@ impl DotsClient {
         {
             return Err(UpstreamError::NotFound("flow"));
         }
-        self.get(&format!("/v2/flows/{flow_id}"), "flow").await
+        self.get(&format!("/v2/flows/{flow_id}"), "retrieve_flow", "flow")
+            .await
     }
 
     /// `POST /v2/users` (found or created by phone number). Never retried.
     pub async fn create_user(&self, request: &CreateUserRequest) -> Result<User, UpstreamError> {
         self.send(
             self.request(Method::POST, "/v2/users").json(request),
+            "create_user",
             "user",
         )
         .await
@@ -121,7 +134,8 @@ impl DotsClient {
     /// `GET /v2/users/{id}`, retried with backoff.
     pub async fn retrieve_user(&self, user_id: &str) -> Result<User, UpstreamError> {
         check_id(user_id, "user")?;
-        self.get(&format!("/v2/users/{user_id}"), "user").await
+        self.get(&format!("/v2/users/{user_id}"), "retrieve_user", "user")
+            .await
     }
 
     /// `GET /v2/users`: one page of users (newest first), optionally of one `status`, after
@@ -153,7 +167,18 @@ impl DotsClient {
         if !query.is_empty() {
             path = format!("{path}?{}", query.join("&"));
         }
-        self.get(&path, "user").await
+        self.get(&path, "list_users", "user").await
+    }
+
+    /// `GET /v2/flows?limit=1`: the lightest authenticated call there is (`dots-proxy check`
+    /// uses it to try the credentials). Read loosely: only whether Dots accepted the call.
+    pub async fn list_one_flow(&self) -> Result<serde_json::Value, UpstreamError> {
+        self.send(
+            self.request(Method::GET, "/v2/flows?limit=1"),
+            "list_flows",
+            "flow",
+        )
+        .await
     }
 
     /// `PUT /v2/users/{id}/compliance`: the user's tax details (W-9 or W-8BEN). Never retried.
@@ -166,7 +191,7 @@ impl DotsClient {
         let builder = self
             .request(Method::PUT, &format!("/v2/users/{user_id}/compliance"))
             .json(request);
-        self.send::<serde_json::Value>(builder, "user")
+        self.send::<serde_json::Value>(builder, "submit_compliance", "user")
             .await
             .map(drop)
     }
@@ -180,7 +205,7 @@ impl DotsClient {
                 &format!("/v2/users/{user_id}/send-verification-token"),
             )
             .json(&serde_json::json!({}));
-        self.send::<serde_json::Value>(builder, "user")
+        self.send::<serde_json::Value>(builder, "send_verification_token", "user")
             .await
             .map(drop)
     }
@@ -191,7 +216,7 @@ impl DotsClient {
         let builder = self
             .request(Method::POST, &format!("/v2/users/{user_id}/verify"))
             .json(&serde_json::json!({ "token": token }));
-        self.send::<serde_json::Value>(builder, "user")
+        self.send::<serde_json::Value>(builder, "verify_user", "user")
             .await
             .map(drop)
     }
@@ -204,6 +229,7 @@ impl DotsClient {
     ) -> Result<Transfer, UpstreamError> {
         self.send(
             self.request(Method::POST, "/v2/transfers").json(request),
+            "create_transfer",
             "user",
         )
         .await
@@ -212,8 +238,12 @@ impl DotsClient {
     /// `GET /v2/transfers/{id}`, retried with backoff.
     pub async fn retrieve_transfer(&self, transfer_id: &str) -> Result<Transfer, UpstreamError> {
         check_id(transfer_id, "transfer")?;
-        self.get(&format!("/v2/transfers/{transfer_id}"), "transfer")
-            .await
+        self.get(
+            &format!("/v2/transfers/{transfer_id}"),
+            "retrieve_transfer",
+            "transfer",
+        )
+        .await
     }
 
     /// `GET /v2/transfers?user_id=...`: one page of a user's transfers (newest first, at most
@@ -229,19 +259,23 @@ impl DotsClient {
             check_id(after, "transfer")?;
             path.push_str(&format!("&starting_after={after}"));
         }
-        self.get(&path, "user").await
+        self.get(&path, "list_transfers", "user").await
     }
 
     /// A GET of `path`, whose 404 means no such `what`.
     async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
+        operation: &'static str,
         what: &'static str,
     ) -> Result<T, UpstreamError> {
         let mut delay = Duration::from_millis(100);
         let mut attempt = 1;
         loop {
-            match self.send(self.request(Method::GET, path), what).await {
+            match self
+                .send(self.request(Method::GET, path), operation, what)
+                .await
+            {
                 Err(UpstreamError::Unavailable(reason)) if attempt < GET_ATTEMPTS => {
                     tracing::warn!(%path, attempt, %reason, "retrying a GET to Dots");
                     tokio::time::sleep(delay).await;
@@ -264,10 +298,12 @@ impl DotsClient {
         builder
     }
 
-    /// Sends a request whose 404 means no such `what` (`flow`, `user`, `transfer`).
+    /// Sends the request of `operation`, whose 404 means no such `what` (`flow`, `user`,
+    /// `transfer`).
     async fn send<T: DeserializeOwned>(
         &self,
         builder: reqwest::RequestBuilder,
+        operation: &'static str,
         what: &'static str,
     ) -> Result<T, UpstreamError> {
         let response = builder
@@ -276,9 +312,12 @@ impl DotsClient {
             .map_err(|err| UpstreamError::Unavailable(describe(&err)))?;
         let status = response.status();
         if status.is_success() {
-            return response.json::<T>().await.map_err(|err| {
-                UpstreamError::Unavailable(format!("unreadable body: {}", describe(&err)))
-            });
+            // Dots said yes: a body cut short is "unavailable" (we may retry a read), a body we
+            // cannot read is "unreadable" (Dots did it; we do not know the details).
+            let body = response.bytes().await.map_err(|err| {
+                UpstreamError::Unavailable(format!("answer cut short: {}", describe(&err)))
+            })?;
+            return read_answer(&body, operation);
         }
         let retry_after = response
             .headers()
@@ -301,6 +340,55 @@ impl DotsClient {
             },
             s => UpstreamError::Unavailable(format!("HTTP {s}")),
         })
+    }
+}
+
+/// Reads a 2xx answer of `operation` as `T`; a failure names the field and why (never a value
+/// from the body: it may hold a person's details), and keeps the body's top-level `id`.
+pub(crate) fn read_answer<T: DeserializeOwned>(
+    body: &[u8],
+    operation: &'static str,
+) -> Result<T, UpstreamError> {
+    // An empty 2xx body is "nothing to say" (`null`): fine where the answer is not used.
+    let body: &[u8] = if body.trim_ascii().is_empty() {
+        b"null"
+    } else {
+        body
+    };
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            let detail = if inner.is_syntax() || inner.is_eof() {
+                "the body is not JSON".to_owned()
+            } else {
+                let text = inner.to_string();
+                let reason = match text.rfind(" at line ") {
+                    Some(cut) => &text[..cut],
+                    None => &text,
+                };
+                // serde quotes the offending value in some messages (`invalid value: string
+                // "..."`): keep the kind of problem, not the value.
+                let reason = reason.split(": string \"").next().unwrap_or(reason);
+                if path == "." {
+                    reason.to_owned()
+                } else {
+                    format!("`{path}` {reason}")
+                }
+            };
+            let id = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
+                .filter(|id| check_id(id, "transfer").is_ok());
+            tracing::warn!(operation, %detail, has_id = id.is_some(), "Dots answered and we could not read it");
+            Err(UpstreamError::Unreadable {
+                operation,
+                detail,
+                id,
+            })
+        }
     }
 }
 

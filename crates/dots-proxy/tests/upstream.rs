@@ -75,8 +75,8 @@ async fn each_fault_on_create_gives_its_typed_error_and_at_most_one_flow() {
     let before = stack.sandbox.state().store().flows("").len();
     assert!(before <= 1, "the proxy never retried a create: {before}");
 
-    // A malformed answer: the create happened upstream, the proxy reports unavailable and does
-    // not retry, so exactly one more flow exists.
+    // A malformed answer: the create happened upstream, the proxy says Dots answered and it
+    // could not read the answer (not "unavailable"), and does not retry: one more flow exists.
     fault(
         &stack,
         json!({"path": "/v2/flows", "method": "POST", "fault": "malformed", "count": 1}),
@@ -90,7 +90,20 @@ async fn each_fault_on_create_gives_its_typed_error_and_at_most_one_flow() {
         )
         .await;
     assert_eq!(answer.status, 502);
-    assert_eq!(answer.json()["error"], "upstream_unavailable");
+    assert_eq!(
+        answer.json()["error"],
+        "upstream_unreadable",
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Dots answered `create_flow`"),
+        "{}",
+        answer.text
+    );
     assert_eq!(
         stack.sandbox.state().store().flows("").len(),
         before + 1,
@@ -176,11 +189,26 @@ async fn each_fault_on_a_payout_moves_money_at_most_once_per_reference() {
             0..=0,
         ),
         (json!({"fault": "drop"}), 502, "upstream_unavailable", 0..=0),
-        // Dots paid, then the answer was cut.
+        // Dots paid, then the answer was cut: paid, unconfirmed (not "unavailable").
         (
             json!({"fault": "malformed"}),
             502,
-            "upstream_unavailable",
+            "payment_unconfirmed",
+            1..=1,
+        ),
+        // Dots paid and answered with something that is not JSON at all.
+        (
+            json!({"fault": "replace", "body": "<html><body>upstream hiccup</body></html>"}),
+            502,
+            "payment_unconfirmed",
+            1..=1,
+        ),
+        // Dots paid and answered with an object that names the transfer but cannot be read
+        // as one: the id is kept, and the host is told it.
+        (
+            json!({"fault": "replace", "keep_ids": true, "body": {"id": "", "amount": "ten dollars"}}),
+            502,
+            "payment_unconfirmed",
             1..=1,
         ),
         // The proxy gives up after its timeout; Dots may or may not have finished.
@@ -206,6 +234,18 @@ async fn each_fault_on_a_payout_moves_money_at_most_once_per_reference() {
             .await;
         assert_eq!(answer_status, status, "{kind}: {answer}");
         assert_eq!(answer["error"], code, "{kind}");
+        if code == "payment_unconfirmed" {
+            assert!(
+                answer["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("never paid twice"),
+                "{answer}"
+            );
+            // Where the answer named its transfer, the host learns it now.
+            let named = kind["keep_ids"] == true;
+            assert_eq!(answer["transfer_id"].is_string(), named, "{kind}: {answer}");
+        }
         // A slow request the proxy gave up on may still finish upstream: let it.
         tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
         let made_upstream = store().transfers("").len() - transfers_before;
@@ -219,6 +259,12 @@ async fn each_fault_on_a_payout_moves_money_at_most_once_per_reference() {
             .host(Method::POST, &path, Some(pay), Some(ADMIN_TOKEN))
             .await;
         assert_eq!(retry_status, 200, "{kind}: retry: {paid}");
+        if let Some(named) = answer["transfer_id"].as_str() {
+            assert_eq!(
+                paid["id"], named,
+                "{kind}: the retry returns the named transfer"
+            );
+        }
         assert_eq!(
             store().transfers("").len() - transfers_before,
             1,
@@ -230,4 +276,71 @@ async fn each_fault_on_a_payout_moves_money_at_most_once_per_reference() {
             "{kind}: the wallet paid once"
         );
     }
+}
+
+/// Dots' guide shows the answer of `POST /v2/transfers` as the real service sent it (string
+/// amount, decimal ledger lines, HTTP-date history, times without an offset). Answered exactly
+/// so (with the ids of what was really made), a payment is read, recorded, and never repeated.
+#[tokio::test]
+async fn a_payment_answered_as_the_guide_shows_is_read_and_paid_once() {
+    use common::ADMIN_TOKEN;
+    let guide = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/dots-docs/guides--flow-payouts.mdx"),
+    )
+    .expect("Dots' payouts guide");
+    let captured: serde_json::Value = guide
+        .split("```json Response")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter_map(|text| serde_json::from_str(text).ok())
+        .find(|value: &serde_json::Value| value.get("transactions").is_some())
+        .expect("the guide's transfer answer");
+    let stack = Stack::start().await;
+    let (_, user) = stack
+        .host(
+            Method::POST,
+            "/host/users",
+            Some(json!({"first_name": "Ada", "last_name": "Byron",
+            "email": "ada@example.com", "country_code": "1", "phone_number": "4155550619"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    fault(
+        &stack,
+        json!({"path": "/v2/transfers", "method": "POST", "count": 1, "fault": "replace",
+               "keep_ids": true, "body": captured}),
+    )
+    .await;
+    let path = format!("/host/users/{id}/pay");
+    let pay = json!({"amount_cents": 1000, "reference": "guide-1"});
+    let (status, paid) = stack
+        .host(Method::POST, &path, Some(pay.clone()), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["amount"], -1000, "the string amount is read as cents");
+    assert_eq!(
+        paid["transactions"][0]["amount"], 1000,
+        "the decimal ledger line too"
+    );
+    assert_eq!(
+        paid["created"], "2024-07-11T21:17:33.959976Z",
+        "an offset-less time is UTC"
+    );
+    assert_eq!(
+        paid["status_history"][0]["timestamp"],
+        "2024-07-11T21:17:33Z"
+    );
+    let transfers = stack.sandbox.state().store().transfers("").len();
+    let (status, again) = stack
+        .host(Method::POST, &path, Some(pay), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], paid["id"], "the same transfer");
+    assert_eq!(
+        stack.sandbox.state().store().transfers("").len(),
+        transfers,
+        "never paid again"
+    );
 }

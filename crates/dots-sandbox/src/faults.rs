@@ -36,6 +36,16 @@ pub enum FaultKind {
     Drop,
     /// Handle the request, then answer with the first half of its body (invalid JSON).
     Malformed,
+    /// Handle the request, then answer (with its status) with `body` instead: a JSON value, or
+    /// a string sent as raw text. With `keep_ids`, an object body takes the real answer's
+    /// `id` and `user_id`, so an answer copied from Dots' docs speaks of what was really made.
+    Replace {
+        /// What to answer.
+        body: serde_json::Value,
+        /// Keep the real answer's `id` and `user_id`.
+        #[serde(default)]
+        keep_ids: bool,
+    },
 }
 
 /// One rule: which requests, what fault, how many or how often.
@@ -175,6 +185,31 @@ pub(crate) async fn inject(
             let cut = bytes.slice(..bytes.len() / 2);
             parts.headers.remove(header::CONTENT_LENGTH);
             Response::from_parts(parts, Body::from(cut))
+        }
+        FaultKind::Replace { body, keep_ids } => {
+            let response = next.run(request).await;
+            let (mut parts, real) = response.into_parts();
+            let real = axum::body::to_bytes(real, usize::MAX)
+                .await
+                .unwrap_or_default();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            let bytes = match body {
+                serde_json::Value::String(text) => text.into_bytes(),
+                mut value => {
+                    if keep_ids {
+                        let real: serde_json::Value =
+                            serde_json::from_slice(&real).unwrap_or_default();
+                        for key in ["id", "user_id"] {
+                            if let (Some(object), Some(id)) = (value.as_object_mut(), real.get(key))
+                            {
+                                object.insert(key.to_owned(), id.clone());
+                            }
+                        }
+                    }
+                    serde_json::to_vec(&value).unwrap_or_default()
+                }
+            };
+            Response::from_parts(parts, Body::from(bytes))
         }
     }
 }

@@ -114,8 +114,8 @@ fn session_json(state: &SandboxState, record: &FlowRecord, open: bool) -> Value 
             "wallet": u.user.wallet,
             "default_payout_method": u.user.default_payout_method,
             "payout_methods": u.payout_methods,
-            "tax_id_verification": u.user.compliance.tax_id_verification,
-            "id_verified": u.user.compliance.id_verified,
+            "tax_id_verification": u.user.compliance.clone().unwrap_or_default().tax_id_verification,
+            "id_verified": u.user.compliance.clone().unwrap_or_default().id_verified,
         })),
     })
 }

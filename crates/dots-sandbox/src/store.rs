@@ -6,14 +6,14 @@
 use dots_api::{
     AddPayoutMethodRequest, BackgroundCheck, BackgroundCheckStatus, Compliance, ComplianceRequest,
     CreateFlowRequest, CreateTransferRequest, CreateUserRequest, Flow, FlowId, OfacStatus,
-    PayoutMethod, PhoneNumber, Step, StepName, TaxIdVerification, Transaction, Transfer,
-    TransferId, TransferStatus, TransferType, User, UserId, UserStatus, W9Summary, WebhookEvent,
+    PayoutMethod, PhoneNumber, StatusChange, Step, StepName, TaxIdVerification, Timestamp,
+    Transaction, Transfer, TransferId, TransferStatus, TransferType, User, UserId, UserStatus,
+    W9Summary, WebhookEvent,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::clock::rfc3339;
 use crate::error::SandboxError;
 
 /// What a new sandbox app holds in its wallet: $100, as in Dots' sandbox.
@@ -201,14 +201,19 @@ pub fn ofac_outcome(last_name: &str) -> OfacStatus {
 fn refresh(record: &mut UserRecord, now: i64) {
     if let Some((tin, at)) = &record.tin_submitted {
         if now >= at + TIN_VERIFICATION_DELAY_SECS {
-            record.user.compliance.tax_id_verification = tin_outcome(tin);
+            record.user.compliance_mut().tax_id_verification = Some(tin_outcome(tin));
             record.tin_submitted = None;
         }
     }
-    let flags = &record.user.compliance.flags;
-    record.user.compliance.flagged = flags.ofac_status != OfacStatus::Unflagged;
-    record.user.compliance.flags.ofac = record.user.compliance.flagged;
-    record.user.wallet.withdrawable_amount = record.user.wallet.amount;
+    let compliance = record.user.compliance_mut();
+    compliance.flagged = compliance
+        .flags
+        .ofac_status
+        .as_ref()
+        .is_some_and(|status| *status != OfacStatus::Unflagged);
+    compliance.flags.ofac = compliance.flagged;
+    let wallet = record.user.wallet_mut();
+    wallet.withdrawable_amount = wallet.amount;
 }
 
 impl Data {
@@ -284,8 +289,8 @@ impl Store {
         let id = FlowId(new_id());
         let steps = request.steps.iter().map(|s| s.name.clone()).collect();
         let mut flow = Flow::new(id.clone(), format!("{origin}/flow/{id}"), steps);
-        flow.created = Some(rfc3339(now_ms));
-        flow.updated = flow.created.clone();
+        flow.created = Some(Timestamp::from_unix_ms(now_ms));
+        flow.updated = flow.created;
         flow.user_id = request.user_id.clone();
         flow.metadata = request.metadata.clone();
         let require_auth = request.require_auth.unwrap_or(false);
@@ -342,7 +347,7 @@ impl Store {
         let mut events = Vec::new();
         if !record.flow.completed_steps.contains(step) {
             record.flow.completed_steps.push(step.clone());
-            record.flow.updated = Some(rfc3339(now_ms));
+            record.flow.updated = Some(Timestamp::from_unix_ms(now_ms));
             events.push(Event::flow_updated(&record.flow.id));
         }
         Some((record.flow.clone(), events))
@@ -454,13 +459,14 @@ impl Store {
         let mut events = Vec::new();
         if record.flow.user_id.is_none() {
             record.flow.user_id = Some(user_id.clone());
-            record.flow.updated = Some(rfc3339(now_ms));
+            record.flow.updated = Some(Timestamp::from_unix_ms(now_ms));
             events.push(Event::flow_updated(&record.flow.id));
         }
         let flow = record.flow.clone();
         let app = record.app.clone();
         if let Some(user) = data.app(&app).user_mut(user_id.as_str()) {
-            user.user.status = UserStatus::Verified;
+            user.user.status = Some(UserStatus::Verified);
+            user.user.verified = Some(true);
         }
         Ok((flow, events))
     }
@@ -494,7 +500,9 @@ impl Store {
         users
             .iter()
             .rev()
-            .filter(|u| status.is_none_or(|s| u.user.status.as_str() == s))
+            .filter(|u| {
+                status.is_none_or(|s| u.user.status.as_ref().is_some_and(|us| us.as_str() == s))
+            })
             .map(|u| u.user.clone())
             .collect()
     }
@@ -509,7 +517,8 @@ impl Store {
                 "invalid-input",
             ));
         }
-        user.user.status = UserStatus::Verified;
+        user.user.status = Some(UserStatus::Verified);
+        user.user.verified = Some(true);
         Ok(())
     }
 
@@ -529,12 +538,12 @@ impl Store {
         request.validate()?;
         let mut data = self.data();
         let record = data.app(app).user(id)?;
-        let compliance = &mut record.user.compliance;
+        let compliance = record.user.compliance_mut();
         if let Some(w9) = &request.w9 {
             compliance.tax_id_collected = true;
             compliance.address_collected = true;
             compliance.date_of_birth_collected = true;
-            compliance.tax_id_verification = TaxIdVerification::Pending;
+            compliance.tax_id_verification = Some(TaxIdVerification::Pending);
             compliance.w9 = Some(W9Summary {
                 entity_type: Some(w9.entity_type.clone()),
                 business_name: w9.business_name.clone(),
@@ -663,9 +672,11 @@ impl Store {
     pub fn verify_identity(&self, app: &str, id: &str) -> Result<Vec<Event>, SandboxError> {
         let mut data = self.data();
         let record = data.app(app).user(id)?;
-        record.user.compliance.id_verified = true;
-        if record.user.compliance.flags.ofac_status == OfacStatus::IdVerificationRequired {
-            record.user.compliance.flags.ofac_status = OfacStatus::InReview;
+        record.user.compliance_mut().id_verified = true;
+        if record.user.compliance_mut().flags.ofac_status
+            == Some(OfacStatus::IdVerificationRequired)
+        {
+            record.user.compliance_mut().flags.ofac_status = Some(OfacStatus::InReview);
         }
         Ok(vec![Event::user_updated(
             "user.updated.ide_verified",
@@ -688,15 +699,15 @@ impl Store {
             .last_name
             .trim()
             .eq_ignore_ascii_case("consider");
-        record.user.compliance.background_check = Some(BackgroundCheck {
+        record.user.compliance_mut().background_check = Some(BackgroundCheck {
             status: if consider {
                 BackgroundCheckStatus::Consider
             } else {
                 BackgroundCheckStatus::Pass
             },
-            updated: Some(rfc3339(now_ms)),
+            updated: Some(Timestamp::from_unix_ms(now_ms)),
         });
-        record.user.compliance.has_criminal_activity = consider;
+        record.user.compliance_mut().has_criminal_activity = consider;
         Ok(vec![Event::user_updated(
             "user.updated.background_check",
             &record.user.id,
@@ -751,7 +762,7 @@ impl Store {
         let app_after = wallet.checked_add(amount).ok_or_else(out_of_range)?;
         let user_after = user
             .user
-            .wallet
+            .wallet_mut()
             .amount
             .checked_sub(amount)
             .ok_or_else(out_of_range)?;
@@ -768,34 +779,30 @@ impl Store {
                 "transaction-insufficient-funds",
             ));
         }
-        user.user.wallet.amount = user_after;
-        user.user.wallet.withdrawable_amount = user_after;
+        user.user.wallet_mut().amount = user_after;
+        user.user.wallet_mut().withdrawable_amount = user_after;
         let (source, destination) = if amount < 0 {
             ("App", "User")
         } else {
             ("User", "App")
         };
-        let created = rfc3339(now_ms);
+        let created = Timestamp::from_unix_ms(now_ms);
         let id = TransferId(new_id());
         let mut transfer = Transfer::new(
             id.clone(),
-            created.clone(),
+            created,
             request.user_id.clone(),
             TransferStatus::Completed,
             TransferType::Balance,
             amount,
         );
         transfer.metadata = request.metadata.clone();
-        transfer.transactions = vec![Transaction {
-            id: transaction_id,
-            amount: amount.abs(),
-            created,
-            source_name: source.to_owned(),
-            destination_name: destination.to_owned(),
-            kind: "balance".to_owned(),
-            transfer_id: Some(id.clone()),
-            metadata: None,
-        }];
+        transfer.status_history = vec![StatusChange::new(TransferStatus::Completed, created)];
+        let mut line = Transaction::new(transaction_id, amount.abs(), created, "balance");
+        line.source_name = source.to_owned();
+        line.destination_name = destination.to_owned();
+        line.transfer_id = Some(id.clone());
+        transfer.transactions = vec![line];
         app_data.wallet = app_after;
         if let Some(key) = request.idempotency_key {
             app_data.idempotency.insert(key, (id, now));
@@ -825,7 +832,7 @@ impl Store {
             .iter()
             .find(|m| m.platform == platform)
             .cloned();
-        let amount = user.user.wallet.amount;
+        let amount = user.user.wallet_mut().amount;
         if amount <= 0 {
             return Err(SandboxError::bad_request(
                 "There is nothing to withdraw",
@@ -843,31 +850,30 @@ impl Store {
             TransferStatus::Completed
         };
         if !fails {
-            user.user.wallet.amount = 0;
-            user.user.wallet.withdrawable_amount = 0;
+            user.user.wallet_mut().amount = 0;
+            user.user.wallet_mut().withdrawable_amount = 0;
         }
-        let created = rfc3339(now_ms);
+        let created = Timestamp::from_unix_ms(now_ms);
         let id = TransferId(new_id());
         let mut transfer = Transfer::new(
             id.clone(),
-            created.clone(),
+            created,
             UserId::from(user_id),
-            status,
+            status.clone(),
             TransferType::Payout,
             amount,
         );
+        transfer.status_history = vec![
+            StatusChange::new(TransferStatus::Pending, created),
+            StatusChange::new(status.clone(), created),
+        ];
         transfer.external_data =
             Some(json!({"platform": platform, "account_id": method.and_then(|m| m.id)}));
-        transfer.transactions = vec![Transaction {
-            id: transaction_id,
-            amount,
-            created,
-            source_name: "User".to_owned(),
-            destination_name: platform.clone(),
-            kind: "payout".to_owned(),
-            transfer_id: Some(id),
-            metadata: None,
-        }];
+        let mut line = Transaction::new(transaction_id, amount, created, "payout");
+        line.source_name = "User".to_owned();
+        line.destination_name = platform.clone();
+        line.transfer_id = Some(id);
+        transfer.transactions = vec![line];
         app_data.transfers.push(transfer.clone());
         let events = Event::transfer(&transfer);
         Ok((transfer, events))
@@ -897,14 +903,15 @@ impl Store {
 
 fn create_user_in(app: &mut App, request: CreateUserRequest) -> (User, bool) {
     if let Some(existing) = app.users.iter().find(|u| {
-        u.user.phone_number.country_code == request.country_code
-            && u.user.phone_number.phone_number == request.phone_number
+        u.user.phone_number.as_ref().is_some_and(|phone| {
+            phone.country_code == request.country_code && phone.phone_number == request.phone_number
+        })
     }) {
         return (existing.user.clone(), false);
     }
     let ofac_status = ofac_outcome(&request.last_name);
     let mut compliance = Compliance::default();
-    compliance.flags.ofac_status = ofac_status;
+    compliance.flags.ofac_status = Some(ofac_status);
     compliance.date_of_birth_collected = request.date_of_birth.is_some();
     let mut user = User::new(
         UserId(new_id()),
@@ -916,7 +923,7 @@ fn create_user_in(app: &mut App, request: CreateUserRequest) -> (User, bool) {
             phone_number: request.phone_number,
         },
     );
-    user.compliance = compliance;
+    user.compliance = Some(compliance);
     user.metadata = request.metadata;
     let mut record = UserRecord {
         user,

@@ -97,9 +97,8 @@ pub(crate) async fn list(
                 .is_none_or(|s| t.status.as_str() == s)
         })
         .filter(|t| {
-            let created = parse_date("created", Some(&t.created)).ok().flatten();
-            start.is_none_or(|s| created.is_some_and(|c| c >= s))
-                && end.is_none_or(|e| created.is_some_and(|c| c <= e))
+            let created = t.created.to_offset_date_time();
+            start.is_none_or(|s| created >= s) && end.is_none_or(|e| created <= e)
         })
         .collect();
     if reverse {

@@ -1,13 +1,14 @@
 //! `POST /webhooks/dots`: Dots webhooks (Svix). The raw body's signature and timestamp are
-//! checked before anything is parsed; each `svix-id` takes effect once: its delivery mark
+//! checked before anything is parsed (headers `svix-*` or `webhook-*`, as Svix sends either);
+//! each message id takes effect once: its delivery mark
 //! commits with its effects, so a crash, a timeout or an error before the commit leaves the
 //! id unmarked and Dots' retry is processed in full.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use dots_api::webhook::{verify, SvixHeaders, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP};
-use dots_api::{Flow, FlowId, StreamEvent, UserId, WebhookEvent};
+use dots_api::webhook::{verify, SvixHeaders};
+use dots_api::{Flow, FlowId, StepName, StreamEvent, UserId, WebhookEvent};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -25,11 +26,8 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ProxyError> {
-    let svix = SvixHeaders {
-        id: header(&headers, SVIX_ID),
-        timestamp: header(&headers, SVIX_TIMESTAMP),
-        signature: header(&headers, SVIX_SIGNATURE),
-    };
+    // Svix signs with its branded header names or the unbranded (Standard Webhooks) ones.
+    let svix = SvixHeaders::read(|name| header(&headers, name));
     if let Err(err) = verify(
         &state.settings().webhook_secrets,
         &svix,
@@ -191,11 +189,10 @@ async fn flow_updated(
             };
             tx.push(identity, &event).await?;
         }
-        let was_complete = stored
-            .steps
-            .iter()
-            .all(|s| stored.completed_steps.contains(s));
-        let is_complete = stored.steps.iter().all(|s| merged.contains(s));
+        // Complete once every step asked for is done: a sign-in step (under any of Dots'
+        // names for it) or a step this proxy does not know is reported, never counted.
+        let was_complete = StepName::all_done(&stored.steps, &stored.completed_steps);
+        let is_complete = StepName::all_done(&stored.steps, &merged);
         if !newly.is_empty() && is_complete && !was_complete {
             let event = StreamEvent::FlowCompleted {
                 flow_id: FlowId::from(flow_id),
