@@ -10,6 +10,7 @@
 //! | `GET /_sandbox/webhooks/attempts` | every delivery attempt |
 //! | `GET/POST/DELETE /_sandbox/faults` | list / add / clear fault rules |
 //! | `POST /_sandbox/wallet {app_id?, amount}` | add cents to an app's wallet |
+//! | `GET/PUT /_sandbox/behaviour {dialect, heights, sign_in_step, webhook_headers}` | how it speaks (see [`crate::dialect`]); a PUT changes only the fields it names |
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -95,6 +96,7 @@ pub(crate) fn routes() -> Router<SandboxState> {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/wallet", post(refill))
+        .route("/behaviour", get(behaviour).put(set_behaviour))
         .layer(middleware::from_fn(same_origin_json))
 }
 
@@ -103,7 +105,31 @@ async fn reset(State(state): State<SandboxState>) -> Json<Value> {
     state.faults().clear();
     state.webhooks().clear_attempts();
     state.clock().reset();
+    state.set_behaviour(state.config().behaviour);
     Json(json!({"success": true}))
+}
+
+async fn behaviour(State(state): State<SandboxState>) -> Json<crate::Behaviour> {
+    Json(state.behaviour())
+}
+
+async fn set_behaviour(
+    State(state): State<SandboxState>,
+    body: Bytes,
+) -> Result<Json<crate::Behaviour>, SandboxError> {
+    // Only the fields named change: the body is laid over what is in force.
+    let mut current = serde_json::to_value(state.behaviour()).unwrap_or_default();
+    let changes: Value = parse_json_body(&body)?;
+    let Value::Object(changes) = changes else {
+        return Err(SandboxError::invalid("body", "must be an object"));
+    };
+    for (key, value) in changes {
+        current[key] = value;
+    }
+    let behaviour: crate::Behaviour = parse_json_body(current.to_string().as_bytes())?;
+    state.set_behaviour(behaviour);
+    tracing::info!(?behaviour, "sandbox: behaviour changed");
+    Ok(Json(behaviour))
 }
 
 async fn clock(State(state): State<SandboxState>) -> Json<Value> {

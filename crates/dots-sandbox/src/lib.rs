@@ -21,6 +21,7 @@
 mod auth;
 pub mod clock;
 mod control;
+pub mod dialect;
 mod error;
 pub mod faults;
 mod flows;
@@ -41,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use clock::Clock;
+pub use dialect::{Behaviour, Dialect, Heights, SignInStep, WebhookHeaders};
 pub use error::SandboxError;
 pub use faults::{FaultKind, FaultRule, Faults};
 pub use store::{Event, Store};
@@ -69,6 +71,8 @@ pub struct SandboxConfig {
     pub webhook_urls: Vec<String>,
     /// The secret webhooks are signed with.
     pub webhook_secret: WebhookSecret,
+    /// How it speaks at start (and after a reset): the captured dialect by default.
+    pub behaviour: Behaviour,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -79,6 +83,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("api_key", &"[redacted]")
             .field("webhook_urls", &self.webhook_urls)
             .field("webhook_secret", &self.webhook_secret)
+            .field("behaviour", &self.behaviour)
             .finish()
     }
 }
@@ -91,6 +96,7 @@ impl Default for SandboxConfig {
             api_key: DEFAULT_API_KEY.to_owned(),
             webhook_urls: Vec::new(),
             webhook_secret: WebhookSecret::parse(DEFAULT_WEBHOOK_SECRET).expect("valid default"),
+            behaviour: Behaviour::default(),
         }
     }
 }
@@ -108,6 +114,7 @@ struct Inner {
     clock: Clock,
     faults: Faults,
     webhooks: Webhooks,
+    behaviour: std::sync::Mutex<Behaviour>,
 }
 
 impl SandboxState {
@@ -116,12 +123,13 @@ impl SandboxState {
         let webhooks = Webhooks::new(config.webhook_urls.clone(), config.webhook_secret.clone());
         Self {
             inner: Arc::new(Inner {
-                config,
                 public_origin: public_origin.into().trim_end_matches('/').to_owned(),
                 store: Store::default(),
                 clock: Clock::default(),
                 faults: Faults::default(),
                 webhooks,
+                behaviour: std::sync::Mutex::new(config.behaviour),
+                config,
             }),
         }
     }
@@ -147,6 +155,24 @@ impl SandboxState {
     /// The fault injection rules.
     pub fn faults(&self) -> &Faults {
         &self.inner.faults
+    }
+
+    /// How it speaks now (see [`dialect`]).
+    pub fn behaviour(&self) -> Behaviour {
+        *self
+            .inner
+            .behaviour
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes how it speaks.
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        *self
+            .inner
+            .behaviour
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = behaviour;
     }
 
     /// The webhook sender.
@@ -187,6 +213,10 @@ pub fn router(state: SandboxState) -> Router {
         // A route the sandbox lacks (Dots has more): inside the API's layers, so it needs
         // credentials like any other, and `dots_shaped` words the 404.
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            dialect::speak,
+        ))
         .layer(axum::middleware::from_fn(error::dots_shaped))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

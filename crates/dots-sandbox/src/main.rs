@@ -23,6 +23,40 @@ struct Args {
     /// The `whsec_...` secret webhooks are signed with.
     #[arg(long, env = "DOTS_WEBHOOK_SECRET", default_value = dots_sandbox::DEFAULT_WEBHOOK_SECRET, hide_env_values = true, hide_default_value = true)]
     webhook_secret: String,
+    /// The forms the API answers in: `captured` (as the answers captured in Dots' guides) or
+    /// `schema` (as Dots' OpenAPI schema).
+    #[arg(
+        long,
+        env = "DOTS_SANDBOX_DIALECT",
+        value_enum,
+        default_value = "captured"
+    )]
+    dialect: dots_sandbox::Dialect,
+    /// When the hosted pages post `{height}`: `every-resize` or `first-load`.
+    #[arg(
+        long,
+        env = "DOTS_SANDBOX_HEIGHTS",
+        value_enum,
+        default_value = "every-resize"
+    )]
+    heights: dots_sandbox::Heights,
+    /// What the sign-in step is called: `onboarding`, `onboard`, `authorization` or
+    /// `authentication-onboarding`.
+    #[arg(
+        long,
+        env = "DOTS_SANDBOX_SIGN_IN_STEP",
+        value_enum,
+        default_value = "onboarding"
+    )]
+    sign_in_step: dots_sandbox::SignInStep,
+    /// The webhook header names: `svix` (`svix-id`, ...) or `webhook` (`webhook-id`, ...).
+    #[arg(
+        long,
+        env = "DOTS_SANDBOX_WEBHOOK_HEADERS",
+        value_enum,
+        default_value = "svix"
+    )]
+    webhook_headers: dots_sandbox::WebhookHeaders,
 }
 
 #[tokio::main]
@@ -34,7 +68,9 @@ async fn main() {
         .init();
     let args = Args::parse();
     let Ok(webhook_secret) = WebhookSecret::parse(&args.webhook_secret) else {
-        eprintln!("dots-sandbox: DOTS_WEBHOOK_SECRET must be `whsec_` followed by base64");
+        eprintln!(
+            "dots-sandbox: DOTS_WEBHOOK_SECRET must be base64, with or without a `whsec_` prefix"
+        );
         std::process::exit(2);
     };
     let config = dots_sandbox::SandboxConfig {
@@ -43,6 +79,12 @@ async fn main() {
         api_key: args.api_key,
         webhook_urls: args.webhook_url,
         webhook_secret,
+        behaviour: dots_sandbox::Behaviour {
+            dialect: args.dialect,
+            heights: args.heights,
+            sign_in_step: args.sign_in_step,
+            webhook_headers: args.webhook_headers,
+        },
     };
     let sandbox = match dots_sandbox::spawn(config).await {
         Ok(sandbox) => sandbox,

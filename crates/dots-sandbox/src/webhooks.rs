@@ -2,7 +2,7 @@
 //! `svix-id`, `svix-timestamp` and `svix-signature`, retried with backoff on a non-2xx answer
 //! or a timeout (15 s), every attempt logged and kept for inspection.
 
-use dots_api::webhook::{WebhookSecret, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP};
+use dots_api::webhook::{HeaderNames, WebhookSecret};
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -137,13 +137,16 @@ async fn deliver(state: &SandboxState, settings: &WebhookSettings, endpoint: &st
             .map(|d| d.as_secs() as i64)
             .unwrap_or_default();
         let signature = settings.secret.sign(&msg_id, timestamp, &body);
+        // Svix sends its branded header names or the unbranded ones.
+        let [id_header, timestamp_header, signature_header] =
+            HeaderNames::from(state.behaviour().webhook_headers).names();
         let result = webhooks
             .http
             .post(endpoint)
             .header("content-type", "application/json")
-            .header(SVIX_ID, &msg_id)
-            .header(SVIX_TIMESTAMP, timestamp.to_string())
-            .header(SVIX_SIGNATURE, signature)
+            .header(id_header, &msg_id)
+            .header(timestamp_header, timestamp.to_string())
+            .header(signature_header, signature)
             .body(body.clone())
             .send()
             .await;

@@ -80,6 +80,7 @@ impl Stack {
             None => spawn(SandboxConfig {
                 api_key: API_KEY.into(),
                 webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+                behaviour: Default::default(),
                 ..SandboxConfig::default()
             })
             .await
@@ -355,6 +356,7 @@ pub async fn sandbox_sending_to(webhook_base: &str, client: (&str, &str)) -> Run
         api_key: client.1.into(),
         webhook_urls: vec![format!("{webhook_base}/webhooks/dots")],
         webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+        behaviour: Default::default(),
     })
     .await
     .unwrap()
