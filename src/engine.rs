@@ -406,8 +406,9 @@ fn mark_done(inner: &Inner, step: StepName, step_status: StepStatus) {
             return;
         }
         state.completed.push(step);
-        let all_done = !state.all_steps.is_empty()
-            && state.all_steps.iter().all(|s| state.completed.contains(s));
+        // Every step asked for: the sign-in step (under any of Dots' names for it) and steps
+        // this version does not know are reported, never counted, never waited for.
+        let all_done = StepName::all_done(&state.all_steps, &state.completed);
         let finished = (all_done && state.status != FlowStatus::Completed).then(|| {
             state.flow.clone().map(|mut flow| {
                 flow.steps = state.all_steps.clone();

@@ -620,3 +620,90 @@ async fn an_initial_flow_is_framed_at_once_without_a_request() {
         "the same frame, not reloaded"
     );
 }
+
+/// Issue 23: Dots' pages name the sign-in step `onboarding`, `onboard`, `authentication` and
+/// `authorization`, and a flow may list steps this version does not know. Messages naming any
+/// of them are reported as what they are and never finish the flow; a flow whose answer lists
+/// them does not wait for them.
+#[wasm_bindgen_test]
+async fn sign_in_and_unknown_steps_are_reported_never_counted_or_waited_for() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let link = frame_link();
+    let counted = calls.clone();
+    let framed = link.clone();
+    let source = FlowSource::fetcher(move |_request| {
+        let link = framed.clone();
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            Ok(BrowserFlow::new(
+                FlowId::from("flow-signin"),
+                link,
+                [
+                    "authentication",
+                    "onboarding",
+                    "compliance",
+                    "step-from-the-future",
+                ]
+                .into_iter()
+                .map(StepName::parse)
+                .collect(),
+                Vec::new(),
+            ))
+        }
+    });
+    let m = mount_with(steps(&[StepName::Compliance]), None, None, Some(source));
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let window = m.frame_window();
+    for name in [
+        "onboard",
+        "onboarding",
+        "authentication",
+        "authorization",
+        "step-from-the-future",
+        "payout",
+    ] {
+        post(
+            &page_origin(),
+            Some(&window),
+            &json(&format!(r#"{{"step": "{name}", "status": "completed"}}"#)),
+        );
+    }
+    settle().await;
+    let reported: Vec<String> = m
+        .seen
+        .steps
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.step.to_string())
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            "onboard",
+            "onboarding",
+            "authentication",
+            "authorization",
+            "step-from-the-future",
+            "payout"
+        ],
+        "each is reported under its own name"
+    );
+    assert!(
+        m.seen.completed.lock().unwrap().is_empty(),
+        "none of them is the step asked for: the flow is not complete"
+    );
+    assert_ne!(status_of(&m.root), "completed");
+    post(
+        &page_origin(),
+        Some(&window),
+        &json(r#"{"step": "compliance", "status": "completed"}"#),
+    );
+    settle().await;
+    assert_eq!(
+        m.seen.completed.lock().unwrap().len(),
+        1,
+        "the step asked for finishes the flow, whatever else the answer listed"
+    );
+    assert_eq!(status_of(&m.root), "completed");
+}

@@ -1,7 +1,8 @@
 // Hosted flow page of the local Dots sandbox: a small real UI for every step kind.
 //
 // It posts exactly the two messages Dots documents to the parent window:
-//   {height: n}              on load and whenever the content height changes;
+//   {height: n}              on load and whenever the content height changes (or only on
+//                            the first load, with the sandbox's `heights: first-load`);
 //   {step: name, status: s}  after each step ("completed", or "completed-saved" for a
 //                            manage-payouts step saved without changes).
 (function () {
@@ -56,6 +57,9 @@
   var main = document.getElementById("flow");
   var lastHeight = -1;
   function reportHeight() {
+    // "first-load": the height is posted once, when the flow first loads (as Dots' guide
+    // words it); later pages may be taller or shorter and the parent is not told.
+    if (lastHeight !== -1 && typeof state === "object" && state && state.heights === "first-load") return;
     var height = Math.ceil(main.getBoundingClientRect().height);
     if (height !== lastHeight) {
       lastHeight = height;
@@ -119,11 +123,52 @@
     return null;
   }
 
+  // What a person typed survives a refusal: the screen is drawn again with every entry kept,
+  // and the field the server named is marked and worded for a person (a date picker's user
+  // never typed YYYY-MM-DD).
+  function entryKey(input) {
+    var kind = input.type === "checkbox" || input.type === "radio" ? "/" + input.value : "";
+    return (input.form ? input.form.id : "") + "/" + input.name + kind;
+  }
+  function keepEntries() {
+    var kept = {};
+    document.querySelectorAll("#panel input, #panel select").forEach(function (input) {
+      if (!input.name) return;
+      kept[entryKey(input)] = input.type === "checkbox" || input.type === "radio" ? input.checked : input.value;
+    });
+    return kept;
+  }
+  function restoreEntries(kept) {
+    document.querySelectorAll("#panel input, #panel select").forEach(function (input) {
+      var key = entryKey(input);
+      if (!(key in kept)) return;
+      if (input.type === "checkbox" || input.type === "radio") input.checked = kept[key];
+      else input.value = kept[key];
+    });
+  }
   function fail(err) {
+    var kept = keepEntries();
     ui.busy = false;
     if (err && err.status === 410) state.expired = true;
-    ui.error = err && err.message ? err.message : String(err);
+    var message = err && err.message ? err.message : String(err);
+    var named = /^([A-Za-z0-9_.\[\]]+): (.*)$/.exec(message);
+    var invalid = null;
+    if (named) {
+      var name = named[1].split(".").pop();
+      invalid = document.querySelector('#panel [name="' + name + '"]');
+      if (invalid) {
+        var label = invalid.parentNode.firstChild.textContent;
+        message = label + ": " + (invalid.type === "date" ? "enter a full date (day, month and year)" : named[2]);
+        invalid = name;
+      }
+    }
+    ui.error = message;
     render();
+    restoreEntries(kept);
+    if (invalid) {
+      var field = document.querySelector('#panel [name="' + invalid + '"]');
+      if (field) { field.setAttribute("aria-invalid", "true"); field.focus(); }
+    }
   }
 
   // Completes `step` with `body` and posts the documented message.
@@ -188,6 +233,8 @@
           ui.busy = true; render();
           api("/onboarding/verify", { code: form.code.value }).then(function (session) {
             ui.busy = false; ui.error = ""; state = session; render();
+            // The sign-in step is done, under the name(s) this Dots calls it.
+            (state.sign_in_posts || []).forEach(function (name) { post({ step: name, status: "completed" }); });
           }, fail);
         }) } }, [
           field("Verification code", { name: "code", required: true, minlength: 6, maxlength: 6, inputmode: "numeric", autocomplete: "one-time-code" }),

@@ -17,10 +17,13 @@ pub(crate) async fn create(
 ) -> Result<Json<Flow>, SandboxError> {
     let request: CreateFlowRequest = parse_json_body(&body)?;
     request.validate()?;
-    let flow =
-        state
-            .store()
-            .create_flow(&app, request, state.public_origin(), state.clock().now_ms())?;
+    let flow = state.store().create_flow(
+        &app,
+        request,
+        state.public_origin(),
+        state.clock().now_ms(),
+        state.behaviour().sign_in_step,
+    )?;
     tracing::info!(flow_id = %flow.id, "sandbox: flow created");
     Ok(Json(flow))
 }

@@ -108,6 +108,9 @@ fn session_json(state: &SandboxState, record: &FlowRecord, open: bool) -> Value 
         "signed_in": record.signed_in,
         "expired": expired,
         "hide_dashboard": record.hide_dashboard,
+        // How the page speaks (see `crate::dialect`).
+        "heights": state.behaviour().heights,
+        "sign_in_posts": state.behaviour().sign_in_step.posted(),
         "user": user.map(|u| json!({
             "first_name": u.user.first_name,
             "last_name": u.user.last_name,

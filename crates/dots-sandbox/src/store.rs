@@ -273,12 +273,14 @@ impl Store {
     // ---- flows ----------------------------------------------------------------------------
 
     /// Stores a new flow for a validated request. `origin` is the sandbox's public origin.
+    /// A flow without a user lists its sign-in step(s) first, under the names `sign_in` gives.
     pub fn create_flow(
         &self,
         app: &str,
         request: CreateFlowRequest,
         origin: &str,
         now_ms: i64,
+        sign_in: crate::SignInStep,
     ) -> Result<Flow, SandboxError> {
         let mut data = self.data();
         if let Some(user_id) = &request.user_id {
@@ -287,7 +289,16 @@ impl Store {
             }
         }
         let id = FlowId(new_id());
-        let steps = request.steps.iter().map(|s| s.name.clone()).collect();
+        let listed = if request.user_id.is_none() {
+            sign_in.listed()
+        } else {
+            &[]
+        };
+        let steps = listed
+            .iter()
+            .map(|name| StepName::parse(name))
+            .chain(request.steps.iter().map(|s| s.name.clone()))
+            .collect();
         let mut flow = Flow::new(id.clone(), format!("{origin}/flow/{id}"), steps);
         flow.created = Some(Timestamp::from_unix_ms(now_ms));
         flow.updated = flow.created;
@@ -459,6 +470,19 @@ impl Store {
         let mut events = Vec::new();
         if record.flow.user_id.is_none() {
             record.flow.user_id = Some(user_id.clone());
+            // The sign-in step(s) the flow lists are done.
+            let sign_in: Vec<StepName> = record
+                .flow
+                .steps
+                .iter()
+                .filter(|s| s.is_sign_in())
+                .cloned()
+                .collect();
+            for step in sign_in {
+                if !record.flow.completed_steps.contains(&step) {
+                    record.flow.completed_steps.push(step);
+                }
+            }
             record.flow.updated = Some(Timestamp::from_unix_ms(now_ms));
             events.push(Event::flow_updated(&record.flow.id));
         }
