@@ -600,3 +600,85 @@ async fn a_flow_answer_names_its_stream_and_a_bearer_caller_gets_a_token_for_it_
         assert_eq!(answer.status(), 401, "{what} opens no stream");
     }
 }
+
+/// Issue 23: Dots' pages name the sign-in step four ways. Whichever this Dots uses, the flow
+/// lists it, its completion is told to the browser under that name, the user is bound, and
+/// the flow completes with the steps asked for, neither earlier nor later.
+#[tokio::test]
+async fn each_name_of_the_sign_in_step_binds_the_user_and_never_fakes_completion() {
+    use dots_sandbox::SignInStep;
+    for (n, sign_in) in [
+        SignInStep::Onboarding,
+        SignInStep::Onboard,
+        SignInStep::Authorization,
+        SignInStep::AuthenticationOnboarding,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stack = Stack::start().await;
+        let mut behaviour = stack.sandbox.state().behaviour();
+        behaviour.sign_in_step = sign_in;
+        stack.sandbox.state().set_behaviour(behaviour);
+        let mut browser = stack.browser();
+        let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+        let listed: Vec<&str> = flow["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = sign_in
+            .listed()
+            .iter()
+            .copied()
+            .chain(["compliance"])
+            .collect();
+        assert_eq!(
+            listed, expected,
+            "{sign_in:?}: the flow lists its sign-in step"
+        );
+        let flow_id = flow["id"].as_str().unwrap();
+        let cookie = browser.cookie.clone().unwrap();
+        stack.onboard(flow_id, &format!("41555507{n:02}")).await;
+        // Signed in: bound, the sign-in step(s) told, and not complete.
+        let told = 1 + sign_in.listed().len();
+        let events = read_events(&stack, &cookie, None, told).await;
+        assert_eq!(events[0].1, "user_bound", "{sign_in:?}: {events:?}");
+        let steps: Vec<&str> = events[1..]
+            .iter()
+            .map(|(_, _, data)| data["step"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            sign_in.listed(),
+            "{sign_in:?}: told under its own name"
+        );
+        stack.complete_step(flow_id, "compliance").await;
+        let events = read_events(&stack, &cookie, Some(&events[told - 1].0), 2).await;
+        let kinds: Vec<&str> = events.iter().map(|(_, kind, _)| kind.as_str()).collect();
+        assert_eq!(kinds, ["step_completed", "flow_completed"], "{sign_in:?}");
+    }
+}
+
+/// Svix signs with either set of header names; the sandbox sends the unbranded one here, and
+/// the proxy processes the delivery as it does the branded one.
+#[tokio::test]
+async fn deliveries_with_unbranded_webhook_headers_are_processed() {
+    let stack = Stack::start().await;
+    let mut behaviour = stack.sandbox.state().behaviour();
+    behaviour.webhook_headers = dots_sandbox::WebhookHeaders::Webhook;
+    stack.sandbox.state().set_behaviour(behaviour);
+    let mut browser = stack.browser();
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let flow_id = flow["id"].as_str().unwrap();
+    let cookie = browser.cookie.clone().unwrap();
+    stack.onboard(flow_id, "4155550799").await;
+    let events = read_events(&stack, &cookie, None, 1).await;
+    assert_eq!(events[0].1, "user_bound", "{events:?}");
+    let attempts = stack.sandbox.state().webhooks().attempts();
+    assert!(
+        attempts.iter().all(|a| a.status == Some(204)),
+        "every delivery accepted: {attempts:?}"
+    );
+}
