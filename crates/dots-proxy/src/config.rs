@@ -208,9 +208,45 @@ pub struct Config {
     /// (`Secure` cookies); the allowed origins still guard every cookie-authenticated write.
     #[arg(long, env = "DOTS_PROXY_CROSS_SITE_COOKIES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub cross_site_cookies: bool,
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `dots-proxy <command>`: what to do instead of serving.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Before going live: read this configuration as the server does, try the credentials
+    /// with one harmless call to Dots, and report the webhook secret's form, the frame origins
+    /// and the webhook URL to register. Exits 0 when all is well, 1 otherwise.
+    Check {
+        /// The proxy's public URL (where Svix will reach it), e.g. `https://pay.example.com`.
+        #[arg(long, env = "DOTS_PROXY_PUBLIC_URL")]
+        public_url: Option<url::Url>,
+    },
 }
 
 impl Config {
+    /// Where pages may frame flows from (CSP `frame-src` sources, space-separated):
+    /// `DOTS_PROXY_FRAME_ORIGINS` when set, else the Dots environment's flow hosts plus the
+    /// API's own origin (where a local or standalone sandbox serves its flow pages).
+    pub fn frame_sources(&self, api_base: &str) -> String {
+        if let Some(value) = &self.frame_origins {
+            return value.clone();
+        }
+        let api_origin = url::Url::parse(api_base)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+            .filter(|o| o != "null");
+        format!(
+            "{} {}",
+            self.dots_env.frame_origins(),
+            api_origin.unwrap_or_default()
+        )
+        .trim()
+        .to_owned()
+    }
+
     /// The webhook secrets, parsed; the sandbox default in local mode when none is given.
     pub fn webhook_secrets(
         &self,
@@ -223,7 +259,8 @@ impl Config {
                 dots_api::webhook::WebhookSecret::parse(secret.expose_secret()).map_err(|_| {
                     ConfigError {
                         setting: "DOTS_WEBHOOK_SECRET",
-                        message: "each secret must be `whsec_` followed by base64".into(),
+                        message: "each secret must be base64, with or without a `whsec_` prefix"
+                            .into(),
                     }
                 })?,
             );

@@ -185,13 +185,9 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         }
         .into());
     }
-    let frame_origins_override = match &config.frame_origins {
-        Some(value) => {
-            crate::config::check_frame_origins(value)?;
-            Some(value.clone())
-        }
-        None => None,
-    };
+    if let Some(value) = &config.frame_origins {
+        crate::config::check_frame_origins(value)?;
+    }
     let database_url = match &config.database_url {
         Some(url) => url.expose_secret().to_owned(),
         None => format!(
@@ -281,20 +277,7 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
             }
         }
     });
-    // The origin flow links come from when the API is a local or standalone sandbox.
-    let api_origin = url::Url::parse(dots.base())
-        .ok()
-        .map(|u| u.origin().ascii_serialization())
-        .filter(|o| o != "null");
-    let frame_origins = frame_origins_override.unwrap_or_else(|| {
-        format!(
-            "{} {}",
-            config.dots_env.frame_origins(),
-            api_origin.unwrap_or_default()
-        )
-        .trim()
-        .to_owned()
-    });
+    let frame_origins = config.frame_sources(dots.base());
     let state = AppState::new(dots, db, settings);
     #[cfg_attr(not(feature = "local-sandbox"), allow(unused_mut))]
     let mut app = router(state.clone());

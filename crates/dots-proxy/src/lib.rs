@@ -29,6 +29,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod config;
 pub mod db;
 #[cfg(feature = "local-sandbox")]

@@ -6,7 +6,13 @@ use dots_proxy::config::Config;
 #[tokio::main]
 async fn main() {
     dots_proxy::launch::init_tracing();
-    if let Err(err) = run(Config::parse()).await {
+    let config = Config::parse();
+    if let Some(dots_proxy::config::Command::Check { public_url }) = &config.command {
+        let report = dots_proxy::check::check(&config, public_url.as_ref()).await;
+        print!("{}", report.render());
+        std::process::exit(i32::from(report.problems > 0));
+    }
+    if let Err(err) = run(config).await {
         eprintln!("dots-proxy: {err}");
         std::process::exit(2);
     }

@@ -51,6 +51,19 @@ pub enum UpstreamError {
     Unauthorized,
 }
 
+/// What [`DotsClient::probe`] heard.
+#[derive(Debug)]
+pub struct Probe {
+    /// Dots' HTTP status.
+    pub status: u16,
+    /// Dots' message (or the status, when it gave none).
+    pub message: String,
+    /// Dots' error code, when it gave one.
+    pub error_code: Option<String>,
+    /// The link of the first flow listed, when there is one.
+    pub first_link: Option<String>,
+}
+
 /// A client of one Dots API base URL.
 #[derive(Clone)]
 pub struct DotsClient {
@@ -170,15 +183,28 @@ impl DotsClient {
         self.get(&path, "list_users", "user").await
     }
 
-    /// `GET /v2/flows?limit=1`: the lightest authenticated call there is (`dots-proxy check`
-    /// uses it to try the credentials). Read loosely: only whether Dots accepted the call.
-    pub async fn list_one_flow(&self) -> Result<serde_json::Value, UpstreamError> {
-        self.send(
-            self.request(Method::GET, "/v2/flows?limit=1"),
-            "list_flows",
-            "flow",
-        )
-        .await
+    /// `GET /v2/flows?limit=1`, the lightest authenticated call there is, answered as it
+    /// came (`dots-proxy check` tries the credentials with it). `Err` when Dots could not be
+    /// reached at all.
+    pub async fn probe(&self) -> Result<Probe, String> {
+        let response = self
+            .request(Method::GET, "/v2/flows?limit=1")
+            .send()
+            .await
+            .map_err(|err| describe(&err))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let error = serde_json::from_value::<ApiError>(value.clone()).ok();
+        Ok(Probe {
+            status,
+            message: error
+                .as_ref()
+                .map(|e| e.message.clone())
+                .unwrap_or_else(|| format!("HTTP {status}")),
+            error_code: error.and_then(|e| e.error_code),
+            first_link: value["data"][0]["link"].as_str().map(str::to_owned),
+        })
     }
 
     /// `PUT /v2/users/{id}/compliance`: the user's tax details (W-9 or W-8BEN). Never retried.
