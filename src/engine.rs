@@ -90,6 +90,8 @@ struct Timers {
     load: Option<Timeout>,
     refresh: Option<Timeout>,
     confirm: Option<Interval>,
+    /// After a step boundary, for a flow that told its height once only.
+    quiet: Option<Timeout>,
 }
 
 impl Timers {
@@ -101,6 +103,9 @@ impl Timers {
             t.clear();
         }
         if let Some(t) = self.confirm {
+            t.clear();
+        }
+        if let Some(t) = self.quiet {
             t.clear();
         }
     }
@@ -128,6 +133,8 @@ struct State {
     /// The origin messages must come from: the current link's.
     origin: Option<String>,
     height: f64,
+    /// `{height}` messages of the current frame (see [`grow_if_silent`]).
+    heights_heard: u32,
     completed: Vec<StepName>,
     /// All steps of the flow as first created (a refreshed link covers only what remains).
     all_steps: Vec<StepName>,
@@ -674,11 +681,61 @@ fn install(inner: &Rc<Inner>, fetched: (BrowserFlow, String), generation: u64, r
     let refresh_timer = due.and_then(|due| arm_due(inner, due, generation));
     let mut state = inner.state.borrow_mut();
     state.due_at = due;
+    state.heights_heard = 0;
     state.timers = Timers {
         load,
         refresh: refresh_timer,
         confirm: confirm_timer,
+        quiet: None,
     };
+}
+
+/// How long after a step boundary a flow that told its height once only gets to tell a new
+/// one before the frame grows.
+const QUIET_AFTER_BOUNDARY: Duration = Duration::from_millis(800);
+
+/// Dots' guide says a flow posts `{height}` when it first loads; some flows never post it
+/// again, so a short first page (sign-in) would leave a tall next one (the W-9 form) in a
+/// short frame. A flow that told its height once and is silent after a step boundary gets a
+/// frame as tall as the window (within `min_height`/`max_height`), never shorter than before:
+/// the page scrolls inside it, and every field stays in reach.
+fn grow_if_silent(inner: &Rc<Inner>) {
+    let generation = {
+        let state = inner.state.borrow();
+        if state.heights_heard != 1 || state.status != FlowStatus::Ready {
+            return;
+        }
+        state.generation
+    };
+    let me = Rc::downgrade(inner);
+    let timer = set_timeout(
+        move || {
+            let Some(inner) = me.upgrade().filter(|inner| current(inner, generation)) else {
+                return;
+            };
+            let window = web_sys::window()
+                .and_then(|w| w.inner_height().ok())
+                .and_then(|h| h.as_f64())
+                .unwrap_or(0.0);
+            let next = {
+                let mut state = inner.state.borrow_mut();
+                if state.heights_heard != 1 {
+                    return;
+                }
+                let next = clamp(&inner, window.max(state.height));
+                if next - state.height < HEIGHT_TOLERANCE {
+                    return;
+                }
+                state.height = next;
+                next
+            };
+            tell(&inner, Change::Height(next));
+        },
+        QUIET_AFTER_BOUNDARY,
+    );
+    if let Some(old) = std::mem::replace(&mut inner.state.borrow_mut().timers.quiet, timer) {
+        old.clear();
+    }
 }
 
 /// A pre-authenticated link is due for a fresh one (for the steps not yet done; completed
@@ -798,6 +855,7 @@ fn handle_message(inner: &Rc<Inner>, event: MessageEvent) {
             let next = clamp(inner, reported);
             let (changed, loading) = {
                 let mut state = inner.state.borrow_mut();
+                state.heights_heard = state.heights_heard.saturating_add(1);
                 let changed = (next - state.height).abs() >= HEIGHT_TOLERANCE;
                 if changed {
                     state.height = next;
@@ -821,7 +879,11 @@ fn handle_message(inner: &Rc<Inner>, event: MessageEvent) {
             // A step the flow keeps showing once done is no boundary: swapping the frame would
             // move the user on.
             let boundary = step_status.is_done() && !stays(&inner.state.borrow().steps, &step);
+            let done = step_status.is_done();
             mark_done(inner, step, step_status);
+            if done {
+                grow_if_silent(inner);
+            }
             confirm(inner);
             if boundary && is_due(inner) && status(inner) == FlowStatus::Ready {
                 let generation = inner.state.borrow().generation;

@@ -707,3 +707,54 @@ async fn sign_in_and_unknown_steps_are_reported_never_counted_or_waited_for() {
     );
     assert_eq!(status_of(&m.root), "completed");
 }
+
+/// Issue 23: Dots' guide says the flow posts `{height}` when it first loads. A flow that told
+/// its height once and stays silent after a step boundary (the next page may be the tall W-9
+/// form) gets a frame as tall as the window, so every field is in reach; a flow that keeps
+/// telling its height is followed as before.
+#[wasm_bindgen_test]
+async fn a_flow_that_told_its_height_once_gets_room_after_a_step() {
+    let window_height = win().inner_height().unwrap().as_f64().unwrap();
+    assert!(window_height > 400.0, "a window to grow into: {window_height}");
+    let m = mount(
+        steps(&[StepName::Compliance, StepName::Payout]),
+        Some(240.0),
+        Some(4000.0),
+    );
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let source = m.frame_window();
+    let frame = frame_in(&m.root).unwrap();
+    post(&page_origin(), Some(&source), &json(r#"{"height": 260}"#));
+    settle().await;
+    assert_eq!(css_height(&frame), "260px", "the first page's own height");
+    post(
+        &page_origin(),
+        Some(&source),
+        &json(r#"{"step": "compliance", "status": "completed"}"#),
+    );
+    settle().await;
+    assert_eq!(css_height(&frame), "260px", "not at once: the flow may tell");
+    sleep(1000).await;
+    settle().await;
+    assert_eq!(
+        css_height(&frame),
+        format!("{}px", window_height.round()),
+        "silent after the boundary: as tall as the window"
+    );
+
+    // A flow that tells its height on every change is never second-guessed.
+    let m = mount(steps(&[StepName::Compliance, StepName::Payout]), None, None);
+    wait_until("the iframe appears", || frame_in(&m.root).is_some()).await;
+    let source = m.frame_window();
+    let frame = frame_in(&m.root).unwrap();
+    post(&page_origin(), Some(&source), &json(r#"{"height": 300}"#));
+    post(&page_origin(), Some(&source), &json(r#"{"height": 320}"#));
+    post(
+        &page_origin(),
+        Some(&source),
+        &json(r#"{"step": "compliance", "status": "completed"}"#),
+    );
+    sleep(1000).await;
+    settle().await;
+    assert_eq!(css_height(&frame), "320px", "its own height, kept");
+}

@@ -369,7 +369,8 @@ pub fn Demo() -> impl IntoView {
                         <button type="button" class="demo-button" data-fault="slow" on:click=fault("slow", "The next flow takes 3 s to create.")>"Slow upstream"</button>
                         <button type="button" class="demo-button" data-fault="errors" on:click=fault("errors", "The next flow creation fails with 502: use “Try again”.")>"Upstream error"</button>
                         <button type="button" class="demo-button" data-fault="expire" on:click=fault("expire", "The sandbox clock jumped 16 minutes: links not opened yet have expired at Dots; an open flow keeps working (the sandbox's assumption), and new flows get fresh links.")>"Expire links"</button>
-                        <button type="button" class="demo-button" data-fault="clear" on:click=fault("clear", "Faults cleared.")>"Clear"</button>
+                        <button type="button" class="demo-button" data-fault="first-load-heights" on:click=fault("first-load-heights", "Flow pages now tell their height once, when they first load (as Dots' guide says). Start a new flow: after each step the frame grows to the window and scrolls inside.")>"Heights on first load only"</button>
+                        <button type="button" class="demo-button" data-fault="clear" on:click=fault("clear", "Faults cleared; flow pages tell every height again.")>"Clear"</button>
                     </div>
                     <p class="demo-muted" id="fault-note" role="status">{move || fault_note.get()}</p>
                 </section>

@@ -10,7 +10,7 @@ use web_sys::{HtmlElement, HtmlIFrameElement, MessageEvent, MessageEventInit, Wi
 
 pub static NEXT: AtomicUsize = AtomicUsize::new(0);
 
-fn win() -> Window {
+pub fn win() -> Window {
     web_sys::window().expect("a window")
 }
 

@@ -162,12 +162,29 @@ async fn demo_faults(
             .clock()
             .advance(16 * 60)
             .map_err(|err| ValidationError::new("fault", err.to_string()))?,
-        "clear" => faults.clear(),
+        // Flow pages post `{height}` only when they first load, as Dots' guide words it.
+        "first-load-heights" => {
+            let mut behaviour = state.sandbox.behaviour();
+            behaviour.heights = dots_sandbox::Heights::FirstLoad;
+            state.sandbox.set_behaviour(behaviour);
+        }
+        "clear" => {
+            faults.clear();
+            let mut behaviour = state.sandbox.behaviour();
+            behaviour.heights = dots_sandbox::Heights::EveryResize;
+            state.sandbox.set_behaviour(behaviour);
+        }
         _ => {
-            return Err(
-                ValidationError::new("fault", "must be slow, errors, expire or clear").into(),
+            return Err(ValidationError::new(
+                "fault",
+                "must be slow, errors, expire, first-load-heights or clear",
             )
+            .into())
         }
     }
-    Ok(Json(json!({"fault": fault, "active": faults.list()})))
+    Ok(Json(json!({
+        "fault": fault,
+        "active": faults.list(),
+        "heights": state.sandbox.behaviour().heights,
+    })))
 }
