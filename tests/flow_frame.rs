@@ -715,7 +715,10 @@ async fn sign_in_and_unknown_steps_are_reported_never_counted_or_waited_for() {
 #[wasm_bindgen_test]
 async fn a_flow_that_told_its_height_once_gets_room_after_a_step() {
     let window_height = win().inner_height().unwrap().as_f64().unwrap();
-    assert!(window_height > 400.0, "a window to grow into: {window_height}");
+    assert!(
+        window_height > 400.0,
+        "a window to grow into: {window_height}"
+    );
     let m = mount(
         steps(&[StepName::Compliance, StepName::Payout]),
         Some(240.0),
@@ -733,7 +736,11 @@ async fn a_flow_that_told_its_height_once_gets_room_after_a_step() {
         &json(r#"{"step": "compliance", "status": "completed"}"#),
     );
     settle().await;
-    assert_eq!(css_height(&frame), "260px", "not at once: the flow may tell");
+    assert_eq!(
+        css_height(&frame),
+        "260px",
+        "not at once: the flow may tell"
+    );
     sleep(1000).await;
     settle().await;
     assert_eq!(

@@ -138,6 +138,31 @@ test("compliance validates, then records the TIN", async () => {
   await context.close();
 });
 
+test("a field the server refuses keeps every entry, and is named for a person", async () => {
+  const user = await newUser();
+  const flow = await flowFor(["compliance"], user);
+  const { context, frame, messages } = await embed(flow.link);
+  const entries = { tin: "123-45-6789", date_of_birth: "1850-04-01", line_1: "1 Main St", line_2: "Apt 4",
+    city: "San Francisco", state: "CA", postcode: "94107" };
+  for (const [name, value] of Object.entries(entries)) await frame.locator(`input[name="${name}"]`).fill(value);
+  await frame.locator("#complete-step").click();
+  // The date picker accepts 1850; the server does not.
+  await frame.locator("#error").waitFor();
+  const error = await frame.locator("#error").textContent();
+  assert.match(error, /^Date of birth: enter a valid date/, error);
+  assert.ok(!error.includes("YYYY"), `no format a date picker's user never typed: ${error}`);
+  for (const [name, value] of Object.entries(entries)) {
+    assert.equal(await frame.locator(`input[name="${name}"]`).inputValue(), value, `${name} kept`);
+  }
+  const dob = frame.locator('input[name="date_of_birth"]');
+  assert.equal(await dob.getAttribute("aria-invalid"), "true");
+  assert.equal(await dob.evaluate((el) => el === document.activeElement), true, "focused");
+  await dob.fill("1990-04-01");
+  await frame.locator("#complete-step").click();
+  assert.deepEqual(await waitForStep(messages, "compliance"), { step: "compliance", status: "completed" });
+  await context.close();
+});
+
 test("id-verification works without a camera and offers one only when allowed", async () => {
   const user = await newUser();
   const flow = await flowFor(["id-verification"], user);

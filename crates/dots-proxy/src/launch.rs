@@ -215,7 +215,8 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
                 api_key: api_key.expose_secret().to_owned(),
                 webhook_urls: vec![format!("http://{addr}/webhooks/dots")],
                 webhook_secret: webhook_secrets[0].clone(),
-                behaviour: Default::default(),
+                // The standalone sandbox's DOTS_SANDBOX_* settings apply in-process too.
+                behaviour: dots_sandbox::Behaviour::from_env()?,
             })
             .await
             .map_err(|e| {

@@ -158,7 +158,7 @@
       invalid = document.querySelector('#panel [name="' + name + '"]');
       if (invalid) {
         var label = invalid.parentNode.firstChild.textContent;
-        message = label + ": " + (invalid.type === "date" ? "enter a full date (day, month and year)" : named[2]);
+        message = label + ": " + (invalid.type === "date" ? "enter a valid date (day, month and year)" : named[2]);
         invalid = name;
       }
     }

@@ -126,6 +126,34 @@ pub struct Behaviour {
     pub webhook_headers: WebhookHeaders,
 }
 
+impl Behaviour {
+    /// The settings named by `DOTS_SANDBOX_DIALECT`, `DOTS_SANDBOX_HEIGHTS`,
+    /// `DOTS_SANDBOX_SIGN_IN_STEP` and `DOTS_SANDBOX_WEBHOOK_HEADERS` (the defaults for those
+    /// unset), as the standalone sandbox reads them: for a sandbox started in-process. The
+    /// error names the variable and the values it takes.
+    pub fn from_env() -> Result<Self, String> {
+        fn read<T: clap::ValueEnum + Default>(name: &str) -> Result<T, String> {
+            match std::env::var(name) {
+                Err(_) => Ok(T::default()),
+                Ok(value) => T::from_str(value.trim(), true).map_err(|_| {
+                    let names: Vec<String> = T::value_variants()
+                        .iter()
+                        .filter_map(|v| v.to_possible_value())
+                        .map(|v| v.get_name().to_owned())
+                        .collect();
+                    format!("{name}: `{value}` is not one of {}", names.join(", "))
+                }),
+            }
+        }
+        Ok(Self {
+            dialect: read("DOTS_SANDBOX_DIALECT")?,
+            heights: read("DOTS_SANDBOX_HEIGHTS")?,
+            sign_in_step: read("DOTS_SANDBOX_SIGN_IN_STEP")?,
+            webhook_headers: read("DOTS_SANDBOX_WEBHOOK_HEADERS")?,
+        })
+    }
+}
+
 /// Middleware on the API routes: a successful JSON answer is rewritten into the captured
 /// dialect when that is the one spoken. Errors are left as they are.
 pub(crate) async fn speak(

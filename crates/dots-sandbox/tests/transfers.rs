@@ -26,7 +26,11 @@ async fn paying_a_user_moves_both_wallets() {
     assert_eq!(status, 200, "{transfer}");
     assert_eq!(transfer["status"], "completed");
     assert_eq!(transfer["type"], "balance");
-    assert_eq!(transfer["amount"], -2500);
+    // The captured dialect (the default): the amount as a string, the ledger line as a decimal.
+    assert_eq!(transfer["amount"], "-2500");
+    assert_eq!(transfer["transactions"][0]["amount"], "2500.0000000000");
+    let read: dots_api::Transfer = serde_json::from_value(transfer.clone()).unwrap();
+    assert_eq!(read.amount, -2500);
     assert_eq!(sb.running.state().store().app_wallet(""), 7_500);
     let (_, user) = sb.api(Method::GET, &format!("/v2/users/{id}"), None).await;
     assert_eq!(user["wallet"]["amount"], 2500);
@@ -136,14 +140,10 @@ async fn idempotency_keys_return_the_first_transfer_for_24_hours() {
     );
 }
 
-/// The amounts of a transfer list, in order.
+/// The amounts of a transfer list, in order (read as a client of Dots reads them).
 fn amounts_of(list: &serde_json::Value) -> Vec<i64> {
-    list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["amount"].as_i64().unwrap())
-        .collect()
+    let list: dots_api::TransferList = serde_json::from_value(list.clone()).unwrap();
+    list.data.iter().map(|t| t.amount).collect()
 }
 
 #[tokio::test]
