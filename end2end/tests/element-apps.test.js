@@ -57,10 +57,10 @@ for (const [name, id] of [["React", "react"], ["Vue", "vue"]]) {
       const mounted = await messageListeners();
 
       await onboardAndComplete(page.frameLocator("dots-flow >> iframe"));
-      await page.waitForSelector(`#${id}-status:text("completed compliance")`, { timeout: 15000 });
+      await page.waitForSelector(`#${id}-status:text("completed onboarding,compliance")`, { timeout: 15000 });
       assert.deepEqual(
         await page.locator(`#${id}-steps li`).allTextContents(),
-        ["compliance completed"],
+        ["onboarding completed", "compliance completed"],
         JSON.stringify(await page.evaluate(() => window.__events)),
       );
 

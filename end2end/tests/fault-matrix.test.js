@@ -25,7 +25,7 @@ const CASES = [
   { name: "429", rule: { fault: "status", status: 429, retry_after: 3 }, proxy: 429, code: "rate_limited", state: "error", created: 0 },
   { name: "dropped connection", rule: { fault: "drop" }, proxy: 502, code: "upstream_unavailable", state: "error", created: 0 },
   // Dots created the flow but its answer was cut: the proxy must not retry the create.
-  { name: "malformed body", rule: { fault: "malformed" }, proxy: 502, code: "upstream_unavailable", state: "error", created: 1 },
+  { name: "malformed body", rule: { fault: "malformed" }, proxy: 502, code: "upstream_unreadable", state: "error", created: 1 },
 ];
 
 test("each fault on create: the proxy's answer, the component's state, flows created upstream", async () => {
@@ -81,7 +81,7 @@ const RETRIEVE_CASES = [
   { name: "502", rule: { fault: "status", status: 502 }, proxy: 502, code: "upstream_unavailable" },
   { name: "429", rule: { fault: "status", status: 429, retry_after: 3 }, proxy: 429, code: "rate_limited" },
   { name: "dropped connection", rule: { fault: "drop" }, proxy: 502, code: "upstream_unavailable" },
-  { name: "malformed body", rule: { fault: "malformed" }, proxy: 502, code: "upstream_unavailable" },
+  { name: "malformed body", rule: { fault: "malformed" }, proxy: 502, code: "upstream_unreadable" },
 ];
 
 test("each fault on retrieve: the proxy's answer to the component's confirmation, its state, flows upstream", async () => {

@@ -123,9 +123,8 @@
     return null;
   }
 
-  // What a person typed survives a refusal: the screen is drawn again with every entry kept,
-  // and the field the server named is marked and worded for a person (a date picker's user
-  // never typed YYYY-MM-DD).
+  // What a person typed survives a refusal (see `render`), and the field the server named is
+  // marked and worded for a person (a date picker's user never typed YYYY-MM-DD).
   function entryKey(input) {
     var kind = input.type === "checkbox" || input.type === "radio" ? "/" + input.value : "";
     return (input.form ? input.form.id : "") + "/" + input.name + kind;
@@ -147,7 +146,6 @@
     });
   }
   function fail(err) {
-    var kept = keepEntries();
     ui.busy = false;
     if (err && err.status === 410) state.expired = true;
     var message = err && err.message ? err.message : String(err);
@@ -164,7 +162,6 @@
     }
     ui.error = message;
     render();
-    restoreEntries(kept);
     if (invalid) {
       var field = document.querySelector('#panel [name="' + invalid + '"]');
       if (field) { field.setAttribute("aria-invalid", "true"); field.focus(); }
@@ -454,9 +451,14 @@
     var renderer = (finished && current !== "manage-payouts") ? stepDone : RENDER[current === null ? "done" : current] || function () {
       return [el("h1", { text: current }), el("form", { on: { submit: submitForm(function () { complete(current, {}); }) } }, [primary("Continue")])];
     };
+    // The same screen drawn again while a submission is in flight or was refused keeps what
+    // the person typed; a screen drawn after a success starts fresh.
+    var same = panel.getAttribute("data-step") === (current === null ? "done" : current);
+    var kept = same && (ui.busy || ui.error) ? keepEntries() : null;
     var children = renderer();
     if (ui.error) children.push(el("p", { class: "error", role: "alert", id: "error", text: ui.error }));
     panel.replaceChildren.apply(panel, children.filter(Boolean));
+    if (kept) restoreEntries(kept);
     panel.setAttribute("data-step", current === null ? "done" : current);
     reportHeight();
   }

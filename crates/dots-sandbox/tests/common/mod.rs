@@ -79,6 +79,20 @@ impl Sandbox {
             status == 201 || status == 200,
             "create user: {status} {user}"
         );
+        // The created user answers as Dots' guide captured it (no wallet or compliance yet);
+        // the whole user is what a retrieve gives.
+        assert!(
+            user.get("compliance").is_none() && user["verified"].is_boolean(),
+            "{user}"
+        );
+        let (status, user) = self
+            .api(
+                Method::GET,
+                &format!("/v2/users/{}", user["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{user}");
         user
     }
 
