@@ -9,7 +9,6 @@ use secrecy::ExposeSecret;
 use std::fmt::Write as _;
 
 use crate::config::{Config, Upstream};
-use crate::DotsClient;
 
 /// What `check` found: the report's lines and how many of them are problems.
 #[derive(Debug, Default)]
@@ -113,54 +112,21 @@ pub async fn check(config: &Config, public_url: Option<&url::Url>) -> Report {
         ),
     }
 
-    // One harmless authenticated call.
-    let timeout = std::time::Duration::from_secs(config.upstream_timeout_secs);
-    #[cfg(feature = "local-sandbox")]
-    let mut _sandbox = None;
-    let client = match upstream {
-        #[cfg(feature = "local-sandbox")]
-        Upstream::LocalSandbox { client_id, api_key } => {
-            match dots_sandbox::spawn(dots_sandbox::SandboxConfig {
-                api_key: api_key.expose_secret().to_owned(),
-                client_id: client_id.clone(),
-                ..Default::default()
-            })
-            .await
-            {
-                Ok(sandbox) => {
-                    report.note(
-                        "Dots",
-                        "local mode: the in-process sandbox (no real money moves; set DOTS_ENV and credentials to go live)",
-                    );
-                    let client = DotsClient::new(
-                        sandbox.api_base(),
-                        client_id,
-                        api_key,
-                        config.dots_app_id.clone(),
-                        timeout,
-                    );
-                    _sandbox = Some(sandbox);
-                    client
-                }
-                Err(err) => {
-                    report.problem("Dots", format!("the local sandbox cannot start: {err}"));
-                    return report;
-                }
-            }
+    // One harmless authenticated call (in local mode, to a sandbox started for the check on
+    // a free port: the server's own may be running).
+    if local {
+        report.note(
+            "Dots",
+            "local mode: the in-process sandbox (no real money moves; set DOTS_ENV and credentials to go live)",
+        );
+    }
+    let any_port = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let (client, _sandbox) = match crate::launch::connect(config, upstream, any_port, None).await {
+        Ok(connected) => connected,
+        Err(err) => {
+            report.problem("Dots", err.to_string());
+            return report;
         }
-        #[cfg(not(feature = "local-sandbox"))]
-        Upstream::LocalSandbox { .. } => unreachable!("Config::upstream refuses local mode"),
-        Upstream::Remote {
-            base,
-            client_id,
-            api_key,
-        } => DotsClient::new(
-            base.as_str(),
-            client_id,
-            api_key,
-            config.dots_app_id.clone(),
-            timeout,
-        ),
     };
     let frame_sources = config.frame_sources(client.base());
     let probe = client.probe().await;

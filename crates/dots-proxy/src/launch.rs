@@ -24,6 +24,76 @@ use crate::config::{Config, ConfigError, Upstream};
 use crate::db::Db;
 use crate::{router, AppState, DotsClient, ProxySettings};
 
+/// The local sandbox a proxy started in-process, if it did.
+#[cfg(feature = "local-sandbox")]
+pub(crate) type LocalSandbox = Option<dots_sandbox::RunningSandbox>;
+/// Nothing: this build has no local sandbox.
+#[cfg(not(feature = "local-sandbox"))]
+pub(crate) type LocalSandbox = ();
+
+/// A client of the Dots `upstream` names: the remote API, or the local sandbox started here on
+/// `sandbox_addr` (delivering webhooks to the URL given, signed with its secret), which is
+/// returned to be kept alive.
+pub(crate) async fn connect(
+    config: &Config,
+    upstream: Upstream,
+    sandbox_addr: SocketAddr,
+    webhooks: Option<(String, dots_api::webhook::WebhookSecret)>,
+) -> Result<(DotsClient, LocalSandbox), Box<dyn std::error::Error>> {
+    let timeout = Duration::from_secs(config.upstream_timeout_secs);
+    #[cfg(not(feature = "local-sandbox"))]
+    let _ = (sandbox_addr, webhooks);
+    match upstream {
+        #[cfg(feature = "local-sandbox")]
+        Upstream::LocalSandbox { client_id, api_key } => {
+            let mut sandbox_config = dots_sandbox::SandboxConfig {
+                addr: sandbox_addr,
+                client_id: client_id.clone(),
+                api_key: api_key.expose_secret().to_owned(),
+                // The standalone sandbox's DOTS_SANDBOX_* settings apply in-process too.
+                behaviour: dots_sandbox::Behaviour::from_env()?,
+                ..Default::default()
+            };
+            if let Some((url, secret)) = webhooks {
+                sandbox_config.webhook_urls = vec![url];
+                sandbox_config.webhook_secret = secret;
+            }
+            let started = dots_sandbox::spawn(sandbox_config)
+                .await
+                .map_err(|e| format!("DOTS_SANDBOX_ADDR: cannot listen on {sandbox_addr}: {e}"))?;
+            tracing::info!(api = %started.api_base(), "local mode: Dots sandbox started in-process; no real money moves");
+            let dots = DotsClient::new(
+                started.api_base(),
+                client_id,
+                api_key,
+                config.dots_app_id.clone(),
+                timeout,
+            );
+            Ok((dots, Some(started)))
+        }
+        #[cfg(not(feature = "local-sandbox"))]
+        Upstream::LocalSandbox { .. } => unreachable!("Config::upstream refuses local mode"),
+        Upstream::Remote {
+            base,
+            client_id,
+            api_key,
+        } => {
+            tracing::info!(api = %base, "talking to Dots");
+            let dots = DotsClient::new(
+                base.as_str(),
+                client_id,
+                api_key,
+                config.dots_app_id.clone(),
+                timeout,
+            );
+            #[cfg(feature = "local-sandbox")]
+            return Ok((dots, None));
+            #[cfg(not(feature = "local-sandbox"))]
+            return Ok((dots, ()));
+        }
+    }
+}
+
 /// A started proxy: its listener (bound, not yet serving), state and router.
 pub struct Launched {
     listener: Option<TcpListener>,
@@ -134,7 +204,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// sandbox (local mode) and the hourly pruning, and builds the router. Every error names the
 /// setting at fault.
 pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Error>> {
-    let timeout = Duration::from_secs(config.upstream_timeout_secs);
     let upstream = config.upstream()?;
     let local = matches!(upstream, Upstream::LocalSandbox { .. });
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -204,55 +273,18 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         .map_err(|e| format!("DOTS_PROXY_ADDR: cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
 
-    #[cfg(feature = "local-sandbox")]
-    let mut sandbox = None;
-    let dots = match upstream {
-        #[cfg(feature = "local-sandbox")]
-        Upstream::LocalSandbox { client_id, api_key } => {
-            let started = dots_sandbox::spawn(dots_sandbox::SandboxConfig {
-                addr: config.sandbox_addr,
-                client_id: client_id.clone(),
-                api_key: api_key.expose_secret().to_owned(),
-                webhook_urls: vec![format!("http://{addr}/webhooks/dots")],
-                webhook_secret: webhook_secrets[0].clone(),
-                // The standalone sandbox's DOTS_SANDBOX_* settings apply in-process too.
-                behaviour: dots_sandbox::Behaviour::from_env()?,
-            })
-            .await
-            .map_err(|e| {
-                format!(
-                    "DOTS_SANDBOX_ADDR: cannot listen on {}: {e}",
-                    config.sandbox_addr
-                )
-            })?;
-            tracing::info!(api = %started.api_base(), "local mode: Dots sandbox started in-process; no real money moves");
-            let dots = DotsClient::new(
-                started.api_base(),
-                client_id,
-                api_key,
-                config.dots_app_id.clone(),
-                timeout,
-            );
-            sandbox = Some(started);
-            dots
-        }
-        #[cfg(not(feature = "local-sandbox"))]
-        Upstream::LocalSandbox { .. } => unreachable!("Config::upstream refuses local mode"),
-        Upstream::Remote {
-            base,
-            client_id,
-            api_key,
-        } => {
-            tracing::info!(api = %base, "talking to Dots");
-            DotsClient::new(
-                base.as_str(),
-                client_id,
-                api_key,
-                config.dots_app_id.clone(),
-                timeout,
-            )
-        }
-    };
+    let (dots, sandbox) = connect(
+        config,
+        upstream,
+        config.sandbox_addr,
+        Some((
+            format!("http://{addr}/webhooks/dots"),
+            webhook_secrets[0].clone(),
+        )),
+    )
+    .await?;
+    #[cfg(not(feature = "local-sandbox"))]
+    let () = sandbox;
     if settings.webhook_secrets.is_empty() {
         tracing::warn!(
             "no DOTS_WEBHOOK_SECRET: webhooks will be refused, so flows are not followed"
