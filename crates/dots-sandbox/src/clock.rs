@@ -2,7 +2,6 @@
 //! expiry, TIN verification and idempotency windows can be exercised without waiting.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// How far ahead of real time the clock may be moved in all: 100 years, far past every window
@@ -34,7 +33,7 @@ impl Clock {
 
     /// Now as RFC 3339 with milliseconds, as Dots formats dates.
     pub fn now_rfc3339(&self) -> String {
-        rfc3339(self.now_ms())
+        dots_api::Timestamp::from_unix_ms(self.now_ms()).to_rfc3339()
     }
 
     /// Moves the clock forward by `seconds` (at most [`MAX_OFFSET_SECS`] ahead of real time in
@@ -57,10 +56,3 @@ impl Clock {
     }
 }
 
-/// Formats Unix milliseconds as RFC 3339 (UTC).
-pub fn rfc3339(unix_ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
-}

@@ -238,7 +238,7 @@ async fn create_or_reuse_flow(
 /// `flow` with `expires_at` / `expires_in` for a link that expires at `expires` (ms).
 fn with_expiry(mut flow: BrowserFlow, expires: Option<i64>) -> BrowserFlow {
     if let Some(expires) = expires {
-        flow.expires_at = Some(rfc3339(expires));
+        flow.expires_at = Some(dots_api::Timestamp::from_unix_ms(expires).to_rfc3339());
         flow.expires_in = Some(u64::try_from((expires - now_ms()) / 1000).unwrap_or(0));
     }
     flow
@@ -271,16 +271,6 @@ async fn reusable(
         BrowserFlow::from(flow),
         usable_until.map(|until| until + REUSE_MARGIN_MS),
     )))
-}
-
-fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// Retrieves a flow the caller created (404 for any other, whether or not it exists).
