@@ -208,6 +208,12 @@ pub struct Config {
     /// (`Secure` cookies); the allowed origins still guard every cookie-authenticated write.
     #[arg(long, env = "DOTS_PROXY_CROSS_SITE_COOKIES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub cross_site_cookies: bool,
+    /// Bring the database's schema up to date at start (versioned migrations, applied once
+    /// even when several instances start together). Off: start only on a database that is up
+    /// to date, and migrate with `dots-proxy migrate`.
+    #[arg(long, env = "DOTS_PROXY_AUTO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub auto_migrate: bool,
     /// What to do instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -224,9 +230,24 @@ pub enum Command {
         #[arg(long, env = "DOTS_PROXY_PUBLIC_URL")]
         public_url: Option<url::Url>,
     },
+    /// Bring the database's schema up to date (DOTS_PROXY_DATABASE_URL, or SQLite in the data
+    /// dir), print its versions, and exit.
+    Migrate,
 }
 
 impl Config {
+    /// The database: `DOTS_PROXY_DATABASE_URL`, or SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("dots-proxy.sqlite").display()
+            ),
+        }
+    }
+
     /// Where pages may frame flows from (CSP `frame-src` sources, space-separated):
     /// `DOTS_PROXY_FRAME_ORIGINS` when set, else the Dots environment's flow hosts plus the
     /// API's own origin (where a local or standalone sandbox serves its flow pages).

@@ -75,8 +75,51 @@ pub struct PaymentRow {
 
 /// Database errors: details go to the log, never to a response.
 #[derive(Debug, thiserror::Error)]
-#[error("database error: {0}")]
-pub struct DbError(#[from] sqlx::Error);
+pub enum DbError {
+    /// A query or the connection failed.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// A schema migration failed (or, with [`Migrations::Check`], one is missing).
+    #[error("database schema: {0}")]
+    Schema(String),
+}
+
+impl From<sqlx::migrate::MigrateError> for DbError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        DbError::Schema(err.to_string())
+    }
+}
+
+/// Applies the missing migrations, or (with [`Migrations::Check`]) refuses a database that
+/// lacks one, naming what to run.
+async fn bring_up_to_date(pool: &AnyPool, migrations: Migrations) -> Result<(), DbError> {
+    if migrations == Migrations::Apply {
+        MIGRATOR.run(pool).await?;
+        return Ok(());
+    }
+    use sqlx::migrate::Migrate;
+    let mut conn = pool.acquire().await?;
+    conn.ensure_migrations_table().await?;
+    let applied: Vec<i64> = conn
+        .list_applied_migrations()
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    let missing: Vec<String> = MIGRATOR
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| format!("{} ({})", m.version, m.description))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(DbError::Schema(format!(
+            "the database lacks migration(s) {}: run `dots-proxy migrate` (or start without DOTS_PROXY_AUTO_MIGRATE=false)",
+            missing.join(", ")
+        )))
+    }
+}
 
 /// The database.
 #[derive(Clone, Debug)]
@@ -94,30 +137,18 @@ pub struct Db {
 /// The PostgreSQL channel on which every instance hears every committed event.
 pub const EVENT_CHANNEL: &str = "dots_flow_events";
 
-fn migrations() -> Vec<String> {
-    vec![
-        "CREATE TABLE IF NOT EXISTS identities (id TEXT PRIMARY KEY, dots_user_id TEXT, created_ms BIGINT NOT NULL)".into(),
-        "CREATE TABLE IF NOT EXISTS flows (id TEXT PRIMARY KEY, identity TEXT NOT NULL, steps TEXT NOT NULL, \
-         completed_steps TEXT NOT NULL, user_id TEXT, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL)".into(),
-        "CREATE INDEX IF NOT EXISTS flows_by_identity ON flows (identity)".into(),
-        "CREATE TABLE IF NOT EXISTS webhook_messages (svix_id TEXT PRIMARY KEY, received_ms BIGINT NOT NULL)".into(),
-        // Each identity's events are numbered 1, 2, 3… with no gap, the number taken from its
-        // counter row in the transaction that stores the event: the row stays locked until
-        // that transaction ends, so an identity's events commit in their numbers' order on
-        // every instance, and "everything after N" can never skip one that commits late (a
-        // global sequence could: its numbers are handed out before the commits, in any order).
-        "CREATE TABLE IF NOT EXISTS event_counters (identity TEXT PRIMARY KEY, last_seq BIGINT NOT NULL)".into(),
-        "CREATE TABLE IF NOT EXISTS identity_events (identity TEXT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL, \
-         data TEXT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (identity, seq))".into(),
-        "CREATE INDEX IF NOT EXISTS identity_events_by_age ON identity_events (created_ms)".into(),
-        "CREATE TABLE IF NOT EXISTS payments (reference TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL, \
-         user_id TEXT NOT NULL, amount BIGINT NOT NULL, transfer_id TEXT, created_ms BIGINT NOT NULL)".into(),
-        // What each flow was created from (the request sent to Dots), so a page rendered again
-        // can reuse an unexpired flow instead of creating one per view.
-        "CREATE TABLE IF NOT EXISTS flow_requests (flow_id TEXT PRIMARY KEY, identity TEXT NOT NULL, \
-         request_key TEXT NOT NULL, usable_until_ms BIGINT, created_ms BIGINT NOT NULL)".into(),
-        "CREATE INDEX IF NOT EXISTS flow_requests_by_key ON flow_requests (identity, request_key)".into(),
-    ]
+/// The schema's versions (`migrations/`, one set for SQLite and PostgreSQL), applied in order
+/// by sqlx's migrator, which records each in `_sqlx_migrations` and, on PostgreSQL, holds an
+/// advisory lock while it works, so instances starting together apply each version once.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Whether [`Db::connect_with`] brings the schema up to date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Migrations {
+    /// Apply what is missing (the default).
+    Apply,
+    /// Apply nothing; refuse a database that is behind (an operator runs `dots-proxy migrate`).
+    Check,
 }
 
 fn steps_to_text(steps: &[StepName]) -> String {
@@ -141,6 +172,11 @@ fn flow_from(row: &AnyRow) -> Result<FlowRow, sqlx::Error> {
 impl Db {
     /// Connects and applies the migrations. `url` is `sqlite://...` or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Self, DbError> {
+        Self::connect_with(url, Migrations::Apply).await
+    }
+
+    /// Connects; applies the migrations, or only checks that none is missing.
+    pub async fn connect_with(url: &str, migrations: Migrations) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let postgres = url.starts_with("postgres");
         let options = |connections| {
@@ -159,9 +195,7 @@ impl Db {
         };
         if postgres {
             let pool = options(10).connect(url).await?;
-            for statement in migrations() {
-                sqlx::query(&statement).execute(&pool).await?;
-            }
+            bring_up_to_date(&pool, migrations).await?;
             return Ok(Self {
                 writer: pool.clone(),
                 pool,
@@ -187,9 +221,7 @@ impl Db {
                 .execute(&writer)
                 .await?;
         }
-        for statement in migrations() {
-            sqlx::query(&statement).execute(&writer).await?;
-        }
+        bring_up_to_date(&writer, migrations).await?;
         let pool = if in_memory {
             writer.clone()
         } else {
@@ -200,6 +232,18 @@ impl Db {
             writer,
             listen_url: None,
         })
+    }
+
+    /// The schema versions applied to this database, in order.
+    pub async fn schema_versions(&self) -> Result<Vec<i64>, DbError> {
+        let rows =
+            sqlx::query("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| row.try_get::<i64, _>("version"))
+            .collect::<Result<_, _>>()
+            .map_err(DbError::from)
     }
 
     /// PostgreSQL's URL, for the event listener; `None` on SQLite (one instance only: its

@@ -24,6 +24,21 @@ use crate::config::{Config, ConfigError, Upstream};
 use crate::db::Db;
 use crate::{router, AppState, DotsClient, ProxySettings};
 
+/// `dots-proxy migrate`: brings the configured database's schema up to date and says which
+/// versions it has.
+pub async fn migrate(config: &Config) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "DOTS_PROXY_DATA_DIR: cannot create {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let db = Db::connect_with(&config.database_url(), crate::db::Migrations::Apply)
+        .await
+        .map_err(|e| format!("DOTS_PROXY_DATABASE_URL: {e}"))?;
+    Ok(db.schema_versions().await?)
+}
+
 /// The local sandbox a proxy started in-process, if it did.
 #[cfg(feature = "local-sandbox")]
 pub(crate) type LocalSandbox = Option<dots_sandbox::RunningSandbox>;
@@ -257,14 +272,12 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
     if let Some(value) = &config.frame_origins {
         crate::config::check_frame_origins(value)?;
     }
-    let database_url = match &config.database_url {
-        Some(url) => url.expose_secret().to_owned(),
-        None => format!(
-            "sqlite://{}?mode=rwc",
-            config.data_dir.join("dots-proxy.sqlite").display()
-        ),
+    let migrations = if config.auto_migrate {
+        crate::db::Migrations::Apply
+    } else {
+        crate::db::Migrations::Check
     };
-    let db = Db::connect(&database_url)
+    let db = Db::connect_with(&config.database_url(), migrations)
         .await
         .map_err(|e| format!("DOTS_PROXY_DATABASE_URL: {e}"))?;
 

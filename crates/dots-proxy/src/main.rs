@@ -12,6 +12,21 @@ async fn main() {
         print!("{}", report.render());
         std::process::exit(i32::from(report.problems > 0));
     }
+    if let Some(dots_proxy::config::Command::Migrate) = &config.command {
+        match dots_proxy::launch::migrate(&config).await {
+            Ok(versions) => {
+                let last = versions.last().copied().unwrap_or_default();
+                println!(
+                    "dots-proxy: the database is at schema version {last} (applied: {versions:?})"
+                );
+                return;
+            }
+            Err(err) => {
+                eprintln!("dots-proxy: {err}");
+                std::process::exit(2);
+            }
+        }
+    }
     if let Err(err) = run(config).await {
         eprintln!("dots-proxy: {err}");
         std::process::exit(2);

@@ -55,4 +55,3 @@ impl Clock {
         self.offset_ms.store(0, Ordering::Relaxed);
     }
 }
-

@@ -10,6 +10,7 @@
 //! | `GET /_sandbox/webhooks/attempts` | every delivery attempt |
 //! | `GET/POST/DELETE /_sandbox/faults` | list / add / clear fault rules |
 //! | `POST /_sandbox/wallet {app_id?, amount}` | add cents to an app's wallet |
+//! | `POST /_sandbox/import {app_id?, flows, users, transfers}` | restore objects as Dots gave them (ids kept), e.g. what a sandbox answered before a restart |
 //! | `GET/PUT /_sandbox/behaviour {dialect, heights, sign_in_step, webhook_headers}` | how it speaks (see [`crate::dialect`]); a PUT changes only the fields it names |
 
 use axum::body::Bytes;
@@ -97,6 +98,7 @@ pub(crate) fn routes() -> Router<SandboxState> {
         )
         .route("/wallet", post(refill))
         .route("/behaviour", get(behaviour).put(set_behaviour))
+        .route("/import", post(import))
         .layer(middleware::from_fn(same_origin_json))
 }
 
@@ -107,6 +109,33 @@ async fn reset(State(state): State<SandboxState>) -> Json<Value> {
     state.clock().reset();
     state.set_behaviour(state.config().behaviour);
     Json(json!({"success": true}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Import {
+    #[serde(default)]
+    app_id: String,
+    #[serde(default)]
+    flows: Vec<dots_api::Flow>,
+    #[serde(default)]
+    users: Vec<dots_api::User>,
+    #[serde(default)]
+    transfers: Vec<dots_api::Transfer>,
+}
+
+async fn import(
+    State(state): State<SandboxState>,
+    body: Bytes,
+) -> Result<Json<Value>, SandboxError> {
+    let Import {
+        app_id,
+        flows,
+        users,
+        transfers,
+    } = parse_json_body(&body)?;
+    let added = state.store().import(&app_id, flows, users, transfers);
+    Ok(Json(json!({"added": added})))
 }
 
 async fn behaviour(State(state): State<SandboxState>) -> Json<crate::Behaviour> {

@@ -322,6 +322,68 @@ impl Store {
         Ok(flow)
     }
 
+    /// Restores objects as another Dots (or this sandbox, before a restart) gave them: flows,
+    /// users and transfers keep their ids and fields; a flow with a user counts as signed in,
+    /// and its requested steps are its steps without the sign-in. Objects whose id exists are
+    /// left as they are. Returns how many were added.
+    pub fn import(
+        &self,
+        app: &str,
+        flows: Vec<Flow>,
+        users: Vec<User>,
+        transfers: Vec<Transfer>,
+    ) -> usize {
+        let mut data = self.data();
+        let mut added = 0;
+        for flow in flows {
+            if data.flow_app.contains_key(flow.id.as_str()) {
+                continue;
+            }
+            data.flow_app.insert(flow.id.to_string(), app.to_owned());
+            let requested = flow
+                .steps
+                .iter()
+                .filter(|s| !s.is_sign_in())
+                .cloned()
+                .map(Step::new)
+                .collect();
+            data.app(app).push_flow(FlowRecord {
+                signed_in: flow.user_id.is_some(),
+                flow,
+                app: app.to_owned(),
+                requested,
+                require_auth: false,
+                hide_dashboard: false,
+                expires_at: None,
+                pending_user: None,
+                payouts_changed: false,
+                page_sessions: Vec::new(),
+            });
+            added += 1;
+        }
+        let target = data.app(app);
+        for user in users {
+            if target.user_mut(user.id.as_str()).is_some() {
+                continue;
+            }
+            target.users.push(UserRecord {
+                user,
+                payout_methods: Vec::new(),
+                tin_submitted: None,
+                payment_account: None,
+            });
+            added += 1;
+        }
+        for transfer in transfers {
+            if target.transfers.iter().any(|t| t.id == transfer.id) {
+                continue;
+            }
+            target.transfers.push(transfer);
+            added += 1;
+        }
+        added
+    }
+
     /// A flow of `app`.
     pub fn flow(&self, app: &str, id: &str) -> Option<Flow> {
         let data = self.data();

@@ -96,6 +96,36 @@ impl Stack {
         let db = Db::connect(&format!("sqlite://{}?mode=rwc", db_path.display()))
             .await
             .unwrap();
+        Self::serve(settings, db, db_path, sandbox, dots).await
+    }
+
+    /// A proxy over the database at `url` (SQLite or PostgreSQL), with a fresh sandbox.
+    pub async fn start_on(settings: ProxySettings, url: &str) -> Self {
+        let sandbox = spawn(SandboxConfig {
+            api_key: API_KEY.into(),
+            webhook_secret: WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+            ..SandboxConfig::default()
+        })
+        .await
+        .unwrap();
+        let dots = DotsClient::new(
+            sandbox.api_base(),
+            dots_sandbox::DEFAULT_CLIENT_ID,
+            API_KEY.to_owned().into(),
+            None,
+            Duration::from_secs(2),
+        );
+        let db = Db::connect(url).await.unwrap();
+        Self::serve(settings, db, PathBuf::from(url), sandbox, dots).await
+    }
+
+    async fn serve(
+        settings: ProxySettings,
+        db: Db,
+        db_path: PathBuf,
+        sandbox: RunningSandbox,
+        dots: DotsClient,
+    ) -> Self {
         let state = AppState::new(dots, db, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
