@@ -190,6 +190,33 @@ pub async fn check(config: &Config, public_url: Option<&url::Url>) -> Report {
         ),
     }
 
+    // Whether webhooks arrive: the last one that passed verification, from the database.
+    let default_file = config.data_dir.join("dots-proxy.sqlite");
+    let opened = if config.database_url.is_none() && !default_file.exists() {
+        Err(format!("no database yet at {}", default_file.display()))
+    } else {
+        crate::db::Db::connect_with(&config.database_url(), crate::db::Migrations::Check)
+            .await
+            .map_err(|err| err.to_string())
+    };
+    match opened {
+        Ok(db) => match db.last_webhook_ms().await {
+            Ok(Some(at)) => {
+                let minutes = (crate::db::now_ms() - at).max(0) / 60_000;
+                report.ok(
+                    "webhooks",
+                    format!("the last verified webhook arrived {minutes} min ago"),
+                );
+            }
+            Ok(None) => report.note(
+                "webhooks",
+                "no verified webhook has arrived yet (register the URL below in Svix; until then the reconciliation sweep completes flows, minutes late)",
+            ),
+            Err(err) => report.note("webhooks", format!("cannot tell: {err}")),
+        },
+        Err(err) => report.note("webhooks", format!("cannot tell (the database: {err})")),
+    }
+
     // What to register in Svix.
     let base = public_url
         .map(|u| u.as_str().trim_end_matches('/').to_owned())

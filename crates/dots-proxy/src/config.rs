@@ -208,6 +208,16 @@ pub struct Config {
     /// (`Secure` cookies); the allowed origins still guard every cookie-authenticated write.
     #[arg(long, env = "DOTS_PROXY_CROSS_SITE_COOKIES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub cross_site_cookies: bool,
+    /// Seconds between reconciliation sweeps (each re-reads from Dots a batch of unfinished
+    /// flows, for webhooks that never came); 0 turns the sweep off.
+    #[arg(long, env = "DOTS_PROXY_RECONCILE_EVERY_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub reconcile_every_secs: u64,
+    /// Hours back (by creation) the sweep looks at unfinished flows.
+    #[arg(long, env = "DOTS_PROXY_RECONCILE_WITHIN_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8_760))]
+    pub reconcile_within_hours: u64,
+    /// Flows one sweep looks at, at most (one Dots call each).
+    #[arg(long, env = "DOTS_PROXY_RECONCILE_BATCH", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub reconcile_batch: u32,
     /// Bring the database's schema up to date at start (versioned migrations, applied once
     /// even when several instances start together). Off: start only on a database that is up
     /// to date, and migrate with `dots-proxy migrate`.

@@ -97,15 +97,17 @@ async fn bring_up_to_date(pool: &AnyPool, migrations: Migrations) -> Result<(), 
         MIGRATOR.run(pool).await?;
         return Ok(());
     }
-    use sqlx::migrate::Migrate;
-    let mut conn = pool.acquire().await?;
-    conn.ensure_migrations_table().await?;
-    let applied: Vec<i64> = conn
-        .list_applied_migrations()
-        .await?
-        .into_iter()
-        .map(|m| m.version)
-        .collect();
+    // Read only: a database without the migrations table has no version (nothing is created).
+    let applied: Vec<i64> = match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(pool)
+        .await
+    {
+        Ok(rows) => rows
+            .iter()
+            .map(|row| row.try_get::<i64, _>("version"))
+            .collect::<Result<_, _>>()?,
+        Err(_) => Vec::new(),
+    };
     let missing: Vec<String> = MIGRATOR
         .iter()
         .filter(|m| !applied.contains(&m.version))
@@ -133,6 +135,12 @@ pub struct Db {
     /// PostgreSQL's URL, for the event listener (never logged); `None` on SQLite.
     listen_url: Option<std::sync::Arc<str>>,
 }
+
+/// The advisory lock key of the reconciliation sweep (one instance sweeps at a time).
+const SWEEP_LOCK_KEY: i64 = 0x646f_7473_7377_6570; // "dotsswep"
+
+/// One instance's turn to sweep; dropping it ends the turn (see [`Db::sweep_turn`]).
+pub struct SweepTurn(#[allow(dead_code)] Option<Transaction<'static, Any>>);
 
 /// The PostgreSQL channel on which every instance hears every committed event.
 pub const EVENT_CHANNEL: &str = "dots_flow_events";
@@ -397,6 +405,76 @@ impl Db {
         }))
     }
 
+    /// Starts a change that no webhook delivered (the reconciliation sweep): like
+    /// [`Db::begin_webhook`], without a delivery mark.
+    pub async fn begin_change(&self) -> Result<WebhookTx, DbError> {
+        Ok(WebhookTx {
+            tx: self.writer.begin().await?,
+            notify: self.listen_url.is_some(),
+            events: Vec::new(),
+        })
+    }
+
+    /// Up to `limit` unfinished flows created after `created_after_ms`, the longest unseen
+    /// first.
+    pub async fn unfinished_flows(
+        &self,
+        created_after_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<FlowRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, identity, steps, completed_steps, user_id FROM flows \
+             WHERE finished = 0 AND created_ms > $1 ORDER BY swept_ms, created_ms LIMIT $2",
+        )
+        .bind(created_after_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(flow_from)
+            .collect::<Result<_, _>>()
+            .map_err(DbError::from)
+    }
+
+    /// Notes that the sweep looked at `flow_id` now, and whether it is finished.
+    pub async fn mark_swept(&self, flow_id: &str, finished: bool) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE flows SET swept_ms = $1, finished = CASE WHEN $2 THEN 1 ELSE finished END WHERE id = $3",
+        )
+        .bind(now_ms())
+        .bind(finished)
+        .bind(flow_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// When the last webhook that passed verification arrived (Unix ms), if one did (and its
+    /// mark is not pruned yet).
+    pub async fn last_webhook_ms(&self) -> Result<Option<i64>, DbError> {
+        let row = sqlx::query("SELECT MAX(received_ms) AS last FROM webhook_messages")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("last")?)
+    }
+
+    /// On PostgreSQL, the sweep's turn: a transaction holding the sweep's advisory lock, or
+    /// `None` while another instance holds it (the lock goes with the transaction, whatever
+    /// happens to this instance). On SQLite (one instance) always a turn, holding nothing.
+    pub async fn sweep_turn(&self) -> Result<Option<SweepTurn>, DbError> {
+        if self.listen_url.is_none() {
+            return Ok(Some(SweepTurn(None)));
+        }
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS mine")
+            .bind(SWEEP_LOCK_KEY)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(row
+            .try_get::<bool, _>("mine")?
+            .then_some(SweepTurn(Some(tx))))
+    }
+
     /// Deletes events stored before `events_before_ms` and webhook delivery marks received
     /// before `deliveries_before_ms` (Unix ms), so stored data does not grow for ever.
     /// Returns how many of each were deleted.
@@ -556,14 +634,17 @@ impl WebhookTx {
         expected: &[StepName],
         completed: &[StepName],
         user_id: Option<&str>,
+        finished: bool,
     ) -> Result<bool, DbError> {
         let result = sqlx::query(
-            "UPDATE flows SET completed_steps = $1, user_id = COALESCE($2, user_id), updated_ms = $3 \
-             WHERE id = $4 AND completed_steps = $5",
+            "UPDATE flows SET completed_steps = $1, user_id = COALESCE($2, user_id), updated_ms = $3, \
+             finished = CASE WHEN $4 THEN 1 ELSE 0 END \
+             WHERE id = $5 AND completed_steps = $6",
         )
         .bind(steps_to_text(completed))
         .bind(user_id.map(str::to_owned))
         .bind(now_ms())
+        .bind(finished)
         .bind(id)
         .bind(steps_to_text(expected))
         .execute(&mut *self.tx)

@@ -325,6 +325,17 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
     });
     let frame_origins = config.frame_sources(dots.base());
     let state = AppState::new(dots, db, settings);
+    // Flows complete on the server even when their webhooks never come.
+    if config.reconcile_every_secs > 0 {
+        crate::reconcile::spawn(
+            state.clone(),
+            crate::reconcile::ReconcileSettings {
+                every: Duration::from_secs(config.reconcile_every_secs),
+                within: Duration::from_secs(config.reconcile_within_hours * 3600),
+                batch: config.reconcile_batch,
+            },
+        );
+    }
     #[cfg_attr(not(feature = "local-sandbox"), allow(unused_mut))]
     let mut app = router(state.clone());
     #[cfg(feature = "local-sandbox")]

@@ -41,6 +41,7 @@ pub mod json_body;
 pub mod launch;
 pub mod limits;
 pub mod payments;
+pub mod reconcile;
 mod routes;
 pub mod server;
 pub mod static_site;

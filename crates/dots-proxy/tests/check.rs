@@ -16,6 +16,10 @@ fn run(vars: &[(&str, &str)], args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dots-proxy"));
     command.env_clear().arg("check").args(args);
     command.env("RUST_LOG", "warn");
+    command.env(
+        "DOTS_PROXY_DATA_DIR",
+        std::env::temp_dir().join("dots-check-test-data"),
+    );
     for (name, value) in vars {
         command.env(name, value);
     }

@@ -69,11 +69,13 @@ async fn contract(db: Db) {
     let mut tx = db.begin_webhook("msg_1").await.unwrap().expect("a new id");
     assert_eq!(tx.flow("flow-1").await.unwrap(), Some(flow.clone()));
     assert!(tx
-        .update_flow_if("flow-1", &[], &done, Some("user-2"))
+        .update_flow_if("flow-1", &[], &done, Some("user-2"), true)
         .await
         .unwrap());
     assert!(
-        !tx.update_flow_if("flow-1", &[], &done, None).await.unwrap(),
+        !tx.update_flow_if("flow-1", &[], &done, None, true)
+            .await
+            .unwrap(),
         "a stale expectation does not update"
     );
     assert!(tx.bind_user("session:c", "user-2").await.unwrap());
@@ -105,11 +107,11 @@ async fn contract(db: Db) {
 
     let mut tx = db.begin_webhook("msg_1").await.unwrap().expect("retried");
     assert!(tx
-        .update_flow_if("flow-1", &[], &done, Some("user-1"))
+        .update_flow_if("flow-1", &[], &done, Some("user-1"), true)
         .await
         .unwrap());
     assert!(tx
-        .update_flow_if("flow-1", &done, &done, None)
+        .update_flow_if("flow-1", &done, &done, None, true)
         .await
         .unwrap());
     assert!(tx.bind_user("session:c", "user-2").await.unwrap());

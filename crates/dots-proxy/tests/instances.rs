@@ -30,6 +30,15 @@ async fn fresh_database(admin_url: &str) -> String {
 /// Starts a `dots-proxy` process on `port`; returns once it listens. `database_url` empty:
 /// SQLite in its own data dir.
 fn start_instance(port: u16, api_base: &str, database_url: &str) -> KillOnDrop {
+    start_instance_with(port, api_base, database_url, &[])
+}
+
+fn start_instance_with(
+    port: u16,
+    api_base: &str,
+    database_url: &str,
+    extra: &[(&str, &str)],
+) -> KillOnDrop {
     let data_dir = std::env::temp_dir().join(format!(
         "dots-proxy-instance-{}",
         uuid::Uuid::new_v4().simple()
@@ -39,6 +48,7 @@ fn start_instance(port: u16, api_base: &str, database_url: &str) -> KillOnDrop {
     if !database_url.is_empty() {
         env.push(("DOTS_PROXY_DATABASE_URL", database_url));
     }
+    env.extend_from_slice(extra);
     common::start_proxy_process(port, api_base, (CLIENT_ID, API_KEY), &data_dir, &env).0
 }
 
@@ -461,4 +471,78 @@ async fn an_instance_that_lost_the_database_catches_up_from_the_log() {
         "everything missed, once, in order"
     );
     assert_eq!(ready(base_b.clone()).await, 200, "ready again");
+}
+
+/// Issue 24: webhooks delayed while two instances on one PostgreSQL sweep every second: the
+/// sweep and the late deliveries apply the same progress through the same code, and each event
+/// reaches the stream once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweeps_and_late_webhooks_racing_on_two_instances_tell_each_event_once() {
+    let Some(admin_url) = postgres() else { return };
+    let database_url = fresh_database(&admin_url).await;
+    let sandbox = common::sandbox_sending_to("http://127.0.0.1:9", (CLIENT_ID, API_KEY)).await;
+    let sweeping = [("DOTS_PROXY_RECONCILE_EVERY_SECS", "1")];
+    let (port_a, port_b) = (common::free_port(), common::free_port());
+    let _a = start_instance_with(port_a, &sandbox.api_base(), &database_url, &sweeping);
+    let _b = start_instance_with(port_b, &sandbox.api_base(), &database_url, &sweeping);
+    let bases = [
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    ];
+    let mut browser = Browser::at(&bases[0]);
+    let flow = browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let cookie = browser.cookie.clone().expect("a session");
+    let seen = follow(&bases[1], &cookie).await;
+    common::emit_sign_in(&sandbox, &flow_id);
+    common::emit_step(&sandbox, &flow_id, &dots_api::StepName::Compliance);
+
+    // Dots' deliveries arrive late, spread over the sweeps, on both instances.
+    let secret = dots_api::webhook::WebhookSecret::parse(common::WEBHOOK_SECRET).unwrap();
+    let body = dots_api::WebhookEvent::FlowUpdated {
+        flow_id: dots_api::FlowId::from(flow_id.as_str()),
+    }
+    .to_json()
+    .to_string();
+    let http = reqwest::Client::new();
+    for n in 0..6u64 {
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let msg_id = format!("msg_late_{n}");
+        let timestamp = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()) as i64;
+        let status = http
+            .post(format!("{}/webhooks/dots", bases[n as usize % 2]))
+            .header(dots_api::webhook::SVIX_ID, &msg_id)
+            .header(dots_api::webhook::SVIX_TIMESTAMP, timestamp.to_string())
+            .header(
+                dots_api::webhook::SVIX_SIGNATURE,
+                secret.sign(&msg_id, timestamp, body.as_bytes()),
+            )
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 204);
+    }
+    common::eventually("the stream hears the flow complete", || {
+        let seen = seen.clone();
+        async move { seen.lock().unwrap().len() >= 3 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await; // two more sweeps: room for a duplicate
+    let kinds: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["user_bound", "step_completed:compliance", "flow_completed"],
+        "each event once, in order"
+    );
 }

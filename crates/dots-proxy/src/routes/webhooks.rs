@@ -109,15 +109,46 @@ fn publish(state: &AppState, events: Vec<crate::db::EventRow>) {
     }
 }
 
-/// Records the flow's progress, binds its user to the identity that owns it, and tells that
-/// identity's stream what changed: all in one transaction with the delivery mark.
 async fn flow_updated(
     state: &AppState,
     msg_id: &str,
     flow_id: &str,
     deadline: Instant,
 ) -> Result<(), ProxyError> {
+    apply_flow(state, Some(msg_id), flow_id, deadline)
+        .await
+        .map(drop)
+}
+
+/// What [`apply_flow`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// Recorded; `finished` when every step asked for is complete.
+    Recorded {
+        /// Every step asked for is complete.
+        finished: bool,
+    },
+    /// Not a flow this proxy created, or already done by another delivery.
+    Nothing,
+}
+
+/// Records the flow's progress as Dots tells it now, binds its user to the identity that owns
+/// it, and tells that identity's stream what changed, all in one transaction: with the
+/// delivery mark of webhook `mark`, or without one (the reconciliation sweep reads the same
+/// way, so binding and step events happen exactly once whichever comes first).
+pub(crate) async fn apply_flow(
+    state: &AppState,
+    mark: Option<&str>,
+    flow_id: &str,
+    deadline: Instant,
+) -> Result<Applied, ProxyError> {
     let db = state.db();
+    let begin = || async {
+        match mark {
+            Some(msg_id) => db.begin_webhook(msg_id).await,
+            None => db.begin_change().await.map(Some),
+        }
+    };
     // No in-process lock: deliveries of one flow may be handled at once here or on other
     // instances. The compare-and-set below is the guard: of two transactions that read the
     // same stored progress, one commits, the other rolls back and looks again, so each step's
@@ -125,23 +156,25 @@ async fn flow_updated(
     // only ever adds nothing).
     loop {
         if db.flow(flow_id).await?.is_none() {
-            tracing::info!(%flow_id, "webhook for a flow this proxy did not create; ignored");
-            if let Some(tx) = db.begin_webhook(msg_id).await? {
-                tx.commit().await?;
+            if let Some(msg_id) = mark {
+                tracing::info!(%flow_id, "webhook for a flow this proxy did not create; ignored");
+                if let Some(tx) = db.begin_webhook(msg_id).await? {
+                    tx.commit().await?;
+                }
             }
-            return Ok(());
+            return Ok(Applied::Nothing);
         }
         let flow: Flow = tokio::time::timeout_at(deadline, state.dots().retrieve_flow(flow_id))
             .await
             .map_err(|_| {
                 UpstreamError::Unavailable("no answer within the webhook's time budget".into())
             })??;
-        let Some(mut tx) = db.begin_webhook(msg_id).await? else {
-            return Ok(()); // a concurrent duplicate got there first
+        let Some(mut tx) = begin().await? else {
+            return Ok(Applied::Nothing); // a concurrent duplicate got there first
         };
         let Some(stored) = tx.flow(flow_id).await? else {
             tx.commit().await?;
-            return Ok(());
+            return Ok(Applied::Nothing);
         };
         let newly: Vec<_> = flow
             .completed_steps
@@ -158,12 +191,17 @@ async fn flow_updated(
             .cloned()
             .collect();
         let user_id = flow.user_id.as_ref().map(|u| u.to_string());
+        // Complete once every step asked for is done: a sign-in step (under any of Dots'
+        // names for it) or a step this proxy does not know is reported, never counted.
+        let was_complete = StepName::all_done(&stored.steps, &stored.completed_steps);
+        let is_complete = StepName::all_done(&stored.steps, &merged);
         if !tx
             .update_flow_if(
                 flow_id,
                 &stored.completed_steps,
                 &merged,
                 user_id.as_deref(),
+                is_complete,
             )
             .await?
         {
@@ -189,10 +227,6 @@ async fn flow_updated(
             };
             tx.push(identity, &event).await?;
         }
-        // Complete once every step asked for is done: a sign-in step (under any of Dots'
-        // names for it) or a step this proxy does not know is reported, never counted.
-        let was_complete = StepName::all_done(&stored.steps, &stored.completed_steps);
-        let is_complete = StepName::all_done(&stored.steps, &merged);
         if !newly.is_empty() && is_complete && !was_complete {
             let event = StreamEvent::FlowCompleted {
                 flow_id: FlowId::from(flow_id),
@@ -201,6 +235,8 @@ async fn flow_updated(
             tx.push(identity, &event).await?;
         }
         publish(state, tx.commit().await?);
-        return Ok(());
+        return Ok(Applied::Recorded {
+            finished: is_complete,
+        });
     }
 }
