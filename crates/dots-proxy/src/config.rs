@@ -208,6 +208,10 @@ pub struct Config {
     /// (`Secure` cookies); the allowed origins still guard every cookie-authenticated write.
     #[arg(long, env = "DOTS_PROXY_CROSS_SITE_COOKIES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub cross_site_cookies: bool,
+    /// Where Prometheus scrapes `GET /metrics` (a listener of its own, e.g. `127.0.0.1:9100`,
+    /// never the public port); off when unset.
+    #[arg(long, env = "DOTS_PROXY_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// Seconds between reconciliation sweeps (each re-reads from Dots a batch of unfinished
     /// flows, for webhooks that never came); 0 turns the sweep off.
     #[arg(long, env = "DOTS_PROXY_RECONCILE_EVERY_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]

@@ -242,6 +242,16 @@ impl Db {
         })
     }
 
+    /// Sets the connection pools' gauges (`dots_proxy_db_connections`), for a scrape.
+    pub fn record_pool_gauges(&self) {
+        for (name, pool) in [("read", &self.pool), ("write", &self.writer)] {
+            metrics::gauge!("dots_proxy_db_connections", "pool" => name, "state" => "open")
+                .set(f64::from(pool.size()));
+            metrics::gauge!("dots_proxy_db_connections", "pool" => name, "state" => "idle")
+                .set(pool.num_idle() as f64);
+        }
+    }
+
     /// The schema versions applied to this database, in order.
     pub async fn schema_versions(&self) -> Result<Vec<i64>, DbError> {
         let rows =
@@ -504,6 +514,7 @@ impl Db {
         let mut tx = self.writer.begin().await?;
         let row = append_event_in(&mut tx, self.listen_url.is_some(), identity, kind, data).await?;
         tx.commit().await?;
+        metrics::counter!("dots_proxy_events_stored_total").increment(1);
         Ok(row)
     }
 
@@ -688,6 +699,7 @@ impl WebhookTx {
     /// live streams (send them only now: before the commit they might never exist).
     pub async fn commit(self) -> Result<Vec<EventRow>, DbError> {
         self.tx.commit().await?;
+        metrics::counter!("dots_proxy_events_stored_total").increment(self.events.len() as u64);
         Ok(self.events)
     }
 }

@@ -57,7 +57,8 @@ impl Hub {
     /// sent before could vanish with a rollback, yet a stream would have shown it).
     pub fn broadcast(&self, row: EventRow) {
         // No receiver is fine: the event is stored for replay.
-        let _ = self.inner.sender.send(HubMessage::Event(row));
+        let streams = self.inner.sender.send(HubMessage::Event(row)).unwrap_or(0);
+        metrics::counter!("dots_proxy_events_fanned_out_total").increment(streams as u64);
     }
 
     /// Tells every stream to read the log from its last number.

@@ -171,12 +171,20 @@ impl Launched {
 
 /// Logs to stdout, filtered by `RUST_LOG` (default `info,tower_http=warn`), as the binary does.
 pub fn init_tracing() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // DOTS_PROXY_LOG_FORMAT=json: one JSON object per line, with the request's span fields
+    // (its `request_id`) on each.
+    if std::env::var("DOTS_PROXY_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
 }
 
 /// The session key: from DOTS_PROXY_SESSION_SECRET, or generated once and kept in the data dir
@@ -281,6 +289,17 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         .await
         .map_err(|e| format!("DOTS_PROXY_DATABASE_URL: {e}"))?;
 
+    if let Some(metrics_addr) = config.metrics_addr {
+        let handle = crate::metrics::install().ok_or(
+            "DOTS_PROXY_METRICS_ADDR: a metrics recorder is already installed in this process",
+        )?;
+        let bound = crate::metrics::serve(metrics_addr, handle, db.clone())
+            .await
+            .map_err(|e| {
+                format!("DOTS_PROXY_METRICS_ADDR: cannot listen on {metrics_addr}: {e}")
+            })?;
+        tracing::info!("metrics at http://{bound}/metrics");
+    }
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("DOTS_PROXY_ADDR: cannot listen on {}: {e}", config.addr))?;

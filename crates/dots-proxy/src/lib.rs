@@ -40,6 +40,7 @@ pub mod identity;
 pub mod json_body;
 pub mod launch;
 pub mod limits;
+pub mod metrics;
 pub mod payments;
 pub mod reconcile;
 mod routes;
@@ -331,12 +332,15 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                 tracing::debug_span!(
-                    "request",
+                    "http",
                     method = %request.method(),
                     path = %request.uri().path(),
                 )
             }),
         )
+        // Outermost: the request's id (on its log lines, its answer and its calls to Dots),
+        // and its count and latency by route template.
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 

@@ -117,11 +117,13 @@ fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRat
 fn check<K: std::hash::Hash + Eq + Clone>(
     limiter: &Option<DefaultKeyedRateLimiter<K>>,
     key: &K,
+    name: &'static str,
 ) -> Result<(), ProxyError> {
     let Some(limiter) = limiter else {
         return Ok(());
     };
     limiter.check_key(key).map_err(|not_until| {
+        metrics::counter!("dots_proxy_rate_limited_total", "limit" => name).increment(1);
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         ProxyError::RateLimited {
             retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
@@ -142,13 +144,21 @@ impl Limiter {
     /// One more flow for `identity` from `client`.
     pub(crate) fn flow(&self, identity: &str, client: Option<IpAddr>) -> Result<(), ProxyError> {
         self.tidy();
-        check(&self.flows_by_identity, &identity.to_owned())?;
-        check(&self.flows_by_client, &client)
+        check(
+            &self.flows_by_identity,
+            &identity.to_owned(),
+            "flows_per_identity",
+        )?;
+        check(&self.flows_by_client, &client, "flows_per_client")
     }
 
     /// One more new identity from `client`.
     pub(crate) fn new_identity(&self, client: Option<IpAddr>) -> Result<(), ProxyError> {
-        check(&self.identities_by_client, &client)
+        check(
+            &self.identities_by_client,
+            &client,
+            "new_identities_per_client",
+        )
     }
 
     /// Forgets keys whose budget is full again, now and then, so memory stays bounded.

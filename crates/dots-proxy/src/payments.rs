@@ -30,6 +30,25 @@ pub async fn pay(
     reference: &str,
     metadata: Option<Value>,
 ) -> Result<Transfer, ProxyError> {
+    let result = pay_once(state, user_id, amount_cents, reference, metadata).await;
+    let outcome = match &result {
+        Ok((_, outcome)) => *outcome,
+        Err(ProxyError::PaymentUnconfirmed { .. }) => "unconfirmed",
+        Err(ProxyError::Invalid(_) | ProxyError::Conflict(_)) => "refused",
+        Err(_) => "failed",
+    };
+    metrics::counter!("dots_proxy_payments_total", "outcome" => outcome).increment(1);
+    result.map(|(transfer, _)| transfer)
+}
+
+/// [`pay`], saying how it went: `paid`, `already_paid` or `reconciled`.
+async fn pay_once(
+    state: &AppState,
+    user_id: &str,
+    amount_cents: i64,
+    reference: &str,
+    metadata: Option<Value>,
+) -> Result<(Transfer, &'static str), ProxyError> {
     let mut metadata = match metadata {
         None => serde_json::Map::new(),
         Some(Value::Object(map)) => map,
@@ -64,7 +83,7 @@ pub async fn pay(
     if let Some(transfer_id) = &payment.transfer_id {
         tracing::info!(%transfer_id, "payment reference already paid");
         return match state.dots().retrieve_transfer(transfer_id).await {
-            Ok(transfer) => Ok(transfer),
+            Ok(transfer) => Ok((transfer, "already_paid")),
             Err(UpstreamError::Unreadable { detail, .. }) => Err(ProxyError::PaymentUnconfirmed {
                 transfer_id: Some(transfer_id.clone()),
                 detail,
@@ -80,7 +99,7 @@ pub async fn pay(
                 .db()
                 .complete_payment(reference, transfer.id.as_str())
                 .await?;
-            return Ok(transfer);
+            return Ok((transfer, "reconciled"));
         }
     }
     metadata.insert(REFERENCE_METADATA_KEY.to_owned(), reference.into());
@@ -113,7 +132,7 @@ pub async fn pay(
         .complete_payment(reference, transfer.id.as_str())
         .await?;
     tracing::info!(transfer_id = %transfer.id, "user paid");
-    Ok(transfer)
+    Ok((transfer, "paid"))
 }
 
 /// The user's transfer that carries `reference` in its metadata, if Dots has one.

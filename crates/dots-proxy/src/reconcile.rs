@@ -99,6 +99,15 @@ pub async fn sweep_once(state: &AppState, settings: &ReconcileSettings) -> Sweep
         }
     }
     drop(turn);
+    metrics::counter!("dots_proxy_reconcile_sweeps_total").increment(1);
+    for (result, n) in [
+        ("checked", sweep.checked),
+        ("finished", sweep.finished),
+        ("failed", sweep.failed),
+    ] {
+        metrics::counter!("dots_proxy_reconcile_flows_total", "result" => result)
+            .increment(n as u64);
+    }
     if sweep.checked > 0 {
         tracing::info!(
             checked = sweep.checked,

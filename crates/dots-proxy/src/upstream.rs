@@ -321,12 +321,40 @@ impl DotsClient {
         if let Some(app_id) = &self.app_id {
             builder = builder.header("Api-App-Id", app_id);
         }
+        // The id of the request this call serves, so Dots' logs and ours can be matched.
+        if let Some(id) = crate::metrics::current_request_id() {
+            builder = builder.header(crate::metrics::REQUEST_ID, id);
+        }
         builder
     }
 
     /// Sends the request of `operation`, whose 404 means no such `what` (`flow`, `user`,
-    /// `transfer`).
+    /// `transfer`); counts it and its latency by operation and outcome.
     async fn send<T: DeserializeOwned>(
+        &self,
+        builder: reqwest::RequestBuilder,
+        operation: &'static str,
+        what: &'static str,
+    ) -> Result<T, UpstreamError> {
+        let started = std::time::Instant::now();
+        let result = self.send_once(builder, operation, what).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(UpstreamError::Unavailable(_)) => "unavailable",
+            Err(UpstreamError::Unreadable { .. }) => "unreadable",
+            Err(UpstreamError::Rejected { .. }) => "rejected",
+            Err(UpstreamError::NotFound(_)) => "not_found",
+            Err(UpstreamError::RateLimited { .. }) => "rate_limited",
+            Err(UpstreamError::Unauthorized) => "unauthorized",
+        };
+        let labels = [("operation", operation), ("outcome", outcome)];
+        metrics::counter!("dots_proxy_dots_calls_total", &labels).increment(1);
+        metrics::histogram!("dots_proxy_dots_call_duration_seconds", &labels)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn send_once<T: DeserializeOwned>(
         &self,
         builder: reqwest::RequestBuilder,
         operation: &'static str,

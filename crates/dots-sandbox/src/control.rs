@@ -10,6 +10,7 @@
 //! | `GET /_sandbox/webhooks/attempts` | every delivery attempt |
 //! | `GET/POST/DELETE /_sandbox/faults` | list / add / clear fault rules |
 //! | `POST /_sandbox/wallet {app_id?, amount}` | add cents to an app's wallet |
+//! | `GET /_sandbox/requests` | the API requests received (method, path, `X-Request-Id`), oldest first, the last 1000 |
 //! | `POST /_sandbox/import {app_id?, flows, users, transfers}` | restore objects as Dots gave them (ids kept), e.g. what a sandbox answered before a restart |
 //! | `GET/PUT /_sandbox/behaviour {dialect, heights, sign_in_step, webhook_headers}` | how it speaks (see [`crate::dialect`]); a PUT changes only the fields it names |
 
@@ -99,6 +100,7 @@ pub(crate) fn routes() -> Router<SandboxState> {
         .route("/wallet", post(refill))
         .route("/behaviour", get(behaviour).put(set_behaviour))
         .route("/import", post(import))
+        .route("/requests", get(requests))
         .layer(middleware::from_fn(same_origin_json))
 }
 
@@ -136,6 +138,10 @@ async fn import(
     } = parse_json_body(&body)?;
     let added = state.store().import(&app_id, flows, users, transfers);
     Ok(Json(json!({"added": added})))
+}
+
+async fn requests(State(state): State<SandboxState>) -> Json<Vec<crate::Received>> {
+    Json(state.received())
 }
 
 async fn behaviour(State(state): State<SandboxState>) -> Json<crate::Behaviour> {

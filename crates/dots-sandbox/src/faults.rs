@@ -147,6 +147,7 @@ pub(crate) async fn inject(
     request: Request,
     next: Next,
 ) -> Response {
+    state.note_request(&request);
     let Some(fault) = state.faults().pick(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };

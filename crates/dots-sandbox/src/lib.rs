@@ -115,6 +115,18 @@ struct Inner {
     faults: Faults,
     webhooks: Webhooks,
     behaviour: std::sync::Mutex<Behaviour>,
+    received: std::sync::Mutex<std::collections::VecDeque<Received>>,
+}
+
+/// An API request the sandbox received (the last 1000 are kept).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Received {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path after `/api`, e.g. `/v2/flows`.
+    pub path: String,
+    /// The caller's `X-Request-Id`, if it sent one.
+    pub request_id: Option<String>,
 }
 
 impl SandboxState {
@@ -129,6 +141,7 @@ impl SandboxState {
                 faults: Faults::default(),
                 webhooks,
                 behaviour: std::sync::Mutex::new(config.behaviour),
+                received: Default::default(),
                 config,
             }),
         }
@@ -173,6 +186,36 @@ impl SandboxState {
             .behaviour
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = behaviour;
+    }
+
+    /// The API requests received, oldest first (the last 1000).
+    pub fn received(&self) -> Vec<Received> {
+        let received = self
+            .inner
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        received.iter().cloned().collect()
+    }
+
+    pub(crate) fn note_request(&self, request: &axum::extract::Request) {
+        let mut received = self
+            .inner
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if received.len() == 1000 {
+            received.pop_front();
+        }
+        received.push_back(Received {
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+            request_id: request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        });
     }
 
     /// The webhook sender.

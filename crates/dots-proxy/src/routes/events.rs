@@ -69,6 +69,7 @@ pub(crate) async fn stream(
         last,
         live,
         pending: backlog.into(),
+        _open: OpenStream::new(),
     };
     let events = stream::unfold(Some(follow), |follow| async move {
         match follow?.next().await {
@@ -86,8 +87,25 @@ pub(crate) async fn stream(
     Ok((jar, Sse::new(events).keep_alive(KeepAlive::default())))
 }
 
+/// Counts the open event streams (`dots_proxy_event_streams_open`) for as long as it lives.
+struct OpenStream;
+
+impl OpenStream {
+    fn new() -> Self {
+        metrics::gauge!("dots_proxy_event_streams_open").increment(1.0);
+        OpenStream
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!("dots_proxy_event_streams_open").decrement(1.0);
+    }
+}
+
 /// One stream's position in its identity's log, and what it still has to send.
 struct Follow {
+    _open: OpenStream,
     db: Db,
     identity: String,
     /// The number of the last event sent (or the client's `Last-Event-ID`).

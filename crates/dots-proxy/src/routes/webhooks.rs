@@ -34,14 +34,22 @@ pub(crate) async fn receive(
         &body,
         now_ms() / 1000,
     ) {
+        let outcome = match err {
+            dots_api::webhook::WebhookError::StaleTimestamp => "refused_stale",
+            dots_api::webhook::WebhookError::MissingHeader(_) => "refused_malformed",
+            _ => "refused_signature",
+        };
+        metrics::counter!("dots_proxy_webhooks_total", "outcome" => outcome).increment(1);
         tracing::warn!(%err, "webhook refused");
         return Err(ProxyError::Unauthorized);
     }
+    metrics::gauge!("dots_proxy_last_webhook_timestamp_seconds").set((now_ms() / 1000) as f64);
     let msg_id = svix.id.expect("verified messages have an id").to_owned();
     // At least once in, exactly once in effect: the delivery is marked in the same transaction
     // as its effects, so an id is "done" only once everything it changes is committed. This
     // early look only spares Dots a call for a plain replay.
     if state.db().delivered(&msg_id).await? {
+        metrics::counter!("dots_proxy_webhooks_total", "outcome" => "duplicate").increment(1);
         tracing::info!(%msg_id, "webhook already processed");
         return Ok(StatusCode::NO_CONTENT);
     }
@@ -55,9 +63,11 @@ pub(crate) async fn receive(
     let deadline = Instant::now() + state.settings().webhook_upstream_budget;
     if let Err(err) = process(&state, &msg_id, &event, deadline).await {
         // Nothing was committed: Dots' retry does it all again.
+        metrics::counter!("dots_proxy_webhooks_total", "outcome" => "failed").increment(1);
         tracing::warn!(%msg_id, %err, "webhook processing failed; Dots will retry");
         return Err(err);
     }
+    metrics::counter!("dots_proxy_webhooks_total", "outcome" => "processed").increment(1);
     Ok(StatusCode::NO_CONTENT)
 }
 
