@@ -104,12 +104,15 @@ test("each fault on retrieve: the proxy's answer to the component's confirmation
     const frame = page.frameLocator(".dots-flow >> nth=0 >> iframe");
     await onboardAndComplete(frame);
     // The step message completes the flow; the confirmation the component then asks for fails
-    // (or is slow) and changes nothing it shows.
-    const deadline = Date.now() + 15000;
-    while (confirmations.length === 0 && Date.now() < deadline) await page.waitForTimeout(50);
+    // (or is slow) and changes nothing it shows. (The sign-in step's message asks for one too,
+    // before compliance: the one that counts is the last, after the flow completed.)
     const component = page.locator(".dots-flow").first();
+    await page.waitForSelector('.dots-flow[data-status="completed"]', { timeout: 15000 });
+    const deadline = Date.now() + 15000;
+    while (confirmations.length < 2 && Date.now() < deadline) await page.waitForTimeout(50);
+    await page.waitForTimeout(200);
     const state = await component.getAttribute("data-status");
-    const answer = confirmations[0];
+    const answer = confirmations[confirmations.length - 1];
     const created = (await stack.upstreamFlows()) - before;
     rows.push({ fault: c.name, proxy: answer ? `${answer.status} ${answer.body?.error ?? ""}`.trim() : "none", component: state, "flows upstream": created });
 
