@@ -48,25 +48,49 @@ fn delta(before: &HashMap<String, f64>, after: &HashMap<String, f64>, key: &str)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_counter_moves_with_its_traffic() {
+async fn every_counter_moves_with_its_traffic_on_sqlite() {
+    every_counter_moves_with_its_traffic(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_counter_moves_with_its_traffic_on_postgres() {
+    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must provide DOTS_PROXY_TEST_POSTGRES_URL"
+        );
+        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("dots_metrics_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    every_counter_moves_with_its_traffic(Some(&url)).await;
+}
+
+async fn every_counter_moves_with_its_traffic(database_url: Option<&str>) {
     let (port, metrics_port) = (common::free_port(), common::free_port());
     let base = format!("http://127.0.0.1:{port}");
     let sandbox = common::sandbox_sending_to(&base, CLIENT).await;
     let data = std::env::temp_dir().join(format!("dots-metrics-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data).unwrap();
     let metrics_addr = format!("127.0.0.1:{metrics_port}");
-    let (_proxy, logs) = common::start_proxy_process(
-        port,
-        &sandbox.api_base(),
-        CLIENT,
-        &data,
-        &[
-            ("DOTS_PROXY_METRICS_ADDR", metrics_addr.as_str()),
-            ("DOTS_PROXY_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY", "2"),
-            ("DOTS_PROXY_LOG_FORMAT", "json"),
-        ],
-    );
+    let mut env = vec![
+        ("DOTS_PROXY_METRICS_ADDR", metrics_addr.as_str()),
+        ("DOTS_PROXY_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY", "2"),
+        ("DOTS_PROXY_LOG_FORMAT", "json"),
+    ];
+    if let Some(url) = database_url {
+        env.push(("DOTS_PROXY_DATABASE_URL", url));
+    }
+    let (_proxy, logs) =
+        common::start_proxy_process(port, &sandbox.api_base(), CLIENT, &data, &env);
     let url = format!("http://{metrics_addr}/metrics");
     let before = scrape(&url).await;
 
