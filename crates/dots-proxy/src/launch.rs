@@ -327,21 +327,7 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         Duration::from_secs(config.event_retention_hours * 3600),
         Duration::from_secs(config.webhook_id_retention_hours * 3600),
     );
-    let pruned = db.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            every.tick().await;
-            let now = crate::db::now_ms();
-            let before = |age: Duration| now - age.as_millis() as i64;
-            match pruned.prune(before(retention.0), before(retention.1)).await {
-                Ok((events, ids)) => {
-                    tracing::info!(events, webhook_ids = ids, "pruned old records")
-                }
-                Err(err) => tracing::warn!(%err, "pruning failed; will try again"),
-            }
-        }
-    });
+    crate::event_log::spawn_pruning(db.clone(), retention.0, retention.1);
     let frame_origins = config.frame_sources(dots.base());
     let state = AppState::new(dots, db, settings);
     // Flows complete on the server even when their webhooks never come.

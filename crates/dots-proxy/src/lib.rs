@@ -35,6 +35,7 @@ pub mod db;
 #[cfg(feature = "local-sandbox")]
 pub mod demo;
 mod error;
+pub mod event_log;
 pub mod hub;
 pub mod identity;
 pub mod json_body;

@@ -5,6 +5,28 @@
 
 mod common;
 
+/// A stream event of `kind` (the log stores what the proxy stores: typed events).
+fn event(kind: &str) -> dots_api::StreamEvent {
+    let flow_id = dots_api::FlowId::from("flow-1");
+    match kind {
+        "user_bound" => dots_api::StreamEvent::UserBound {
+            user_id: "user-1".into(),
+            flow_id,
+        },
+        "step_completed" => dots_api::StreamEvent::StepCompleted {
+            flow_id,
+            step: dots_api::StepName::Compliance,
+        },
+        "flow_completed" => dots_api::StreamEvent::FlowCompleted {
+            flow_id,
+            completed_steps: vec![dots_api::StepName::Compliance],
+        },
+        _ => dots_api::StreamEvent::UserUpdated {
+            user_id: "user-1".into(),
+        },
+    }
+}
+
 use common::{Browser, KillOnDrop};
 use serde_json::json;
 use std::process::Command;
@@ -187,9 +209,7 @@ async fn replay_after_n_never_skips_an_event_committing_late() {
                     .await
                     .unwrap()
                     .expect("a new delivery");
-                tx.append_event("session:shared", "test", "{}")
-                    .await
-                    .unwrap();
+                tx.push("session:shared", &event("test")).await.unwrap();
                 // Work inside the transaction after the number is taken.
                 tokio::time::sleep(Duration::from_millis(((w * 7 + i * 3) % 4) as u64)).await;
                 tx.commit().await.unwrap();

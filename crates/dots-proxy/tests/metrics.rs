@@ -234,6 +234,12 @@ async fn every_counter_moves_with_its_traffic(database_url: Option<&str>) {
         assert_eq!(paid.status(), 200);
     }
 
+    // The transfer's webhook has reached the stream (its event is stored and fanned out).
+    let told = stream
+        .next(Duration::from_secs(5))
+        .await
+        .expect("transfer_updated");
+    assert_eq!(told.kind, "transfer_updated");
     let during = scrape(&url).await;
     let moved = |key: &str| delta(&before, &during, key);
     assert_eq!(

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::db::now_ms;
 use crate::error::ProxyError;
+use crate::event_log::publish;
 use crate::upstream::UpstreamError;
 use crate::AppState;
 
@@ -110,13 +111,6 @@ async fn process(
     }
     publish(state, tx.commit().await?);
     Ok(())
-}
-
-/// Sends committed events to the open streams.
-fn publish(state: &AppState, events: Vec<crate::db::EventRow>) {
-    for row in events {
-        state.hub().broadcast(row);
-    }
 }
 
 async fn flow_updated(
