@@ -3,28 +3,6 @@
 
 mod common;
 
-/// A stream event of `kind` (the log stores what the proxy stores: typed events).
-fn event(kind: &str) -> dots_api::StreamEvent {
-    let flow_id = dots_api::FlowId::from("flow-1");
-    match kind {
-        "user_bound" => dots_api::StreamEvent::UserBound {
-            user_id: "user-1".into(),
-            flow_id,
-        },
-        "step_completed" => dots_api::StreamEvent::StepCompleted {
-            flow_id,
-            step: dots_api::StepName::Compliance,
-        },
-        "flow_completed" => dots_api::StreamEvent::FlowCompleted {
-            flow_id,
-            completed_steps: vec![dots_api::StepName::Compliance],
-        },
-        _ => dots_api::StreamEvent::UserUpdated {
-            user_id: "user-1".into(),
-        },
-    }
-}
-
 use dots_api::StepName;
 use dots_proxy::db::{Db, FlowRow, PaymentRow};
 
@@ -101,7 +79,9 @@ async fn contract(db: Db) {
         "a stale expectation does not update"
     );
     assert!(tx.bind_user("session:c", "user-2").await.unwrap());
-    tx.push("session:c", &event("user_bound")).await.unwrap();
+    tx.push("session:c", &common::event("user_bound"))
+        .await
+        .unwrap();
     drop(tx); // not committed: as if the process died here
     assert!(
         !db.delivered("msg_1").await.unwrap(),
@@ -140,7 +120,9 @@ async fn contract(db: Db) {
         vec!["session:c".to_owned()],
         "the transaction sees its own binding"
     );
-    tx.push("session:c", &event("user_bound")).await.unwrap();
+    tx.push("session:c", &common::event("user_bound"))
+        .await
+        .unwrap();
     let committed = tx.commit().await.unwrap();
     assert_eq!(committed.len(), 1, "the events to broadcast");
     assert!(db.delivered("msg_1").await.unwrap());
@@ -169,7 +151,9 @@ async fn contract(db: Db) {
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let kept_after = dots_proxy::db::now_ms();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    db.push("session:p", &event("user_updated")).await.unwrap();
+    db.push("session:p", &common::event("user_updated"))
+        .await
+        .unwrap();
     let tx = db.begin_webhook("msg_prune").await.unwrap().unwrap();
     tx.commit().await.unwrap();
     let (events, ids) = db.prune(kept_after, kept_after).await.unwrap();
@@ -200,15 +184,15 @@ async fn contract(db: Db) {
 
     // The event log.
     let a1 = db
-        .push("session:a", &event("step_completed"))
+        .push("session:a", &common::event("step_completed"))
         .await
         .unwrap();
     let b1 = db
-        .push("session:b", &event("step_completed"))
+        .push("session:b", &common::event("step_completed"))
         .await
         .unwrap();
     let a2 = db
-        .push("session:a", &event("flow_completed"))
+        .push("session:a", &common::event("flow_completed"))
         .await
         .unwrap();
     // Issue 15: each identity's events are numbered 1, 2, 3… (gap-safe replay).
@@ -269,7 +253,7 @@ async fn concurrent_duplicates_take_effect_once(a: Db, b: Db) {
         let Some(mut tx) = db.begin_webhook("msg_concurrent").await.unwrap() else {
             return false;
         };
-        tx.push("session:dup", &event("step_completed"))
+        tx.push("session:dup", &common::event("step_completed"))
             .await
             .unwrap();
         // Hold the transaction open while the other instance tries.
@@ -333,7 +317,7 @@ async fn concurrent_writes_all_land_on_sqlite() {
         tokio::spawn(async move {
             let identity = format!("session:{}", i % 4);
             db.touch_identity(&identity).await.unwrap();
-            db.push(&identity, &event("test")).await.unwrap()
+            db.push(&identity, &common::event("test")).await.unwrap()
         })
     });
     let mut seqs: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
@@ -353,27 +337,9 @@ async fn concurrent_writes_all_land_on_sqlite() {
 
 #[tokio::test]
 async fn postgres_meets_the_contract() {
-    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must provide DOTS_PROXY_TEST_POSTGRES_URL"
-        );
-        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)");
-        return;
-    };
     // A fresh database per run.
-    sqlx::any::install_default_drivers();
-    let name = format!("dots_proxy_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&admin_url)
-        .await
-        .expect("PostgreSQL reachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("the URL names a database"),
+    let Some(url) = common::fresh_postgres("dots_proxy_test").await else {
+        return;
     };
     contract(Db::connect(&url).await.unwrap()).await;
     let reopened = Db::connect(&url).await.unwrap();

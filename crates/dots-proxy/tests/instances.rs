@@ -5,28 +5,6 @@
 
 mod common;
 
-/// A stream event of `kind` (the log stores what the proxy stores: typed events).
-fn event(kind: &str) -> dots_api::StreamEvent {
-    let flow_id = dots_api::FlowId::from("flow-1");
-    match kind {
-        "user_bound" => dots_api::StreamEvent::UserBound {
-            user_id: "user-1".into(),
-            flow_id,
-        },
-        "step_completed" => dots_api::StreamEvent::StepCompleted {
-            flow_id,
-            step: dots_api::StepName::Compliance,
-        },
-        "flow_completed" => dots_api::StreamEvent::FlowCompleted {
-            flow_id,
-            completed_steps: vec![dots_api::StepName::Compliance],
-        },
-        _ => dots_api::StreamEvent::UserUpdated {
-            user_id: "user-1".into(),
-        },
-    }
-}
-
 use common::{Browser, KillOnDrop};
 use serde_json::json;
 use std::process::Command;
@@ -38,15 +16,10 @@ const API_KEY: &str = "instances-api-key-3c9d";
 const SESSION_SECRET: &str = "instances-session-secret-0123456789abcdef";
 
 /// A fresh database on the test cluster, for this test alone.
-async fn fresh_database(admin_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("instances_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
-    sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+async fn fresh_database(_admin_url: &str) -> String {
+    common::fresh_postgres("instances")
         .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
+        .expect("a PostgreSQL cluster")
 }
 
 /// Starts a `dots-proxy` process on `port`; returns once it listens. `database_url` empty:
@@ -209,7 +182,9 @@ async fn replay_after_n_never_skips_an_event_committing_late() {
                     .await
                     .unwrap()
                     .expect("a new delivery");
-                tx.push("session:shared", &event("test")).await.unwrap();
+                tx.push("session:shared", &common::event("test"))
+                    .await
+                    .unwrap();
                 // Work inside the transaction after the number is taken.
                 tokio::time::sleep(Duration::from_millis(((w * 7 + i * 3) % 4) as u64)).await;
                 tx.commit().await.unwrap();

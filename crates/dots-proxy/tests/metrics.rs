@@ -54,22 +54,9 @@ async fn every_counter_moves_with_its_traffic_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_counter_moves_with_its_traffic_on_postgres() {
-    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must provide DOTS_PROXY_TEST_POSTGRES_URL"
-        );
-        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
+    let Some(url) = common::fresh_postgres("dots_metrics").await else {
         return;
     };
-    sqlx::any::install_default_drivers();
-    let name = format!("dots_metrics_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
     every_counter_moves_with_its_traffic(Some(&url)).await;
 }
 

@@ -139,24 +139,8 @@ async fn a_sqlite_database_from_before_migrations_opens_with_everything_in_it() 
 
 #[tokio::test]
 async fn a_postgresql_dump_from_before_migrations_opens_with_everything_in_it() {
-    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must provide DOTS_PROXY_TEST_POSTGRES_URL"
-        );
-        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)");
+    let Some(url) = common::fresh_postgres("dots_upgrade").await else {
         return;
-    };
-    sqlx::any::install_default_drivers();
-    let name = format!("dots_upgrade_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("the URL names a database"),
     };
     // The dump, as pg_dump wrote it, less psql's own meta-commands (`\restrict`), on a
     // connection of its own (the dump empties its search_path).
@@ -289,22 +273,9 @@ async fn migrate_then_start_without_migrating() {
 /// PostgreSQL's catalog and the second record of a version breaks its key: an instance fails).
 #[tokio::test(flavor = "multi_thread")]
 async fn instances_starting_together_on_postgres_migrate_once() {
-    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must provide DOTS_PROXY_TEST_POSTGRES_URL"
-        );
-        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set");
+    let Some(url) = common::fresh_postgres("dots_together").await else {
         return;
     };
-    sqlx::any::install_default_drivers();
-    let name = format!("dots_together_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
     let sandbox = dots_sandbox::spawn(dots_sandbox::SandboxConfig::default())
         .await
         .unwrap();

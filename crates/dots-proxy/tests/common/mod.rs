@@ -500,3 +500,53 @@ impl SseReader {
         }
     }
 }
+
+/// A stream event of `kind` (the log stores what the proxy stores: typed events).
+pub fn event(kind: &str) -> dots_api::StreamEvent {
+    let flow_id = dots_api::FlowId::from("flow-1");
+    match kind {
+        "user_bound" => dots_api::StreamEvent::UserBound {
+            user_id: "user-1".into(),
+            flow_id,
+        },
+        "step_completed" => dots_api::StreamEvent::StepCompleted {
+            flow_id,
+            step: dots_api::StepName::Compliance,
+        },
+        "flow_completed" => dots_api::StreamEvent::FlowCompleted {
+            flow_id,
+            completed_steps: vec![dots_api::StepName::Compliance],
+        },
+        _ => dots_api::StreamEvent::UserUpdated {
+            user_id: "user-1".into(),
+        },
+    }
+}
+
+/// A fresh PostgreSQL database on the test cluster (`DOTS_PROXY_TEST_POSTGRES_URL`, which
+/// scripts/test.sh starts), as its URL; `None` (the test skips) without a cluster, which CI
+/// always has.
+pub async fn fresh_postgres(prefix: &str) -> Option<String> {
+    let Ok(admin_url) = std::env::var("DOTS_PROXY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must provide DOTS_PROXY_TEST_POSTGRES_URL"
+        );
+        eprintln!("skipped: DOTS_PROXY_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .expect("PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("the URL names a database");
+    Some(format!("{base}/{name}"))
+}
