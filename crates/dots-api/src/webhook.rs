@@ -172,9 +172,12 @@ pub fn verify(
         .id
         .filter(|id| !id.is_empty())
         .ok_or(WebhookError::MissingHeader(SVIX_ID))?;
+    // Unix seconds in digits only (`+1700000000` is not a Svix timestamp).
     let timestamp: i64 = headers
         .timestamp
-        .and_then(|t| t.trim().parse().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse().ok())
         .ok_or(WebhookError::MissingHeader(SVIX_TIMESTAMP))?;
     let header = headers
         .signature
@@ -278,6 +281,19 @@ mod tests {
             check(Some(ID), Some(&ts), Some("v1,AAAA"), BODY, TS),
             Err(WebhookError::BadSignature)
         );
+        // Issue 25: `+<ts>` was read as `<ts>`; a Svix timestamp is digits only.
+        for odd in [
+            format!("+{TS}"),
+            format!("{TS}.0"),
+            format!("-{TS}"),
+            String::new(),
+        ] {
+            assert_eq!(
+                check(Some(ID), Some(&odd), Some(SIG), BODY, TS),
+                Err(WebhookError::MissingHeader(SVIX_TIMESTAMP)),
+                "{odd:?}"
+            );
+        }
     }
 
     #[test]
@@ -310,9 +326,15 @@ mod tests {
 
     #[test]
     fn extreme_timestamps_are_stale_not_a_panic_or_a_pass() {
-        // Issue 12: `(now - timestamp).abs()` overflowed at these.
+        // Issue 12: `(now - timestamp).abs()` overflowed at these. (Negative ones are not
+        // timestamps at all since issue 25: refused as malformed, before any arithmetic.)
         let secret = WebhookSecret::parse(SECRET).unwrap();
         for timestamp in [i64::MIN, TS.wrapping_add(i64::MIN), i64::MAX, i64::MIN + 1] {
+            let expected = if timestamp < 0 {
+                WebhookError::MissingHeader(SVIX_TIMESTAMP)
+            } else {
+                WebhookError::StaleTimestamp
+            };
             let signature = secret.sign(ID, timestamp, BODY);
             assert_eq!(
                 verify(
@@ -325,7 +347,7 @@ mod tests {
                     BODY,
                     TS
                 ),
-                Err(WebhookError::StaleTimestamp),
+                Err(expected),
                 "timestamp {timestamp}, even correctly signed"
             );
         }

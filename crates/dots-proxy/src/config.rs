@@ -196,6 +196,10 @@ pub struct Config {
         default_value_t = 10
     )]
     pub new_identities_per_minute_per_client: u32,
+    /// IPv6 clients are limited by their network of this many bits (a home or a phone has a
+    /// whole /64); IPv4-mapped addresses count as the IPv4 address.
+    #[arg(long, env = "DOTS_PROXY_IPV6_PREFIX_LEN", default_value_t = 64, value_parser = clap::value_parser!(u8).range(16..=128))]
+    pub ipv6_prefix_len: u8,
     /// Load balancers (addresses or networks, comma-separated) whose `X-Forwarded-For` names
     /// the client for rate limits; from anyone else the header is ignored.
     #[arg(long, env = "DOTS_PROXY_TRUSTED_PROXIES", value_delimiter = ',')]

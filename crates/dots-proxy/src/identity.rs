@@ -55,11 +55,17 @@ pub(crate) fn identify(
         let settings = state.settings();
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 30;
+        // A token not valid yet (`nbf` ahead, beyond the leeway) is refused.
+        validation.validate_nbf = true;
         // A configured audience or issuer must also be present (jsonwebtoken checks the claim
-        // only when the token has it, unless it is required).
-        if let Some(audience) = &settings.jwt_audience {
-            validation.set_audience(&[audience]);
-            validation.required_spec_claims.insert("aud".to_owned());
+        // only when the token has it, unless it is required). Without a configured audience
+        // the claim is not checked, as the README says (jsonwebtoken would refuse any `aud`).
+        match &settings.jwt_audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.required_spec_claims.insert("aud".to_owned());
+            }
+            None => validation.validate_aud = false,
         }
         if let Some(issuer) = &settings.jwt_issuer {
             validation.set_issuer(&[issuer]);

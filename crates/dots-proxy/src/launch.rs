@@ -266,6 +266,7 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
             flows_per_identity: config.flows_per_minute_per_identity,
             flows_per_client: config.flows_per_minute_per_client,
             new_identities_per_client: config.new_identities_per_minute_per_client,
+            ipv6_prefix: config.ipv6_prefix_len,
         },
         trusted_proxies: config.trusted_proxies()?,
     };

@@ -26,6 +26,9 @@ pub struct RateLimits {
     pub flows_per_client: u32,
     /// New identities (first flow of a session or a bearer `sub`) per client address per minute.
     pub new_identities_per_client: u32,
+    /// IPv6 clients are limited by their network of this many bits (a home or a phone is
+    /// given a whole /64, so its addresses are one client).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for RateLimits {
@@ -34,7 +37,25 @@ impl Default for RateLimits {
             flows_per_identity: 20,
             flows_per_client: 60,
             new_identities_per_client: 10,
+            ipv6_prefix: 64,
         }
+    }
+}
+
+/// The key a client address is limited under: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`)
+/// is the IPv4 address it maps; any other IPv6 address counts by its network of `ipv6_prefix`
+/// bits.
+pub fn limit_key(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u32::from(ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & mask).into())
+            }
+        },
     }
 }
 
@@ -101,6 +122,7 @@ pub(crate) struct Limiter {
     flows_by_client: Option<DefaultKeyedRateLimiter<Option<IpAddr>>>,
     identities_by_client: Option<DefaultKeyedRateLimiter<Option<IpAddr>>>,
     checks: AtomicU64,
+    ipv6_prefix: u8,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -138,6 +160,7 @@ impl Limiter {
             flows_by_client: per_minute(limits.flows_per_client),
             identities_by_client: per_minute(limits.new_identities_per_client),
             checks: AtomicU64::new(0),
+            ipv6_prefix: limits.ipv6_prefix,
         }
     }
 
@@ -149,11 +172,13 @@ impl Limiter {
             &identity.to_owned(),
             "flows_per_identity",
         )?;
+        let client = client.map(|ip| limit_key(ip, self.ipv6_prefix));
         check(&self.flows_by_client, &client, "flows_per_client")
     }
 
     /// One more new identity from `client`.
     pub(crate) fn new_identity(&self, client: Option<IpAddr>) -> Result<(), ProxyError> {
+        let client = client.map(|ip| limit_key(ip, self.ipv6_prefix));
         check(
             &self.identities_by_client,
             &client,
@@ -201,6 +226,53 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 25: 24 addresses of one IPv6 /64 all passed a limit of 10, and `::ffff:a.b.c.d`
+    /// counted apart from `a.b.c.d`.
+    #[test]
+    fn one_ipv6_network_and_an_ipv4_mapped_address_are_one_client() {
+        let limiter = Limiter::new(RateLimits {
+            new_identities_per_client: 10,
+            ..RateLimits::default()
+        });
+        let refused = (0..24)
+            .filter(|n| {
+                let ip: IpAddr = format!("2001:db8:1:2::{n:x}").parse().unwrap();
+                limiter.new_identity(Some(ip)).is_err()
+            })
+            .count();
+        assert_eq!(
+            refused, 14,
+            "one /64 is one client: 10 pass, 14 are refused"
+        );
+        assert!(
+            limiter
+                .new_identity(Some("2001:db8:1:3::1".parse().unwrap()))
+                .is_ok(),
+            "the next /64 is another client"
+        );
+        let limiter = Limiter::new(RateLimits {
+            new_identities_per_client: 1,
+            ..RateLimits::default()
+        });
+        assert!(limiter
+            .new_identity(Some("192.0.2.7".parse().unwrap()))
+            .is_ok());
+        assert!(
+            limiter
+                .new_identity(Some("::ffff:192.0.2.7".parse().unwrap()))
+                .is_err(),
+            "the mapped address is the same client"
+        );
+        assert_eq!(
+            limit_key("2001:db8::1:2:3:4".parse().unwrap(), 48),
+            "2001:db8::".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            limit_key("2001:db8::1".parse().unwrap(), 128),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
+    }
 
     #[test]
     fn trusted_networks_match_what_they_say() {

@@ -305,6 +305,54 @@ async fn another_session_gets_404_for_your_flow() {
     );
 }
 
+/// Issue 25: a token whose `nbf` was an hour ahead was accepted, and one carrying `aud` was
+/// refused although no audience is configured (the README says it is then unchecked).
+#[tokio::test]
+async fn host_tokens_not_valid_yet_are_refused_and_an_unconfigured_audience_is_unchecked() {
+    let (_sandbox, app) = setup().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = |claims: serde_json::Value| {
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
+        )
+        .unwrap();
+        format!("Bearer {token}")
+    };
+    let create = |auth: String| {
+        let app = app.clone();
+        async move {
+            call(
+                &app,
+                "POST",
+                "/api/flows",
+                r#"{"steps": ["payout"]}"#,
+                &[("authorization", &auth)],
+            )
+            .await
+            .status
+        }
+    };
+    let later = token(serde_json::json!({"sub": "nbf", "exp": now + 7200, "nbf": now + 3600}));
+    assert_eq!(
+        create(later).await,
+        StatusCode::UNAUTHORIZED,
+        "not valid yet"
+    );
+    let now_valid = token(serde_json::json!({"sub": "nbf", "exp": now + 7200, "nbf": now - 10}));
+    assert_eq!(create(now_valid).await, StatusCode::OK);
+    let with_aud = token(serde_json::json!({"sub": "aud", "exp": now + 600, "aud": "some-app"}));
+    assert_eq!(
+        create(with_aud).await,
+        StatusCode::OK,
+        "unchecked without a configured audience"
+    );
+}
+
 #[tokio::test]
 async fn host_signed_bearer_tokens_name_the_identity() {
     let (_sandbox, app) = setup().await;
@@ -496,6 +544,7 @@ async fn server_rendering(
             flows_per_identity: flows_per_minute,
             flows_per_client: 100,
             new_identities_per_client: 100,
+            ipv6_prefix: 64,
         },
         ..common::settings()
     })
@@ -651,6 +700,7 @@ async fn a_page_request_gets_its_visitors_flow_and_cookie() {
             flows_per_identity: 10,
             flows_per_client: 100,
             new_identities_per_client: 2,
+            ipv6_prefix: 64,
         },
         ..common::settings()
     })

@@ -30,6 +30,7 @@ pub fn settings() -> ProxySettings {
             flows_per_identity: 10_000,
             flows_per_client: 10_000,
             new_identities_per_client: 10_000,
+            ipv6_prefix: 64,
         },
         ..ProxySettings::default()
     }
