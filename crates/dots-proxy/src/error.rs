@@ -32,9 +32,9 @@ pub enum ProxyError {
     /// The request conflicts with an earlier one (e.g. a payment reference reused).
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The request body is over the size limit.
+    /// The request body is over the size limit (in bytes).
     #[error("request body too large")]
-    TooLarge,
+    TooLarge(usize),
     /// Too many flows or new identities from one caller: wait `retry_after` seconds.
     #[error("rate limited for {retry_after} s")]
     RateLimited {
@@ -88,11 +88,11 @@ impl IntoResponse for ProxyError {
                 ),
                 None,
             ),
-            ProxyError::TooLarge => (
+            ProxyError::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ProxyErrorBody::new(
                     "payload_too_large",
-                    format!("the body is over {} KiB", crate::MAX_BODY_BYTES / 1024),
+                    format!("the body is over {} KiB", limit / 1024),
                     Some("body".into()),
                 ),
                 None,

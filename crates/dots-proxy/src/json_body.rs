@@ -21,7 +21,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
             .await
             .map_err(|rejection| {
                 if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ProxyError::TooLarge
+                    ProxyError::TooLarge(crate::MAX_BODY_BYTES)
                 } else {
                     ProxyError::Invalid(dots_api::ValidationError::new(
                         "body",

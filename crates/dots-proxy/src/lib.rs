@@ -69,6 +69,10 @@ pub use upstream::{DotsClient, UpstreamError};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Most bytes of a webhook delivery. Dots' largest documented payloads (a payout link with its
+/// payee and delivery, a finished transfer with its ledger lines) are under 1 KiB; this leaves
+/// a margin of a few hundred for lists and metadata Dots may add.
+pub const MAX_WEBHOOK_BYTES: usize = 256 * 1024;
 /// Deadline of every request but the event stream (upstream calls have their own, shorter one).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The shortest HS256 secret accepted for bearer tokens (RFC 7518: a key as long as the hash).
@@ -320,11 +324,17 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api", api)
         .nest("/host", host)
-        .route(
-            "/webhooks/dots",
-            post(routes::webhooks::receive).layer(deadline),
-        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A webhook refused for its size would be retried by Dots until it gives up: its own,
+        // larger limit.
+        .merge(
+            Router::new()
+                .route(
+                    "/webhooks/dots",
+                    post(routes::webhooks::receive).layer(deadline),
+                )
+                .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)),
+        )
         .layer(no_store)
         .layer(nosniff)
         .route("/healthz", get(|| async { "ok" }))

@@ -682,3 +682,50 @@ async fn deliveries_with_unbranded_webhook_headers_are_processed() {
         "every delivery accepted: {attempts:?}"
     );
 }
+
+/// Issue 25: a correctly signed 20 KB delivery got 413 with a plain-text body, for ever (Dots
+/// retries until it gives up). The webhook route has its own, larger limit, and every refusal
+/// is in the proxy's JSON shape (also a malformed `last_event_id` on the event stream).
+#[tokio::test]
+async fn large_deliveries_are_taken_and_every_refusal_is_json() {
+    let stack = Stack::start().await;
+    let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
+    let padding = "x".repeat(20 * 1024);
+    let body = serde_json::json!({"event": "payout_link.updated", "payout_link_id": "1324",
+                                  "metadata": {"note": padding}})
+    .to_string();
+    let ts = now();
+    let signature = secret.sign("msg_large", ts, body.as_bytes());
+    assert_eq!(
+        post_webhook(&stack, "msg_large", ts, &signature, &body).await,
+        204,
+        "a 20 KB delivery is processed"
+    );
+    let huge = "y".repeat(dots_proxy::MAX_WEBHOOK_BYTES + 1);
+    let signature = secret.sign("msg_huge", ts, huge.as_bytes());
+    let response = reqwest::Client::new()
+        .post(format!("{}/webhooks/dots", stack.base))
+        .header(dots_api::webhook::SVIX_ID, "msg_huge")
+        .header(dots_api::webhook::SVIX_TIMESTAMP, ts.to_string())
+        .header(dots_api::webhook::SVIX_SIGNATURE, signature)
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let refused: serde_json::Value = response.json().await.expect("a JSON body");
+    assert_eq!(refused["error"], "payload_too_large");
+
+    let mut browser = stack.browser();
+    browser.create_flow(json!({"steps": ["compliance"]})).await;
+    let answer = reqwest::Client::new()
+        .get(format!("{}/api/events?last_event_id=abc", stack.base))
+        .header("cookie", browser.cookie.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let refused: serde_json::Value = answer.json().await.expect("a JSON body");
+    assert_eq!(refused["error"], "invalid_request");
+    assert_eq!(refused["field"], "last_event_id");
+}

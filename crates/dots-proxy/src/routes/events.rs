@@ -49,8 +49,10 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     StreamCaller { identity, jar }: StreamCaller,
     headers: HeaderMap,
-    Query(params): Query<StreamParams>,
+    params: Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ProxyError> {
+    let Query(params) = params
+        .map_err(|_| dots_api::ValidationError::new("last_event_id", "must be a whole number"))?;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -25,8 +25,21 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub(crate) async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<StatusCode, ProxyError> {
+    // Every refusal in the proxy's JSON shape (the extractor's own is plain text).
+    let body = body.map_err(|rejection| {
+        metrics::counter!("dots_proxy_webhooks_total", "outcome" => "refused_malformed")
+            .increment(1);
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ProxyError::TooLarge(crate::MAX_WEBHOOK_BYTES)
+        } else {
+            ProxyError::Invalid(dots_api::ValidationError::new(
+                "body",
+                rejection.body_text(),
+            ))
+        }
+    })?;
     // Svix signs with its branded header names or the unbranded (Standard Webhooks) ones.
     let svix = SvixHeaders::read(|name| header(&headers, name));
     if let Err(err) = verify(
