@@ -350,3 +350,23 @@ async fn postgres_meets_the_contract() {
     let other = Db::connect(&url).await.unwrap();
     concurrent_duplicates_take_effect_once(reopened, other).await;
 }
+
+/// Issue 25: the SQLite database and its WAL were created world-readable (0644) while the
+/// session key beside them is 0600.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = common::temp_db_path();
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    db.push("session:perm", &common::event("user_bound"))
+        .await
+        .unwrap();
+    let wal = path.with_extension("sqlite-wal");
+    for file in [&path, &wal] {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{}: {mode:o}", file.display());
+    }
+}

@@ -42,6 +42,29 @@ impl From<sqlx::migrate::MigrateError> for DbError {
     }
 }
 
+/// A SQLite database file about to be created is created readable by this user only (0600);
+/// SQLite gives its WAL and shared-memory files the database file's permissions. (The session
+/// key beside it is 0600 too.) Other URLs, and files that exist, are left as they are.
+fn private_sqlite_file(url: &str) {
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        return;
+    };
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return;
+    }
+    let path = std::path::Path::new(path);
+    if path.exists() {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    // A failure here (a missing directory, say) is SQLite's to report, with its own words.
+    let _ = options.open(path);
+}
+
 /// Applies the missing migrations, or (with [`Migrations::Check`]) refuses a database that
 /// lacks one, naming what to run.
 async fn bring_up_to_date(pool: &AnyPool, migrations: Migrations) -> Result<(), DbError> {
@@ -111,6 +134,7 @@ impl Db {
     /// Connects; applies the migrations, or only checks that none is missing.
     pub async fn connect_with(url: &str, migrations: Migrations) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
+        private_sqlite_file(url);
         let postgres = url.starts_with("postgres");
         let options = |connections| {
             AnyPoolOptions::new()
