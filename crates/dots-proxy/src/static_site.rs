@@ -91,6 +91,10 @@ async fn serve(dir: &Path, frame_origins: &str, request: Request) -> Response {
             || path.ends_with(".html")
             || !path.rsplit('/').next().unwrap_or("").contains('.')
     };
+    // Never a file outside `dir`: a link inside it that leads out is not followed.
+    if !inside(dir, request.uri().path()) {
+        return crate::error::ProxyError::NotFound("file").into_response();
+    }
     let (mut response, script_hashes) = if wants_page {
         page(dir, request.uri().path()).await
     } else {
@@ -106,7 +110,26 @@ async fn serve(dir: &Path, frame_origins: &str, request: Request) -> Response {
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);
     }
+    // The same headers as the API's answers (that layer does not cover this fallback).
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
+}
+
+/// Whether the file `path` names (percent-decoded, under `dir`) is really inside `dir` once
+/// every link is resolved. A path naming nothing is "inside" (the app's index answers it).
+fn inside(dir: &Path, path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let relative = decoded.trim_start_matches('/');
+    if relative.split('/').any(|part| part == "..") {
+        return false;
+    }
+    let (Ok(root), Ok(target)) = (dir.canonicalize(), dir.join(relative).canonicalize()) else {
+        return true;
+    };
+    target.starts_with(root)
 }
 
 /// An HTML page of `dir` (or `index.html` for a path that names none), with the hashes of its
@@ -203,5 +226,40 @@ mod tests {
             "pages are for reading"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 25: the static answers lacked `nosniff`, and a link inside the directory served a
+    /// file outside it.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn no_link_leads_out_and_every_answer_says_nosniff() {
+        let base =
+            std::env::temp_dir().join(format!("static-out-{}", uuid::Uuid::new_v4().simple()));
+        let dir = base.join("site");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<p>app</p>").unwrap();
+        std::fs::write(dir.join("app.js"), "go()").unwrap();
+        std::fs::write(base.join("secret.txt"), "not for the web").unwrap();
+        std::os::unix::fs::symlink(base.join("secret.txt"), dir.join("leak.txt")).unwrap();
+        std::os::unix::fs::symlink(&base, dir.join("up")).unwrap();
+        let get = |path: &str| {
+            let dir = dir.clone();
+            let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+            async move { serve(&dir, "", request).await }
+        };
+        for path in ["/leak.txt", "/up/secret.txt", "/up%2Fsecret.txt"] {
+            let response = get(path).await;
+            assert_eq!(response.status(), 404, "{path}");
+        }
+        for path in ["/", "/app.js"] {
+            let response = get(path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            assert_eq!(
+                response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+                "nosniff",
+                "{path}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&base);
     }
 }
