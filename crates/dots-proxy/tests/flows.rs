@@ -48,6 +48,30 @@ async fn app_for(base: String, client_id: &str, key: &str) -> axum::Router {
     router(AppState::new(dots, db, settings()))
 }
 
+/// `Authorization: Bearer <HS256 token of `claims`>`, signed with the tests' secret.
+fn bearer(claims: serde_json::Value) -> String {
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    format!("Bearer {token}")
+}
+
+/// The status of a `POST /api/flows` for a payout with `authorization`.
+async fn post_as(app: &axum::Router, authorization: String) -> StatusCode {
+    call(
+        app,
+        "POST",
+        "/api/flows",
+        r#"{"steps": ["payout"]}"#,
+        &[("authorization", &authorization)],
+    )
+    .await
+    .status
+}
+
 async fn setup() -> (RunningSandbox, axum::Router) {
     setup_with(settings()).await
 }
@@ -314,40 +338,17 @@ async fn host_tokens_not_valid_yet_are_refused_and_an_unconfigured_audience_is_u
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let token = |claims: serde_json::Value| {
-        let token = jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
-        )
-        .unwrap();
-        format!("Bearer {token}")
-    };
-    let create = |auth: String| {
-        let app = app.clone();
-        async move {
-            call(
-                &app,
-                "POST",
-                "/api/flows",
-                r#"{"steps": ["payout"]}"#,
-                &[("authorization", &auth)],
-            )
-            .await
-            .status
-        }
-    };
-    let later = token(serde_json::json!({"sub": "nbf", "exp": now + 7200, "nbf": now + 3600}));
+    let later = serde_json::json!({"sub": "nbf", "exp": now + 7200, "nbf": now + 3600});
     assert_eq!(
-        create(later).await,
+        post_as(&app, bearer(later)).await,
         StatusCode::UNAUTHORIZED,
         "not valid yet"
     );
-    let now_valid = token(serde_json::json!({"sub": "nbf", "exp": now + 7200, "nbf": now - 10}));
-    assert_eq!(create(now_valid).await, StatusCode::OK);
-    let with_aud = token(serde_json::json!({"sub": "aud", "exp": now + 600, "aud": "some-app"}));
+    let now_valid = serde_json::json!({"sub": "nbf", "exp": now + 7200, "nbf": now - 10});
+    assert_eq!(post_as(&app, bearer(now_valid)).await, StatusCode::OK);
+    let with_aud = serde_json::json!({"sub": "aud", "exp": now + 600, "aud": "some-app"});
     assert_eq!(
-        create(with_aud).await,
+        post_as(&app, bearer(with_aud)).await,
         StatusCode::OK,
         "unchecked without a configured audience"
     );
@@ -431,31 +432,8 @@ async fn bearer_audience_and_issuer_are_checked_when_configured() {
         .unwrap()
         .as_secs()
         + 600;
-    let bearer = |claims: serde_json::Value| {
-        let token = jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
-        )
-        .unwrap();
-        format!("Bearer {token}")
-    };
-    let post = |auth: String| {
-        let app = app.clone();
-        async move {
-            call(
-                &app,
-                "POST",
-                "/api/flows",
-                r#"{"steps": ["payout"]}"#,
-                &[("authorization", &auth)],
-            )
-            .await
-            .status
-        }
-    };
     let good = serde_json::json!({"sub": "alice", "exp": later, "aud": "dots-flow", "iss": "https://host.example"});
-    assert_eq!(post(bearer(good)).await, StatusCode::OK);
+    assert_eq!(post_as(&app, bearer(good)).await, StatusCode::OK);
     for (case, claims) in [
         (
             "wrong aud",
@@ -475,7 +453,7 @@ async fn bearer_audience_and_issuer_are_checked_when_configured() {
         ),
     ] {
         assert_eq!(
-            post(bearer(claims)).await,
+            post_as(&app, bearer(claims)).await,
             StatusCode::UNAUTHORIZED,
             "{case}"
         );
