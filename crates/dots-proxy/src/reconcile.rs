@@ -92,7 +92,9 @@ pub async fn sweep_once(state: &AppState, settings: &ReconcileSettings) -> Sweep
                 let _ = db.mark_swept(&stored.id, false).await;
             }
             Err(err) => {
-                // Not marked: the next sweep takes it first again.
+                // Unfinished, to the back of the line: a flow Dots can never tell about (gone
+                // from Dots, say) must not hold the front of every batch until it ages out.
+                let _ = db.mark_swept(&stored.id, false).await;
                 sweep.failed += 1;
                 tracing::warn!(flow_id = %stored.id, %err, "reconciliation: Dots could not tell; will try again");
             }
