@@ -65,6 +65,16 @@ fn private_sqlite_file(url: &str) {
     let _ = options.open(path);
 }
 
+/// The versions recorded in `_sqlx_migrations` as applied, in order.
+async fn applied_versions(pool: &AnyPool) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64, _>("version"))
+        .collect()
+}
+
 /// Applies the missing migrations, or (with [`Migrations::Check`]) refuses a database that
 /// lacks one, naming what to run.
 async fn bring_up_to_date(pool: &AnyPool, migrations: Migrations) -> Result<(), DbError> {
@@ -73,16 +83,7 @@ async fn bring_up_to_date(pool: &AnyPool, migrations: Migrations) -> Result<(), 
         return Ok(());
     }
     // Read only: a database without the migrations table has no version (nothing is created).
-    let applied: Vec<i64> = match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
-        .fetch_all(pool)
-        .await
-    {
-        Ok(rows) => rows
-            .iter()
-            .map(|row| row.try_get::<i64, _>("version"))
-            .collect::<Result<_, _>>()?,
-        Err(_) => Vec::new(),
-    };
+    let applied = applied_versions(pool).await.unwrap_or_default();
     let missing: Vec<String> = MIGRATOR
         .iter()
         .filter(|m| !applied.contains(&m.version))
@@ -203,14 +204,7 @@ impl Db {
 
     /// The schema versions applied to this database, in order.
     pub async fn schema_versions(&self) -> Result<Vec<i64>, DbError> {
-        let rows =
-            sqlx::query("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| row.try_get::<i64, _>("version"))
-            .collect::<Result<_, _>>()
-            .map_err(DbError::from)
+        Ok(applied_versions(&self.pool).await?)
     }
 
     /// PostgreSQL's URL, for the event listener; `None` on SQLite (one instance only: its
