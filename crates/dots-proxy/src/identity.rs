@@ -157,7 +157,7 @@ pub(crate) fn caller_of(
     let jar = SignedCookieJar::from_headers(&parts.headers, state.settings().session_key.clone());
     let (caller, jar) = identify(state, &parts.headers, jar, create)?;
     if caller.as_ref().is_some_and(|c| c.via_cookie) && !parts.method.is_safe() {
-        check_origin(state, &parts.headers)?;
+        check_origin(state, parts)?;
     }
     Ok((caller, jar))
 }
@@ -202,8 +202,17 @@ where
 }
 
 /// Cookie-authenticated writes must come from an allowed origin: one of the configured
-/// origins, or else the request's own (`Origin` matching `Host`).
-pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ProxyError> {
+/// origins, or else the request's own: the `Origin`'s scheme, host and port are the request's
+/// (its `Host`, and its scheme as below). A request with more than one `Host` never gets here
+/// ([`crate::server::refuse_ambiguous_host`]).
+///
+/// The request's scheme: what a trusted load balancer says in `X-Forwarded-Proto`; else
+/// `http` on [`crate::server::serve`]'s plain listener; else the request URI's own. A host
+/// that mounts the router behind its own TLS listener without a balancer knows none of these:
+/// then `http` and `https` are both taken, with the port each implies (configure
+/// `allowed_origins` to pin the scheme).
+pub(crate) fn check_origin(state: &AppState, parts: &Parts) -> Result<(), ProxyError> {
+    let headers = &parts.headers;
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
@@ -220,15 +229,60 @@ pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), 
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .ok_or(ProxyError::ForbiddenOrigin)?;
-    let origin_host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .ok_or(ProxyError::ForbiddenOrigin)?;
-    if origin_host.eq_ignore_ascii_case(host) {
+    let origin = url::Url::parse(origin).map_err(|_| ProxyError::ForbiddenOrigin)?;
+    if !matches!(origin.scheme(), "http" | "https") || origin.path() != "/" {
+        return Err(ProxyError::ForbiddenOrigin);
+    }
+    if let Some(scheme) = request_scheme(state, parts) {
+        if !origin.scheme().eq_ignore_ascii_case(&scheme) {
+            return Err(ProxyError::ForbiddenOrigin);
+        }
+    }
+    // The `Host` read as the authority of a URL of the origin's scheme: its default port is
+    // that scheme's, as the origin's is.
+    let own = url::Url::parse(&format!("{}://{host}/", origin.scheme()))
+        .map_err(|_| ProxyError::ForbiddenOrigin)?;
+    if own.host_str().is_some()
+        && own.host_str() == origin.host_str()
+        && own.port_or_known_default() == origin.port_or_known_default()
+        && own.username().is_empty()
+    {
         Ok(())
     } else {
         Err(ProxyError::ForbiddenOrigin)
     }
+}
+
+/// The scheme the browser used for this request, when it can be known (see [`check_origin`]).
+fn request_scheme(state: &AppState, parts: &Parts) -> Option<String> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    if let Some(peer) = peer {
+        if state
+            .settings()
+            .trusted_proxies
+            .iter()
+            .any(|t| t.contains(peer))
+        {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-proto")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .map(|v| v.trim().to_ascii_lowercase());
+            if let Some(scheme) = forwarded.filter(|s| s == "http" || s == "https") {
+                return Some(scheme);
+            }
+        }
+    }
+    if parts.extensions.get::<crate::server::PlainHttp>().is_some() {
+        return Some("http".to_owned());
+    }
+    parts.uri.scheme_str().map(str::to_ascii_lowercase)
 }
 
 /// How long (at least; at most five minutes more) a stream token opens the event stream. The

@@ -352,6 +352,8 @@ pub fn router(state: AppState) -> Router {
         // Outermost: the request's id (on its log lines, its answer and its calls to Dots),
         // and its count and latency by route template.
         .layer(axum::middleware::from_fn(metrics::track))
+        // Mounted in a host's app and served some other way, still one `Host` or none.
+        .layer(axum::middleware::from_fn(server::one_host))
         .with_state(state)
 }
 

@@ -92,7 +92,8 @@ impl std::str::FromStr for TrustedProxy {
 }
 
 impl TrustedProxy {
-    fn contains(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is this address or in this network (an IPv4-mapped address as its IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
         let bits = |ip: IpAddr| -> (u128, u8) {
             match ip {
                 IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),

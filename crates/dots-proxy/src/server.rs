@@ -20,6 +20,43 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::Service;
 
+/// Marks a request that came in on [`serve`]'s listener, which speaks plain HTTP (TLS, if
+/// any, ended before it): the scheme the same-origin check expects when no trusted balancer
+/// says otherwise.
+#[derive(Clone, Copy, Debug)]
+pub struct PlainHttp;
+
+/// The answer to a request with more than one `Host` header: 400 in the proxy's JSON error
+/// shape, naming `Host`, and the connection closed. Which of them names the site is ambiguous
+/// (a front end may have routed by the other), so none is trusted. `None` for one or none.
+pub fn refuse_ambiguous_host(headers: &axum::http::HeaderMap) -> Option<axum::response::Response> {
+    use axum::response::IntoResponse;
+    if headers.get_all(axum::http::header::HOST).iter().count() <= 1 {
+        return None;
+    }
+    let mut response = crate::ProxyError::Invalid(dots_api::ValidationError::new(
+        "Host",
+        "the request carries more than one Host header",
+    ))
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    Some(response)
+}
+
+/// Middleware form of [`refuse_ambiguous_host`], for a router served some other way.
+pub async fn one_host(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match refuse_ambiguous_host(request.headers()) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    }
+}
+
 /// Connection limits of [`serve`].
 #[derive(Clone, Copy, Debug)]
 pub struct ServeLimits {
@@ -84,8 +121,16 @@ pub async fn serve(
                 if let Some(peer) = peer {
                     request.extensions_mut().insert(ConnectInfo(peer));
                 }
+                request.extensions_mut().insert(PlainHttp);
+                let refused = refuse_ambiguous_host(request.headers());
                 let mut router = router.clone();
-                async move { router.call(request).await }
+                async move {
+                    match refused {
+                        // Before any route, the static site included.
+                        Some(refused) => Ok(refused),
+                        None => router.call(request).await,
+                    }
+                }
             },
         ));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
