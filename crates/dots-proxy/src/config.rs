@@ -200,6 +200,35 @@ pub struct Config {
     /// whole /64); IPv4-mapped addresses count as the IPv4 address.
     #[arg(long, env = "DOTS_PROXY_IPV6_PREFIX_LEN", default_value_t = 64, value_parser = clap::value_parser!(u8).range(16..=128))]
     pub ipv6_prefix_len: u8,
+    /// Reads of flows (`GET /api/flows/{id}`) one identity may make per minute (0: no
+    /// limit); repeated reads of an unchanged flow are answered without asking Dots.
+    #[arg(
+        long,
+        env = "DOTS_PROXY_FLOW_READS_PER_MINUTE_PER_IDENTITY",
+        default_value_t = 120
+    )]
+    pub flow_reads_per_minute_per_identity: u32,
+    /// Event streams one identity may have open; one more closes its oldest (a person has one
+    /// per open tab).
+    #[arg(long, env = "DOTS_PROXY_STREAMS_PER_IDENTITY", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub streams_per_identity: u64,
+    /// Event streams open at once from one client address (an IPv6 network counts as one);
+    /// more are refused.
+    #[arg(long, env = "DOTS_PROXY_STREAMS_PER_CLIENT", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub streams_per_client: u64,
+    /// Event streams open at once on this instance; default: seven eighths of
+    /// `--max-connections`, the rest kept for health checks, webhooks, the host API and new
+    /// flows. More are refused (503).
+    #[arg(long, env = "DOTS_PROXY_MAX_STREAMS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_streams: Option<u64>,
+    /// Connections open at once from one client address (a trusted load balancer's are not
+    /// counted); more are closed as soon as they are accepted (0: no limit).
+    #[arg(
+        long,
+        env = "DOTS_PROXY_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 256
+    )]
+    pub max_connections_per_client: u64,
     /// Load balancers (addresses or networks, comma-separated) whose `X-Forwarded-For` names
     /// the client for rate limits; from anyone else the header is ignored.
     #[arg(long, env = "DOTS_PROXY_TRUSTED_PROXIES", value_delimiter = ',')]

@@ -35,11 +35,23 @@ pub enum ProxyError {
     /// The request body is over the size limit (in bytes).
     #[error("request body too large")]
     TooLarge(usize),
-    /// Too many flows or new identities from one caller: wait `retry_after` seconds.
+    /// Too many flows, new identities or flow reads from one caller: wait `retry_after`
+    /// seconds.
     #[error("rate limited for {retry_after} s")]
     RateLimited {
         /// Seconds until the next request is allowed.
         retry_after: u64,
+        /// What there were too many of, for the message ("new flows from here").
+        what: &'static str,
+    },
+    /// Too many event streams open: of this client address (`client`, 429) or on this
+    /// instance (`server`, 503). The answer closes its connection.
+    #[error("too many event streams ({scope}: at most {limit})")]
+    TooManyStreams {
+        /// `client` or `server`.
+        scope: &'static str,
+        /// The cap that was reached.
+        limit: usize,
     },
     /// Dots accepted a payment and its answer could not be read. The payment is recorded
     /// against its reference (with the transfer's id when the answer named one), so a retry of
@@ -97,15 +109,39 @@ impl IntoResponse for ProxyError {
                 ),
                 None,
             ),
-            ProxyError::RateLimited { retry_after } => (
+            ProxyError::RateLimited { retry_after, what } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ProxyErrorBody::new(
                     "rate_limited",
-                    format!("too many new flows from here; try again in {retry_after} s"),
+                    format!("too many {what}; try again in {retry_after} s"),
                     None,
                 ),
                 Some(retry_after.max(1)),
             ),
+            ProxyError::TooManyStreams { scope, limit } => {
+                let (status, message) = if scope == "server" {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("this server has {limit} event streams open; try again shortly"),
+                    )
+                } else {
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!("at most {limit} event streams may be open from one address"),
+                    )
+                };
+                let mut response = (
+                    status,
+                    Json(ProxyErrorBody::new("too_many_streams", message, None)),
+                )
+                    .into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(5u32));
+                // The refused connection is not kept for another request: a flood of streams
+                // holds no connection past its refusal.
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            }
             ProxyError::Conflict(message) => (
                 StatusCode::CONFLICT,
                 ProxyErrorBody::new("conflict", message, None),

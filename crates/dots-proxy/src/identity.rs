@@ -346,7 +346,8 @@ pub(crate) fn verify_stream_token(state: &AppState, token: &str) -> Result<Strin
 }
 
 /// The caller of `GET /api/events`: a stream token in the query (bearer-token callers), else
-/// the session cookie as for [`Session`] (a browser without one gets one).
+/// the session cookie (renewed as for [`Session`]); a browser without a session is refused
+/// (404 `session`): it has no flow to follow, and no stream is held for it.
 pub(crate) struct StreamCaller {
     pub identity: String,
     pub jar: Option<SignedCookieJar>,
@@ -371,9 +372,9 @@ where
                 jar: None,
             });
         }
-        let (caller, jar) = caller_of(parts, &state, true)?;
+        let (caller, jar) = caller_of(parts, &state, false)?;
         Ok(StreamCaller {
-            identity: caller.expect("identify creates a session").identity,
+            identity: caller.ok_or(ProxyError::NotFound("session"))?.identity,
             jar: Some(jar),
         })
     }

@@ -267,9 +267,36 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
             flows_per_client: config.flows_per_minute_per_client,
             new_identities_per_client: config.new_identities_per_minute_per_client,
             ipv6_prefix: config.ipv6_prefix_len,
+            flow_reads_per_identity: config.flow_reads_per_minute_per_identity,
         },
         trusted_proxies: config.trusted_proxies()?,
+        stream_limits: crate::limits::StreamLimits {
+            per_identity: usize::try_from(config.streams_per_identity).unwrap_or(usize::MAX),
+            per_client: usize::try_from(config.streams_per_client).unwrap_or(usize::MAX),
+            total: config
+                .max_streams
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or_else(|| {
+                    crate::limits::StreamLimits::total_for(
+                        usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+                    )
+                }),
+        },
     };
+    if config
+        .max_streams
+        .is_some_and(|n| n >= config.max_connections)
+    {
+        return Err(ConfigError {
+            setting: "DOTS_PROXY_MAX_STREAMS",
+            message: format!(
+                "must be under DOTS_PROXY_MAX_CONNECTIONS ({}): the difference is the reserve \
+                 that health checks, webhooks and new flows always have",
+                config.max_connections
+            ),
+        }
+        .into());
+    }
     if config.demo && !local {
         return Err(ConfigError {
             setting: "DOTS_PROXY_DEMO",
@@ -362,6 +389,10 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
     let limits = crate::server::ServeLimits {
         header_timeout: Duration::from_secs(config.header_timeout_secs),
         max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        max_connections_per_client: usize::try_from(config.max_connections_per_client)
+            .unwrap_or(usize::MAX),
+        trusted_proxies: state.settings().trusted_proxies.clone(),
+        ipv6_prefix: config.ipv6_prefix_len,
         ..Default::default()
     };
     Ok(Launched {

@@ -120,6 +120,8 @@ pub struct ProxySettings {
     pub rate_limits: limits::RateLimits,
     /// Load balancers whose `X-Forwarded-For` names the client (see [`limits`]).
     pub trusted_proxies: Vec<limits::TrustedProxy>,
+    /// Caps on open event streams (see [`limits::StreamLimits`]).
+    pub stream_limits: limits::StreamLimits,
 }
 
 impl Default for ProxySettings {
@@ -141,6 +143,7 @@ impl Default for ProxySettings {
             webhook_upstream_budget: Duration::from_secs(20),
             rate_limits: limits::RateLimits::default(),
             trusted_proxies: Vec::new(),
+            stream_limits: limits::StreamLimits::default(),
         }
     }
 }
@@ -172,6 +175,7 @@ impl std::fmt::Debug for ProxySettings {
             .field("webhook_upstream_budget", &self.webhook_upstream_budget)
             .field("rate_limits", &self.rate_limits)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("stream_limits", &self.stream_limits)
             .finish()
     }
 }
@@ -192,7 +196,15 @@ struct Inner {
     owners: quick_cache::sync::Cache<String, String>,
     /// Rate limits of this instance.
     limiter: limits::Limiter,
+    /// The open event streams of this instance.
+    streams: Arc<limits::Streams>,
+    /// Flows as Dots last answered them, for repeated reads (see
+    /// [`limits::FLOW_READ_FRESH`]); one call to Dots at a time per flow.
+    flow_reads: quick_cache::sync::Cache<String, Arc<routes::flows::FlowRead>>,
 }
+
+/// Flows whose last answer is kept for repeated reads.
+const FLOW_READ_ENTRIES: usize = 10_000;
 
 /// Flows whose owner is kept in memory (about 100 bytes each).
 const OWNER_CACHE_ENTRIES: usize = 100_000;
@@ -201,6 +213,10 @@ impl AppState {
     /// State talking to Dots through `dots`, keeping its records in `db`.
     pub fn new(dots: DotsClient, db: db::Db, settings: ProxySettings) -> Self {
         let limiter = limits::Limiter::new(settings.rate_limits);
+        let streams = Arc::new(limits::Streams::new(
+            settings.stream_limits,
+            settings.rate_limits.ipv6_prefix,
+        ));
         let hub = hub::Hub::default();
         if let Some(url) = db.listen_url() {
             // Several instances share PostgreSQL: hear the others' events.
@@ -214,6 +230,8 @@ impl AppState {
                 settings,
                 owners: quick_cache::sync::Cache::new(OWNER_CACHE_ENTRIES),
                 limiter,
+                streams,
+                flow_reads: quick_cache::sync::Cache::new(FLOW_READ_ENTRIES),
             }),
         }
     }
@@ -253,6 +271,18 @@ impl AppState {
     /// The rate limiter.
     pub(crate) fn limiter(&self) -> &limits::Limiter {
         &self.inner.limiter
+    }
+
+    /// The open event streams.
+    pub(crate) fn streams(&self) -> &Arc<limits::Streams> {
+        &self.inner.streams
+    }
+
+    /// The last answers of flows read.
+    pub(crate) fn flow_reads(
+        &self,
+    ) -> &quick_cache::sync::Cache<String, Arc<routes::flows::FlowRead>> {
+        &self.inner.flow_reads
     }
 
     /// The security settings.

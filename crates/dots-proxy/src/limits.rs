@@ -29,7 +29,15 @@ pub struct RateLimits {
     /// IPv6 clients are limited by their network of this many bits (a home or a phone is
     /// given a whole /64, so its addresses are one client).
     pub ipv6_prefix: u8,
+    /// Reads of flows (`GET /api/flows/{id}`) one identity may make per minute. Each read
+    /// that finds the flow changed is a call to Dots; repeated reads of an unchanged flow are
+    /// answered from a short cache (see [`FLOW_READ_FRESH`]).
+    pub flow_reads_per_identity: u32,
 }
+
+/// How long a flow read from Dots answers repeated reads of it, while no event of its
+/// identity says it changed (a webhook's change is seen by the next read).
+pub const FLOW_READ_FRESH: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Default for RateLimits {
     fn default() -> Self {
@@ -38,7 +46,185 @@ impl Default for RateLimits {
             flows_per_client: 60,
             new_identities_per_client: 10,
             ipv6_prefix: 64,
+            flow_reads_per_identity: 120,
         }
+    }
+}
+
+/// Caps on open event streams (`GET /api/events`), which hold a connection each for as long
+/// as they are open. A page shares one stream among its components, so a person has one per
+/// open tab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Streams of one identity open at once; one more closes that identity's oldest (the
+    /// newest tab wins), so no identity holds more.
+    pub per_identity: usize,
+    /// Streams open at once from one client address (see [`limit_key`]); more are refused
+    /// (429).
+    pub per_client: usize,
+    /// Streams open at once on this instance; more are refused (503). Keep it under the
+    /// connection limit: the difference is the reserve that health checks, webhooks, the host
+    /// API and flow creation always have.
+    pub total: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            per_identity: 8,
+            per_client: 64,
+            total: StreamLimits::total_for(4096),
+        }
+    }
+}
+
+impl StreamLimits {
+    /// The total for a connection limit of `max_connections`: seven eighths of it, leaving an
+    /// eighth (at least one connection) to everything else.
+    pub fn total_for(max_connections: usize) -> usize {
+        max_connections.saturating_sub((max_connections / 8).max(1))
+    }
+}
+
+/// The open event streams of one instance, by identity and by client address.
+#[derive(Debug)]
+pub(crate) struct Streams {
+    limits: StreamLimits,
+    ipv6_prefix: u8,
+    open: std::sync::Mutex<OpenStreams>,
+}
+
+/// One open stream: its number, client and what ends it.
+type OpenStream = (u64, Option<IpAddr>, std::sync::Arc<tokio::sync::Notify>);
+
+#[derive(Debug, Default)]
+struct OpenStreams {
+    next: u64,
+    total: usize,
+    /// Oldest first, with what closes each.
+    by_identity: std::collections::HashMap<String, std::collections::VecDeque<OpenStream>>,
+    by_client: std::collections::HashMap<Option<IpAddr>, usize>,
+}
+
+/// An admitted stream: counted until dropped. [`StreamTicket::evicted`] completes when a newer
+/// stream of the same identity took its place.
+#[derive(Debug)]
+pub(crate) struct StreamTicket {
+    streams: std::sync::Arc<Streams>,
+    id: u64,
+    identity: String,
+    client: Option<IpAddr>,
+    evicted: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl StreamTicket {
+    /// Completes when this stream must end for a newer one of its identity.
+    pub(crate) fn evicted(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.evicted.clone()
+    }
+}
+
+impl Drop for StreamTicket {
+    fn drop(&mut self) {
+        let mut open = self.streams.open.lock().expect("never poisoned");
+        open.remove(self.id, &self.identity, self.client);
+    }
+}
+
+impl OpenStreams {
+    /// Forgets stream `id` (once: an evicted stream was forgotten when it was evicted).
+    fn remove(&mut self, id: u64, identity: &str, client: Option<IpAddr>) {
+        let Some(list) = self.by_identity.get_mut(identity) else {
+            return;
+        };
+        let Some(at) = list.iter().position(|(open, _, _)| *open == id) else {
+            return;
+        };
+        list.remove(at);
+        if list.is_empty() {
+            self.by_identity.remove(identity);
+        }
+        if let Some(count) = self.by_client.get_mut(&client) {
+            *count -= 1;
+            if *count == 0 {
+                self.by_client.remove(&client);
+            }
+        }
+        self.total -= 1;
+    }
+}
+
+impl Streams {
+    pub(crate) fn new(limits: StreamLimits, ipv6_prefix: u8) -> Self {
+        Self {
+            limits,
+            ipv6_prefix,
+            open: Default::default(),
+        }
+    }
+
+    /// Whether `client` may open one more stream now (checked before anything else is read).
+    pub(crate) fn check_client(&self, client: Option<IpAddr>) -> Result<(), ProxyError> {
+        let client = client.map(|ip| limit_key(ip, self.ipv6_prefix));
+        let open = self.open.lock().expect("never poisoned");
+        self.refusal(&open, client)
+    }
+
+    fn refusal(&self, open: &OpenStreams, client: Option<IpAddr>) -> Result<(), ProxyError> {
+        if open.total >= self.limits.total {
+            metrics::counter!("dots_proxy_rate_limited_total", "limit" => "streams_total")
+                .increment(1);
+            return Err(ProxyError::TooManyStreams {
+                scope: "server",
+                limit: self.limits.total,
+            });
+        }
+        if open.by_client.get(&client).copied().unwrap_or(0) >= self.limits.per_client {
+            metrics::counter!("dots_proxy_rate_limited_total", "limit" => "streams_per_client")
+                .increment(1);
+            return Err(ProxyError::TooManyStreams {
+                scope: "client",
+                limit: self.limits.per_client,
+            });
+        }
+        Ok(())
+    }
+
+    /// Admits a stream of `identity` from `client`: refused over the client's or the
+    /// instance's cap; over the identity's, that identity's oldest stream is told to end.
+    pub(crate) fn admit(
+        self: &std::sync::Arc<Self>,
+        identity: &str,
+        client: Option<IpAddr>,
+    ) -> Result<StreamTicket, ProxyError> {
+        let client = client.map(|ip| limit_key(ip, self.ipv6_prefix));
+        let mut open = self.open.lock().expect("never poisoned");
+        let own = open.by_identity.get(identity).map_or(0, |list| list.len());
+        if own >= self.limits.per_identity.max(1) {
+            // The newest tab wins: the oldest stream of this identity ends (its client, an
+            // EventSource, reconnects later and is admitted or not as any other).
+            let (oldest, oldest_client, close) = open.by_identity[identity][0].clone();
+            open.remove(oldest, identity, oldest_client);
+            close.notify_one();
+        } else {
+            self.refusal(&open, client)?;
+        }
+        open.next += 1;
+        let id = open.next;
+        let evicted = std::sync::Arc::new(tokio::sync::Notify::new());
+        open.by_identity
+            .entry(identity.to_owned())
+            .or_default()
+            .push_back((id, client, evicted.clone()));
+        *open.by_client.entry(client).or_default() += 1;
+        open.total += 1;
+        Ok(StreamTicket {
+            streams: self.clone(),
+            id,
+            identity: identity.to_owned(),
+            client,
+            evicted,
+        })
     }
 }
 
@@ -120,6 +306,7 @@ impl TrustedProxy {
 /// The limiters of one proxy instance.
 pub(crate) struct Limiter {
     flows_by_identity: Option<DefaultKeyedRateLimiter<String>>,
+    reads_by_identity: Option<DefaultKeyedRateLimiter<String>>,
     flows_by_client: Option<DefaultKeyedRateLimiter<Option<IpAddr>>>,
     identities_by_client: Option<DefaultKeyedRateLimiter<Option<IpAddr>>>,
     checks: AtomicU64,
@@ -150,6 +337,11 @@ fn check<K: std::hash::Hash + Eq + Clone>(
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         ProxyError::RateLimited {
             retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            what: if name == "flow_reads_per_identity" {
+                "reads of flows"
+            } else {
+                "new flows from here"
+            },
         }
     })
 }
@@ -158,6 +350,7 @@ impl Limiter {
     pub(crate) fn new(limits: RateLimits) -> Self {
         Self {
             flows_by_identity: per_minute(limits.flows_per_identity),
+            reads_by_identity: per_minute(limits.flow_reads_per_identity),
             flows_by_client: per_minute(limits.flows_per_client),
             identities_by_client: per_minute(limits.new_identities_per_client),
             checks: AtomicU64::new(0),
@@ -175,6 +368,16 @@ impl Limiter {
         )?;
         let client = client.map(|ip| limit_key(ip, self.ipv6_prefix));
         check(&self.flows_by_client, &client, "flows_per_client")
+    }
+
+    /// One more read of a flow by `identity`.
+    pub(crate) fn flow_read(&self, identity: &str) -> Result<(), ProxyError> {
+        self.tidy();
+        check(
+            &self.reads_by_identity,
+            &identity.to_owned(),
+            "flow_reads_per_identity",
+        )
     }
 
     /// One more new identity from `client`.
@@ -196,7 +399,10 @@ impl Limiter {
             {
                 limiter.retain_recent();
             }
-            if let Some(limiter) = &self.flows_by_identity {
+            for limiter in [&self.flows_by_identity, &self.reads_by_identity]
+                .into_iter()
+                .flatten()
+            {
                 limiter.retain_recent();
             }
         }

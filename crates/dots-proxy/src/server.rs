@@ -58,7 +58,7 @@ pub async fn one_host(
 }
 
 /// Connection limits of [`serve`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServeLimits {
     /// How long a connection may take to send a request head, counted from when it is
     /// opened or from the end of its previous response (so it is also the idle timeout).
@@ -67,6 +67,15 @@ pub struct ServeLimits {
     pub max_connections: usize,
     /// How long shutdown waits for open connections (event streams never end by themselves).
     pub shutdown_grace: Duration,
+    /// Most connections open at once from one client address (0: no limit); more are closed
+    /// as soon as they are accepted. Connections of `trusted_proxies` are not counted (they
+    /// carry everyone's).
+    pub max_connections_per_client: usize,
+    /// Load balancers, whose connections the per-client cap does not count.
+    pub trusted_proxies: Vec<crate::limits::TrustedProxy>,
+    /// IPv6 clients count by their network of this many bits (see
+    /// [`crate::limits::limit_key`]).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for ServeLimits {
@@ -75,6 +84,9 @@ impl Default for ServeLimits {
             header_timeout: Duration::from_secs(10),
             max_connections: 4096,
             shutdown_grace: Duration::from_secs(5),
+            max_connections_per_client: 256,
+            trusted_proxies: Vec::new(),
+            ipv6_prefix: 64,
         }
     }
 }
@@ -87,6 +99,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_client = Arc::new(PerClient::default());
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -115,6 +128,24 @@ pub async fn serve(
         // The peer's address for the rate limits, as `into_make_service_with_connect_info`
         // would give it. A clone of a built router is a reference count, not a new route table.
         let peer = stream.peer_addr().ok();
+        // One address may not hold every connection: over its share, closed at once.
+        let counted = match peer {
+            Some(peer)
+                if limits.max_connections_per_client > 0
+                    && !limits.trusted_proxies.iter().any(|t| t.contains(peer.ip())) =>
+            {
+                let key = crate::limits::limit_key(peer.ip(), limits.ipv6_prefix);
+                match per_client.enter(key, limits.max_connections_per_client) {
+                    Some(entered) => Some(entered),
+                    None => {
+                        metrics::counter!("dots_proxy_connections_refused_total").increment(1);
+                        drop(stream);
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         let router = app.clone();
         let service = TowerToHyperService::new(tower::service_fn(
             move |mut request: axum::http::Request<hyper::body::Incoming>| {
@@ -139,6 +170,7 @@ pub async fn serve(
                 tracing::debug!(%err, "connection closed with an error");
             }
             drop(permit);
+            drop(counted);
         });
     }
     drop(listener);
@@ -147,5 +179,44 @@ pub async fn serve(
         .is_err()
     {
         tracing::info!("shutdown: connections still open after the grace period are dropped");
+    }
+}
+
+/// Open connections by client address.
+#[derive(Default)]
+struct PerClient {
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One counted connection of a client address, until dropped.
+struct Entered {
+    of: Arc<PerClient>,
+    key: std::net::IpAddr,
+}
+
+impl PerClient {
+    fn enter(self: &Arc<Self>, key: std::net::IpAddr, max: usize) -> Option<Entered> {
+        let mut open = self.open.lock().expect("never poisoned");
+        let count = open.entry(key).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Entered {
+            of: self.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let mut open = self.of.open.lock().expect("never poisoned");
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
     }
 }

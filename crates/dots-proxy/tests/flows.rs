@@ -523,6 +523,7 @@ async fn server_rendering(
             flows_per_client: 100,
             new_identities_per_client: 100,
             ipv6_prefix: 64,
+            ..dots_proxy::limits::RateLimits::default()
         },
         ..common::settings()
     })
@@ -679,6 +680,7 @@ async fn a_page_request_gets_its_visitors_flow_and_cookie() {
             flows_per_client: 100,
             new_identities_per_client: 2,
             ipv6_prefix: 64,
+            ..dots_proxy::limits::RateLimits::default()
         },
         ..common::settings()
     })

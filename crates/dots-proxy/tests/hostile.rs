@@ -110,3 +110,254 @@ async fn same_origin_means_scheme_host_and_port_and_one_host() {
     .await;
     assert_eq!(status, 403, "plain http where the balancer says https");
 }
+
+/// The GETs of `flow_id`'s path the sandbox has received.
+fn dots_reads(stack: &common::Stack, flow_id: &str) -> usize {
+    let path = format!("/v2/flows/{flow_id}");
+    stack
+        .sandbox
+        .state()
+        .received()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
+}
+
+/// Item 2: a burst of reads of one flow is limited per identity and makes at most a couple of
+/// calls to Dots (150 reads made 150 calls); a webhook's change is seen by the very next read.
+#[tokio::test]
+async fn a_burst_of_flow_reads_spends_no_dots_quota_and_a_webhook_change_shows_at_once() {
+    let stack = common::Stack::with_settings(dots_proxy::ProxySettings {
+        rate_limits: dots_proxy::limits::RateLimits {
+            flow_reads_per_identity: 120,
+            ..common::settings().rate_limits
+        },
+        ..common::settings()
+    })
+    .await;
+    let mut browser = stack.browser();
+    let flow = browser
+        .create_flow(serde_json::json!({"steps": ["compliance", "payout"]}))
+        .await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let path = format!("{}/api/flows/{flow_id}", stack.base);
+    let cookie = browser.cookie.clone().unwrap();
+    let before = dots_reads(&stack, &flow_id);
+    let http = reqwest::Client::new();
+    let reads = (0..150).map(|_| {
+        let request = http.get(&path).header("cookie", &cookie).send();
+        async move { request.await.unwrap().status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(reads).await;
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (ok, limited),
+        (120, 30),
+        "120 a minute per identity: {statuses:?}"
+    );
+    let calls = dots_reads(&stack, &flow_id) - before;
+    assert!(
+        (1..=2).contains(&calls),
+        "150 reads of an unchanged flow made {calls} calls to Dots"
+    );
+
+    // Another identity's reads have their own budget (and see only their own flows).
+    let mut other = stack.browser();
+    other
+        .create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    let answer = other
+        .send(reqwest::Method::GET, &format!("/api/flows/{flow_id}"), None)
+        .await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+
+    // A webhook changes the flow: the next read shows it, though the last answer is fresh.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await; // two reads of budget back
+    let events = http
+        .get(format!("{}/api/events", stack.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut events = common::SseReader::new(events);
+    let read = http
+        .get(&path)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let read_at = std::time::Instant::now();
+    assert_eq!(
+        read.json::<serde_json::Value>().await.unwrap()["completed_steps"],
+        serde_json::json!([])
+    );
+    stack.complete_step(&flow_id, "compliance").await;
+    loop {
+        let event = events
+            .next(std::time::Duration::from_secs(10))
+            .await
+            .expect("the webhook's event");
+        if event.kind == "step_completed" {
+            break;
+        }
+    }
+    let read = http
+        .get(&path)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        read_at.elapsed() < dots_proxy::limits::FLOW_READ_FRESH,
+        "the last answer was still fresh"
+    );
+    assert_eq!(read.status(), 200);
+    assert_eq!(
+        read.json::<serde_json::Value>().await.unwrap()["completed_steps"],
+        serde_json::json!(["compliance"]),
+        "the webhook's change, on the next read"
+    );
+}
+
+/// Item 1, the rules: a browser without a flow gets no stream (and no session); an identity's
+/// ninth stream closes its oldest; an address over its cap and an instance over its total are
+/// refused; every refusal closes its connection.
+#[tokio::test]
+async fn event_streams_are_capped_per_identity_per_client_and_in_total() {
+    use std::time::Duration;
+    let stack = common::Stack::with_settings(dots_proxy::ProxySettings {
+        stream_limits: dots_proxy::limits::StreamLimits {
+            per_identity: 8,
+            per_client: 12,
+            total: 1000,
+        },
+        ..common::settings()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let open = |cookie: Option<String>| {
+        let mut request = http.get(format!("{}/api/events", stack.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let anonymous = open(None).await;
+    assert_eq!(anonymous.status(), 404);
+    assert_eq!(anonymous.headers()["connection"], "close");
+    assert!(
+        anonymous.headers().get("set-cookie").is_none(),
+        "no session minted for a stream"
+    );
+
+    let mut browser = stack.browser();
+    browser
+        .create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    let cookie = browser.cookie.clone().unwrap();
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let stream = open(Some(cookie.clone())).await;
+        assert_eq!(stream.status(), 200);
+        streams.push(stream);
+    }
+    let ninth = open(Some(cookie.clone())).await;
+    assert_eq!(ninth.status(), 200, "the newest tab wins");
+    let mut oldest = streams.remove(0);
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut text = String::new();
+        while let Ok(Some(chunk)) = oldest.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text
+    })
+    .await
+    .expect("the oldest stream ends");
+    assert!(
+        ended.contains("retry: 10000"),
+        "and is told to wait before reconnecting: {ended}"
+    );
+
+    // Four more identities from the same address: 8 + 4 = 12 streams, the 13th is refused.
+    let mut others = Vec::new();
+    for _ in 0..5 {
+        let mut browser = stack.browser();
+        browser
+            .create_flow(serde_json::json!({"steps": ["compliance"]}))
+            .await;
+        others.push(browser.cookie.clone().unwrap());
+    }
+    for cookie in &others[..4] {
+        let stream = open(Some(cookie.clone())).await;
+        assert_eq!(stream.status(), 200);
+        streams.push(stream);
+    }
+    let refused = open(Some(others[4].clone())).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["connection"], "close");
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_streams", "{body}");
+    // Closing one makes room again.
+    drop(streams.pop());
+    common::eventually("a closed stream frees its place", || {
+        let request = open(Some(others[4].clone()));
+        async move { request.await.status() == 200 }
+    })
+    .await;
+    drop(ninth);
+
+    // The instance's total: the reserve is never given to streams.
+    let full = common::Stack::with_settings(dots_proxy::ProxySettings {
+        stream_limits: dots_proxy::limits::StreamLimits {
+            per_identity: 8,
+            per_client: 1000,
+            total: 2,
+        },
+        ..common::settings()
+    })
+    .await;
+    let mut browser = full.browser();
+    browser
+        .create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    let cookie = browser.cookie.clone().unwrap();
+    let url = format!("{}/api/events", full.base);
+    let _a = http
+        .get(&url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let _b = http
+        .get(&url)
+        .header("cookie", &browser_cookie(&full).await)
+        .send()
+        .await
+        .unwrap();
+    let third = http
+        .get(&url)
+        .header("cookie", &browser_cookie(&full).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.status(), 503);
+    assert_eq!(third.headers()["connection"], "close");
+    let health = http
+        .get(format!("{}/healthz", full.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "the reserve serves the rest");
+}
+
+/// The cookie of a new browser that made one flow on `stack`.
+async fn browser_cookie(stack: &common::Stack) -> String {
+    let mut browser = stack.browser();
+    browser
+        .create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    browser.cookie.unwrap()
+}

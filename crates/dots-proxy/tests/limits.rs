@@ -16,6 +16,7 @@ fn limited(trusted_proxies: &[&str]) -> ProxySettings {
             flows_per_client: 5,
             new_identities_per_client: 2,
             ipv6_prefix: 64,
+            ..RateLimits::default()
         },
         trusted_proxies: trusted_proxies.iter().map(|p| p.parse().unwrap()).collect(),
         ..common::settings()

@@ -67,6 +67,7 @@ async fn slow_heads_are_closed_connections_capped_and_streams_kept() {
         header_timeout: Duration::from_millis(400),
         max_connections: 4,
         shutdown_grace: Duration::from_secs(1),
+        ..ServeLimits::default()
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, app, limits, async {

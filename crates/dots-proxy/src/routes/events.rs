@@ -24,10 +24,14 @@ const REPLAY_LIMIT: i64 = 1000;
 /// How soon a client reconnects when its instance shuts down.
 const RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// How long a stream closed for a newer one of its identity waits before reconnecting.
+const EVICTED_RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What a stream does next.
 enum Next {
     Event(EventRow, Follow),
     Closing,
+    Evicted,
     End,
 }
 
@@ -45,12 +49,45 @@ fn to_sse(row: EventRow) -> Result<Event, Infallible> {
         .data(row.data))
 }
 
+/// `GET /api/events`. Admission is decided before anything is held for the stream, cheapest
+/// first: the client address's open streams, then the caller (a stream token, or a session
+/// cookie of an identity that has made a flow: a browser without one has nothing to follow
+/// and is refused, not given a session), then the identity's and the instance's open streams.
+/// Every refusal closes its connection.
 pub(crate) async fn stream(
     State(state): State<AppState>,
-    StreamCaller { identity, jar }: StreamCaller,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     params: Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<impl IntoResponse, ProxyError> {
+    caller: Result<StreamCaller, ProxyError>,
+) -> axum::response::Response {
+    match open(state, connect, headers, params, caller).await {
+        Ok(response) => response,
+        Err(err) => {
+            let mut response = err.into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
+}
+
+async fn open(
+    state: AppState,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    params: Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
+    caller: Result<StreamCaller, ProxyError>,
+) -> Result<axum::response::Response, ProxyError> {
+    let client = crate::limits::client_address(
+        connect.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr),
+        &headers,
+        &state.settings().trusted_proxies,
+    );
+    state.streams().check_client(client)?;
+    let StreamCaller { identity, jar } = caller?;
     let Query(params) = params
         .map_err(|_| dots_api::ValidationError::new("last_event_id", "must be a whole number"))?;
     let last = headers
@@ -59,6 +96,11 @@ pub(crate) async fn stream(
         .and_then(|v| v.trim().parse::<i64>().ok())
         .or(params.last_event_id)
         .unwrap_or(0);
+    if jar.is_some() && state.db().identity(&identity).await?.is_none() {
+        // A session that never made a flow has no events to follow.
+        return Err(ProxyError::NotFound("session"));
+    }
+    let ticket = state.streams().admit(&identity, client)?;
     // Subscribe before reading the backlog so nothing falls between the two.
     let live = state.hub().subscribe();
     let backlog = state
@@ -71,6 +113,8 @@ pub(crate) async fn stream(
         last,
         live,
         pending: backlog.into(),
+        evicted: ticket.evicted(),
+        _ticket: ticket,
         _open: OpenStream::new(),
     };
     let events = stream::unfold(Some(follow), |follow| async move {
@@ -83,10 +127,16 @@ pub(crate) async fn stream(
                     .comment("this instance is shutting down; reconnect")),
                 None,
             )),
+            Next::Evicted => Some((
+                Ok(Event::default()
+                    .retry(EVICTED_RECONNECT_AFTER)
+                    .comment("closed for a newer stream of this session")),
+                None,
+            )),
             Next::End => None,
         }
     });
-    Ok((jar, Sse::new(events).keep_alive(KeepAlive::default())))
+    Ok((jar, Sse::new(events).keep_alive(KeepAlive::default())).into_response())
 }
 
 /// Counts the open event streams (`dots_proxy_event_streams_open`) for as long as it lives.
@@ -108,6 +158,10 @@ impl Drop for OpenStream {
 /// One stream's position in its identity's log, and what it still has to send.
 struct Follow {
     _open: OpenStream,
+    /// Counted among the open streams for as long as this lives.
+    _ticket: crate::limits::StreamTicket,
+    /// Completes when a newer stream of the identity took this one's place.
+    evicted: std::sync::Arc<tokio::sync::Notify>,
     db: Db,
     identity: String,
     /// The number of the last event sent (or the client's `Last-Event-ID`).
@@ -130,7 +184,11 @@ impl Follow {
                 self.last = row.seq;
                 return Next::Event(row, self);
             }
-            let catch_up = match self.live.recv().await {
+            let received = tokio::select! {
+                received = self.live.recv() => received,
+                () = self.evicted.notified() => return Next::Evicted,
+            };
+            let catch_up = match received {
                 Ok(HubMessage::Event(row)) if row.identity == self.identity => {
                     if row.seq <= self.last {
                         continue; // sent already (events arrive twice on PostgreSQL)

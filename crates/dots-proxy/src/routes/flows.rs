@@ -293,12 +293,55 @@ pub(crate) async fn retrieve(
     if owner != caller.identity {
         return Err(ProxyError::NotFound("flow"));
     }
+    // Each read may be a call to Dots, whose rate limit is the whole app's.
+    state.limiter().flow_read(&caller.identity)?;
     // The stream's starting point is read before Dots' answer: whatever Dots reports is at
     // least as new as the events before it (an event committed in between is replayed).
     let after = flow_seq(&state, &caller).await?;
-    let mut flow = BrowserFlow::from(state.dots().retrieve_flow(&flow_id).await?);
+    let mut flow = BrowserFlow::from(read_flow(&state, &flow_id, after).await?);
     // `…/flows/{id}` → the API's base is above `/flows`.
     let base = api_base(&original, &uri);
     flow.events = Some(events_url(&state, &caller, &base, after));
     Ok(Json(flow))
+}
+
+/// A flow as Dots answered it, when, and its identity's last event number then.
+#[derive(Debug)]
+pub(crate) struct FlowRead {
+    flow: dots_api::Flow,
+    at: std::time::Instant,
+    seq: i64,
+}
+
+/// Flow `flow_id` as Dots has it, for a reader whose identity's last event is `seq`: Dots'
+/// answer to an earlier read is reused while it is younger than
+/// [`crate::limits::FLOW_READ_FRESH`] and no event of the identity came since (a webhook that
+/// changes the flow stores one, on whichever instance received it, so the next read asks
+/// Dots). Concurrent reads of one flow wait for one call to Dots.
+async fn read_flow(
+    state: &AppState,
+    flow_id: &str,
+    seq: i64,
+) -> Result<dots_api::Flow, ProxyError> {
+    let fresh =
+        |read: &FlowRead| read.seq == seq && read.at.elapsed() < crate::limits::FLOW_READ_FRESH;
+    let cache = state.flow_reads();
+    loop {
+        match cache.get_value_or_guard_async(flow_id).await {
+            Ok(read) if fresh(&read) => return Ok(read.flow.clone()),
+            Ok(_) => {
+                cache.remove_if(flow_id, |read| !fresh(read));
+            }
+            Err(guard) => {
+                // On an error the guard is dropped unfilled and the next waiter asks Dots.
+                let flow = state.dots().retrieve_flow(flow_id).await?;
+                let _ = guard.insert(std::sync::Arc::new(FlowRead {
+                    flow: flow.clone(),
+                    at: std::time::Instant::now(),
+                    seq,
+                }));
+                return Ok(flow);
+            }
+        }
+    }
 }

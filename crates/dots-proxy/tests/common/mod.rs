@@ -31,6 +31,12 @@ pub fn settings() -> ProxySettings {
             flows_per_client: 10_000,
             new_identities_per_client: 10_000,
             ipv6_prefix: 64,
+            flow_reads_per_identity: 10_000,
+        },
+        // Likewise the streams of one address (the caps are tested in tests/hostile.rs).
+        stream_limits: dots_proxy::limits::StreamLimits {
+            per_client: 100_000,
+            ..Default::default()
         },
         ..ProxySettings::default()
     }
@@ -136,7 +142,11 @@ impl Stack {
             dots_proxy::server::serve(
                 listener,
                 app,
-                dots_proxy::server::ServeLimits::default(),
+                // Every test client comes from 127.0.0.1 (the cap is tested on the binary).
+                dots_proxy::server::ServeLimits {
+                    max_connections_per_client: 0,
+                    ..Default::default()
+                },
                 std::future::pending(),
             )
             .await;
