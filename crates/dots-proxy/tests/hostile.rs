@@ -70,7 +70,10 @@ async fn same_origin_means_scheme_host_and_port_and_one_host() {
         assert!(text.contains("forbidden_origin"), "{text}");
     }
     // Two Host headers: which one names the site is ambiguous; refused whichever is first.
-    for extra in [format!("\r\nHost: evil.test"), format!("\r\nhost: {host}")] {
+    for extra in [
+        "\r\nHost: evil.test".to_owned(),
+        format!("\r\nhost: {host}"),
+    ] {
         let (status, text) = create_with_origin(&stack.base, &host, &own, &extra).await;
         assert_eq!(status, 400, "{text}");
         assert!(

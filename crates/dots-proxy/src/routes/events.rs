@@ -29,7 +29,7 @@ const EVICTED_RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_s
 
 /// What a stream does next.
 enum Next {
-    Event(EventRow, Follow),
+    Event(EventRow, Box<Follow>),
     Closing,
     Evicted,
     End,
@@ -119,7 +119,7 @@ async fn open(
     };
     let events = stream::unfold(Some(follow), |follow| async move {
         match follow?.next().await {
-            Next::Event(row, follow) => Some((to_sse(row), Some(follow))),
+            Next::Event(row, follow) => Some((to_sse(row), Some(*follow))),
             // The last word: reconnect in a moment (EventSource does, with Last-Event-ID).
             Next::Closing => Some((
                 Ok(Event::default()
@@ -182,7 +182,7 @@ impl Follow {
                     continue;
                 }
                 self.last = row.seq;
-                return Next::Event(row, self);
+                return Next::Event(row, Box::new(self));
             }
             let received = tokio::select! {
                 received = self.live.recv() => received,
