@@ -1,6 +1,13 @@
 //! Who a browser request is: a signed, HttpOnly session cookie, or a host-signed bearer token
 //! (HS256, `sub` = the host's user id) when the host's own login should decide. Plus the
 //! same-origin check that keeps cookie-authenticated writes safe from CSRF.
+//!
+//! A session cannot be planted. Served `Secure`, its cookie is `__Host-dots_flow_session`,
+//! which a sibling subdomain cannot set; a request carrying two session cookies is refused;
+//! and a session bound to a Dots user is rotated: the browser that created the flow which
+//! bound it holds that flow's claim (a cookie set with the flow answer), its next request gets
+//! a new cookie generation, and the old cookie, wherever else it was, is no session from then
+//! on (an event stream open on it ends at the binding, before telling it).
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -12,8 +19,77 @@ use serde::{Deserialize, Serialize};
 use crate::error::ProxyError;
 use crate::AppState;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP (development); served `Secure`, it is
+/// [`SECURE_SESSION_COOKIE`].
 pub const SESSION_COOKIE: &str = "dots_flow_session";
+/// The session cookie's name when cookies are `Secure`: the `__Host-` prefix makes browsers
+/// take it only from this host, over HTTPS, for path `/`, with no `Domain`.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-dots_flow_session";
+/// The start of a flow claim cookie's name (the flow id follows; `__Host-` first when secure).
+const CLAIM_COOKIE: &str = "dots_flow_claim_";
+
+/// The session cookie's name under these settings.
+pub fn session_cookie_name(settings: &crate::ProxySettings) -> &'static str {
+    if settings.secure_cookies {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The name of the cookie holding flow `flow_id`'s claim.
+fn claim_cookie_name(settings: &crate::ProxySettings, flow_id: &str) -> String {
+    let id: String = flow_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(64)
+        .collect();
+    let prefix = if settings.secure_cookies {
+        "__Host-"
+    } else {
+        ""
+    };
+    format!("{prefix}{CLAIM_COOKIE}{id}")
+}
+
+/// A new flow claim for the browser creating `flow_id`: the cookie to send it, and the hash
+/// to keep.
+pub(crate) fn new_claim(state: &AppState, flow_id: &str) -> (Cookie<'static>, String) {
+    let secret =
+        uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
+    let hash = claim_hash(&secret);
+    let cookie = base_cookie(state, claim_cookie_name(state.settings(), flow_id), secret);
+    (cookie, hash)
+}
+
+/// The hashes of the flow claims a request's cookies carry.
+pub(crate) fn claims_in(jar: &SignedCookieJar) -> Vec<String> {
+    jar.iter()
+        .filter(|c| {
+            c.name()
+                .trim_start_matches("__Host-")
+                .starts_with(CLAIM_COOKIE)
+        })
+        .map(|c| claim_hash(c.value()))
+        .collect()
+}
+
+fn claim_hash(secret: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How many cookies named `name` the request carries.
+fn count_cookies(headers: &HeaderMap, name: &str) -> usize {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter(|pair| pair.split('=').next().map(str::trim) == Some(name))
+        .count()
+}
 
 /// The caller of a browser-facing route.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +111,7 @@ pub struct HostClaims {
 
 /// Identifies the caller. With `create`, a browser without a session gets one (returned in the
 /// jar, to be sent back as `Set-Cookie`).
-pub(crate) fn identify(
+pub(crate) async fn identify(
     state: &AppState,
     headers: &HeaderMap,
     jar: SignedCookieJar,
@@ -88,26 +164,43 @@ pub(crate) fn identify(
             jar,
         ));
     }
+    let name = session_cookie_name(state.settings());
+    if count_cookies(headers, name) > 1 {
+        // Which one is the browser's own is unknowable (a second may have been planted).
+        return Err(ProxyError::Invalid(dots_api::ValidationError::new(
+            "Cookie",
+            format!("the request carries more than one `{name}` cookie; clear this site's cookies"),
+        )));
+    }
     let now = crate::db::now_ms() / 1000;
     let idle = state.settings().session_idle.as_secs() as i64;
-    // The cookie is `<id>.<last seen, Unix seconds>`, signed: a session unused for longer than
-    // the idle timeout is over (a stolen cookie does not live for ever), and one in use is
-    // renewed at most every few minutes.
-    if let Some((id, seen)) = jar
-        .get(SESSION_COOKIE)
+    // The cookie is `<id>.<last seen, Unix seconds>[.<generation>]`, signed: a session unused
+    // for longer than the idle timeout is over (a stolen cookie does not live for ever), and
+    // one in use is renewed at most every few minutes.
+    if let Some(session) = jar
+        .get(name)
         .and_then(|cookie| parse_session(cookie.value()))
     {
-        if now.saturating_sub(seen) <= idle {
-            let caller = Caller {
-                identity: format!("session:{id}"),
-                via_cookie: true,
-            };
-            let jar = if now.saturating_sub(seen) >= SESSION_RENEW_SECS {
-                jar.add(session_cookie(state, &id, now))
-            } else {
-                jar
-            };
-            return Ok((Some(caller), jar));
+        if now.saturating_sub(session.seen) <= idle {
+            if let Some((generation, jar)) = current_session(state, &session, jar.clone()).await? {
+                let caller = Caller {
+                    identity: format!("session:{}", session.id),
+                    via_cookie: true,
+                };
+                let jar = if now.saturating_sub(session.seen) >= SESSION_RENEW_SECS
+                    || generation != session.generation
+                {
+                    jar.add(session_cookie(
+                        state,
+                        &session.id,
+                        now,
+                        generation.as_deref(),
+                    ))
+                } else {
+                    jar
+                };
+                return Ok((Some(caller), jar));
+            }
         }
     }
     if !create {
@@ -119,21 +212,76 @@ pub(crate) fn identify(
             identity: format!("session:{id}"),
             via_cookie: true,
         }),
-        jar.add(session_cookie(state, &id, now)),
+        jar.add(session_cookie(state, &id, now, None)),
     ))
 }
 
 /// How often a session in use gets a fresh last-seen time (and cookie).
 const SESSION_RENEW_SECS: i64 = 300;
 
-fn parse_session(value: &str) -> Option<(String, i64)> {
-    let (id, seen) = value.split_once('.')?;
-    let seen = seen.parse().ok()?;
-    (!id.is_empty()).then(|| (id.to_owned(), seen))
+/// A session cookie's contents.
+struct SessionCookie {
+    id: String,
+    seen: i64,
+    generation: Option<String>,
 }
 
-fn session_cookie(state: &AppState, id: &str, now: i64) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, format!("{id}.{now}")))
+fn parse_session(value: &str) -> Option<SessionCookie> {
+    let mut parts = value.splitn(3, '.');
+    let id = parts.next().filter(|id| !id.is_empty())?.to_owned();
+    let seen = parts.next()?.parse().ok()?;
+    let generation = parts.next().map(str::to_owned);
+    Some(SessionCookie {
+        id,
+        seen,
+        generation,
+    })
+}
+
+/// Whether `session` is still a session, and its current cookie generation: a session bound
+/// by a flow with a claim lives on only in the browser holding that claim (rotated to a new
+/// generation on its first request) or with that generation's cookie. `None`: this cookie is
+/// no session any more.
+async fn current_session(
+    state: &AppState,
+    session: &SessionCookie,
+    jar: SignedCookieJar,
+) -> Result<Option<(Option<String>, SignedCookieJar)>, ProxyError> {
+    let identity = format!("session:{}", session.id);
+    let Some(row) = state.db().session(&identity).await? else {
+        // No flow yet: nothing to protect, nothing to rotate.
+        return Ok(Some((session.generation.clone(), jar)));
+    };
+    let Some(bound_by) = row.bound_by_flow else {
+        return Ok(Some((session.generation.clone(), jar)));
+    };
+    if row.cookie_gen.is_some() && row.cookie_gen == session.generation {
+        return Ok(Some((row.cookie_gen, jar)));
+    }
+    let claim_name = claim_cookie_name(state.settings(), &bound_by);
+    let Some(claim) = jar.get(&claim_name) else {
+        tracing::info!("a session cookie without its binding flow's claim is no session");
+        return Ok(None);
+    };
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    match state
+        .db()
+        .claim_session(&identity, &claim_hash(claim.value()), &fresh)
+        .await?
+    {
+        Some(generation) => {
+            tracing::info!("session rotated by the browser holding its binding flow's claim");
+            let jar = jar.remove(base_cookie(state, claim_name, String::new()));
+            Ok(Some((Some(generation), jar)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A cookie with the session's attributes (HttpOnly, SameSite, Secure, path `/`, the idle
+/// timeout as its age).
+fn base_cookie(state: &AppState, name: String, value: String) -> Cookie<'static> {
+    Cookie::build((name, value))
         .http_only(true)
         .same_site(if state.settings().cross_site_cookies {
             SameSite::None
@@ -148,14 +296,31 @@ fn session_cookie(state: &AppState, id: &str, now: i64) -> Cookie<'static> {
         .build()
 }
 
+fn session_cookie(
+    state: &AppState,
+    id: &str,
+    now: i64,
+    generation: Option<&str>,
+) -> Cookie<'static> {
+    let value = match generation {
+        Some(generation) => format!("{id}.{now}.{generation}"),
+        None => format!("{id}.{now}"),
+    };
+    base_cookie(
+        state,
+        session_cookie_name(state.settings()).to_owned(),
+        value,
+    )
+}
+
 /// [`identify`] for an extractor, with the origin check on cookie-authenticated writes.
-pub(crate) fn caller_of(
+pub(crate) async fn caller_of(
     parts: &Parts,
     state: &AppState,
     create: bool,
 ) -> Result<(Option<Caller>, SignedCookieJar), ProxyError> {
     let jar = SignedCookieJar::from_headers(&parts.headers, state.settings().session_key.clone());
-    let (caller, jar) = identify(state, &parts.headers, jar, create)?;
+    let (caller, jar) = identify(state, &parts.headers, jar, create).await?;
     if caller.as_ref().is_some_and(|c| c.via_cookie) && !parts.method.is_safe() {
         check_origin(state, parts)?;
     }
@@ -172,7 +337,7 @@ where
     type Rejection = ProxyError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ProxyError> {
-        let (caller, _) = caller_of(parts, &AppState::from_ref(state), false)?;
+        let (caller, _) = caller_of(parts, &AppState::from_ref(state), false).await?;
         caller.ok_or(ProxyError::NotFound("session"))
     }
 }
@@ -195,7 +360,7 @@ where
     type Rejection = ProxyError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ProxyError> {
-        let (caller, jar) = caller_of(parts, &AppState::from_ref(state), true)?;
+        let (caller, jar) = caller_of(parts, &AppState::from_ref(state), true).await?;
         let caller = caller.expect("identify creates a session");
         Ok(Session { caller, jar })
     }
@@ -372,7 +537,7 @@ where
                 jar: None,
             });
         }
-        let (caller, jar) = caller_of(parts, &state, false)?;
+        let (caller, jar) = caller_of(parts, &state, false).await?;
         Ok(StreamCaller {
             identity: caller.ok_or(ProxyError::NotFound("session"))?.identity,
             jar: Some(jar),

@@ -11,9 +11,9 @@ async fn contract(db: Db) {
     db.touch_identity("session:a").await.unwrap();
     db.touch_identity("session:a").await.unwrap();
     assert_eq!(db.bound_user("session:a").await.unwrap(), None);
-    assert!(db.bind_user("session:a", "user-1").await.unwrap());
+    assert!(db.bind_user("session:a", "user-1", "flow-a").await.unwrap());
     assert!(
-        !db.bind_user("session:a", "user-2").await.unwrap(),
+        !db.bind_user("session:a", "user-2", "flow-a").await.unwrap(),
         "a binding is never replaced"
     );
     assert_eq!(
@@ -78,7 +78,7 @@ async fn contract(db: Db) {
             .unwrap(),
         "a stale expectation does not update"
     );
-    assert!(tx.bind_user("session:c", "user-2").await.unwrap());
+    assert!(tx.bind_user("session:c", "user-2", "flow-c").await.unwrap());
     tx.push("session:c", &common::event("user_bound"))
         .await
         .unwrap();
@@ -114,7 +114,7 @@ async fn contract(db: Db) {
         .update_flow_if("flow-1", &done, &done, None, true)
         .await
         .unwrap());
-    assert!(tx.bind_user("session:c", "user-2").await.unwrap());
+    assert!(tx.bind_user("session:c", "user-2", "flow-c").await.unwrap());
     assert_eq!(
         tx.identities_of_user("user-2").await.unwrap(),
         vec!["session:c".to_owned()],

@@ -99,13 +99,7 @@ async fn normal_browser(base: &str, sandbox_origin: &str) -> Round {
         .await
         .expect("create during the flood");
     assert_eq!(created.status(), 200);
-    let cookie = created.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = common::cookies_of(created.headers());
     let flow: serde_json::Value = created.json().await.unwrap();
     let create = started.elapsed();
     let started = Instant::now();
@@ -183,13 +177,7 @@ async fn a_flood_of_streams_from_one_address_is_refused_early_and_others_are_ser
         .send()
         .await
         .unwrap();
-    let cookie = answer.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = common::cookies_of(answer.headers());
     drop(attacker);
 
     let statuses = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));

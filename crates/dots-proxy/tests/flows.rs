@@ -103,10 +103,8 @@ async fn call(
         .await
         .unwrap();
     let status = response.status();
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
+    let cookie = common::session_set_cookie(response.headers())
+        .map(|c| c.split(';').next().unwrap().to_owned());
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     Reply {
         status,
@@ -170,10 +168,7 @@ async fn the_session_cookie_is_httponly_samesite_and_signed() {
         .body(Body::from(r#"{"steps": ["payout"]}"#))
         .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
-    let set_cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let set_cookie = common::session_set_cookie(response.headers()).expect("a session cookie");
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     let value = set_cookie
@@ -693,8 +688,24 @@ async fn a_page_request_gets_its_visitors_flow_and_cookie() {
     )
     .await
     .unwrap();
-    assert_eq!(first.set_cookie.len(), 1, "a new session's cookie");
-    let cookie = first.set_cookie[0].to_str().unwrap().to_owned();
+    assert_eq!(
+        first.set_cookie.len(),
+        2,
+        "a new session's cookie and the flow's claim"
+    );
+    let cookie = first
+        .set_cookie
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("dots_flow_session="))
+        .expect("the session's cookie");
+    assert!(
+        first
+            .set_cookie
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("dots_flow_claim_")),
+        "the claim"
+    );
     assert!(cookie.starts_with("dots_flow_session=") && cookie.contains("HttpOnly"));
     let pair = cookie.split(';').next().unwrap().to_owned();
     let again = dots_proxy::start_or_reuse_flow_for(

@@ -364,3 +364,206 @@ async fn browser_cookie(stack: &common::Stack) -> String {
         .await;
     browser.cookie.unwrap()
 }
+
+/// The session part of a cookie header (`dots_flow_session=…`).
+fn session_pair(cookies: &str) -> String {
+    cookies
+        .split("; ")
+        .find(|c| c.starts_with("dots_flow_session="))
+        .unwrap()
+        .to_owned()
+}
+
+/// Reads a stream until it ends or is quiet for 3 s; the kinds of events it told.
+async fn kinds_until_end(stream: reqwest::Response) -> Vec<String> {
+    let mut stream = common::SseReader::new(stream);
+    let mut kinds = Vec::new();
+    while let Some(event) = stream.next(std::time::Duration::from_secs(3)).await {
+        kinds.push(event.kind);
+    }
+    kinds
+}
+
+/// Item 3, the reproduction: an attacker plants their session cookie in the victim's
+/// browser; the victim onboards with it. Before: the attacker's cookie was bound to the
+/// victim's Dots user, heard `user_bound` and got pre-authenticated links as the victim.
+/// Now the session is rotated to the browser that created the binding flow, and the
+/// attacker's copy is no session at all.
+#[tokio::test]
+async fn a_planted_session_cookie_never_becomes_the_victims_session() {
+    let stack = common::Stack::start().await;
+    let http = reqwest::Client::new();
+    let events = format!("{}/api/events", stack.base);
+    // The attacker's own session (one flow made, so its stream opens).
+    let mut attacker = stack.browser();
+    attacker
+        .create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    let planted = session_pair(attacker.cookie.as_deref().unwrap());
+    let attacker_stream = http
+        .get(&events)
+        .header("cookie", &planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attacker_stream.status(), 200);
+    let attacker_heard = tokio::spawn(kinds_until_end(attacker_stream));
+
+    // The victim's browser carries the planted cookie and creates its flow with it.
+    let mut victim = stack.browser();
+    victim.cookie = Some(planted.clone());
+    let flow = victim
+        .create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let victim_cookies = victim.cookie.clone().unwrap();
+    assert!(
+        victim_cookies.contains("dots_flow_claim_"),
+        "the flow's claim: {victim_cookies}"
+    );
+    let victim_stream = http
+        .get(&events)
+        .header("cookie", &victim_cookies)
+        .send()
+        .await
+        .unwrap();
+    let mut victim_stream = common::SseReader::new(victim_stream);
+
+    // The victim signs in to Dots: the webhook binds the session.
+    stack.onboard(&flow_id, "4155550977").await;
+    let bound = victim_stream
+        .next(std::time::Duration::from_secs(10))
+        .await
+        .expect("the victim hears of the binding");
+    assert_eq!(bound.kind, "user_bound");
+    let heard = attacker_heard.await.unwrap();
+    assert!(
+        !heard.contains(&"user_bound".to_owned()),
+        "the attacker's open stream ends before the binding: {heard:?}"
+    );
+
+    // The planted cookie is no session any more: no stream, no flow, a new session for a write.
+    let stream = http
+        .get(&events)
+        .header("cookie", &planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 404, "no stream for the old cookie");
+    let read = http
+        .get(format!("{}/api/flows/{flow_id}", stack.base))
+        .header("cookie", &planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 404, "nor the victim's flow");
+    let mut replay = stack.browser();
+    replay.cookie = Some(planted.clone());
+    let answer = replay
+        .create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    assert!(
+        answer.get("expires_at").is_none(),
+        "not pre-authenticated as the victim: {answer}"
+    );
+    assert_ne!(
+        session_pair(replay.cookie.as_deref().unwrap()),
+        planted,
+        "the attacker was given a new, empty session"
+    );
+    let upstream = stack
+        .sandbox
+        .state()
+        .store()
+        .flow("", answer["id"].as_str().unwrap())
+        .unwrap();
+    assert!(
+        upstream.user_id.is_none(),
+        "created for nobody: {upstream:?}"
+    );
+
+    // The victim's browser keeps the session, rotated on its next request, pre-authenticated.
+    let next = victim
+        .create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    assert!(
+        next.get("expires_at").is_some(),
+        "the victim's own link signs in: {next}"
+    );
+    let rotated = session_pair(victim.cookie.as_deref().unwrap());
+    assert_ne!(rotated, planted, "rotated");
+    assert_eq!(
+        rotated.matches('.').count(),
+        2,
+        "a new cookie generation: {rotated}"
+    );
+    let again = http
+        .get(&events)
+        .header("cookie", &rotated)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        200,
+        "the rotated cookie alone is the session"
+    );
+}
+
+/// Item 3: two session cookies are refused (the last one used to win); served `Secure`, the
+/// cookies carry the `__Host-` prefix, which a sibling subdomain cannot set.
+#[tokio::test]
+async fn two_session_cookies_are_refused_and_secure_cookies_are_host_only() {
+    let stack = common::Stack::start().await;
+    let mut one = stack.browser();
+    one.create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    let mut two = stack.browser();
+    two.create_flow(serde_json::json!({"steps": ["compliance"]}))
+        .await;
+    let both = format!(
+        "{}; {}",
+        session_pair(one.cookie.as_deref().unwrap()),
+        session_pair(two.cookie.as_deref().unwrap())
+    );
+    let mut browser = stack.browser();
+    browser.cookie = Some(both);
+    let answer = browser
+        .send(
+            reqwest::Method::POST,
+            "/api/flows",
+            Some(serde_json::json!({"steps": ["compliance"]})),
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.json()["field"], "Cookie", "{}", answer.text);
+
+    let secure = common::Stack::with_settings(dots_proxy::ProxySettings {
+        secure_cookies: true,
+        ..common::settings()
+    })
+    .await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/flows", secure.base))
+        .header("origin", common::ORIGIN)
+        .json(&serde_json::json!({"steps": ["compliance"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let set: Vec<String> = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(set.len(), 2, "{set:?}");
+    for cookie in &set {
+        assert!(cookie.starts_with("__Host-dots_flow_"), "{cookie}");
+        assert!(
+            cookie.contains("Secure") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Domain"), "{cookie}");
+    }
+}

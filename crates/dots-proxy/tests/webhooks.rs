@@ -395,7 +395,12 @@ async fn money_steps_of_a_cookie_session_need_a_sign_in() {
     assert!(!upstream(flow["id"].as_str().unwrap()).require_auth);
 
     // The host's word: a bearer identity bound to the same user is pre-authenticated.
-    stack.state.db().bind_user("host:ada", &user).await.unwrap();
+    stack
+        .state
+        .db()
+        .bind_user("host:ada", &user, "no-flow")
+        .await
+        .unwrap();
     let later = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -10,6 +10,7 @@ mod webhooks;
 
 pub use crate::event_log::{EventRow, EVENT_CHANNEL};
 pub use flows::{FlowRow, SweepTurn};
+pub use identities::SessionRow;
 pub use payments::PaymentRow;
 pub use webhooks::WebhookTx;
 

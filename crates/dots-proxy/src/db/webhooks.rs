@@ -111,9 +111,15 @@ impl WebhookTx {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Binds a Dots user to an identity that has none. Returns whether it bound.
-    pub async fn bind_user(&mut self, identity: &str, user_id: &str) -> Result<bool, DbError> {
-        bind_user_in(&mut self.tx, identity, user_id).await
+    /// Binds a Dots user to an identity that has none, by flow `by_flow`. Returns whether it
+    /// bound.
+    pub async fn bind_user(
+        &mut self,
+        identity: &str,
+        user_id: &str,
+        by_flow: &str,
+    ) -> Result<bool, DbError> {
+        bind_user_in(&mut self.tx, identity, user_id, by_flow).await
     }
 
     /// The identities bound to a Dots user.

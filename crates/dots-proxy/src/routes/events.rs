@@ -32,6 +32,9 @@ enum Next {
     Event(EventRow, Box<Follow>),
     Closing,
     Evicted,
+    /// The session was just bound to a Dots user: the stream ends before telling it (the
+    /// reconnect shows whether this browser keeps the session).
+    Bound,
     End,
 }
 
@@ -88,6 +91,11 @@ async fn open(
     );
     state.streams().check_client(client)?;
     let StreamCaller { identity, jar } = caller?;
+    let via_cookie = jar.is_some();
+    let claims = jar
+        .as_ref()
+        .map(crate::identity::claims_in)
+        .unwrap_or_default();
     let Query(params) = params
         .map_err(|_| dots_api::ValidationError::new("last_event_id", "must be a whole number"))?;
     let last = headers
@@ -96,9 +104,13 @@ async fn open(
         .and_then(|v| v.trim().parse::<i64>().ok())
         .or(params.last_event_id)
         .unwrap_or(0);
-    if jar.is_some() && state.db().identity(&identity).await?.is_none() {
-        // A session that never made a flow has no events to follow.
-        return Err(ProxyError::NotFound("session"));
+    let mut ends_at_binding = false;
+    if via_cookie {
+        match state.db().identity(&identity).await? {
+            // A session that never made a flow has no events to follow.
+            None => return Err(ProxyError::NotFound("session")),
+            Some(bound) => ends_at_binding = bound.is_none(),
+        }
     }
     let ticket = state.streams().admit(&identity, client)?;
     // Subscribe before reading the backlog so nothing falls between the two.
@@ -114,6 +126,8 @@ async fn open(
         live,
         pending: backlog.into(),
         evicted: ticket.evicted(),
+        ends_at_binding,
+        claims,
         _ticket: ticket,
         _open: OpenStream::new(),
     };
@@ -125,6 +139,12 @@ async fn open(
                 Ok(Event::default()
                     .retry(RECONNECT_AFTER)
                     .comment("this instance is shutting down; reconnect")),
+                None,
+            )),
+            Next::Bound => Some((
+                Ok(Event::default()
+                    .retry(RECONNECT_AFTER)
+                    .comment("this session was bound to its Dots user; reconnect")),
                 None,
             )),
             Next::Evicted => Some((
@@ -162,6 +182,12 @@ struct Follow {
     _ticket: crate::limits::StreamTicket,
     /// Completes when a newer stream of the identity took this one's place.
     evicted: std::sync::Arc<tokio::sync::Notify>,
+    /// A cookie session's stream opened before its binding: it ends at `user_bound` (the
+    /// session may be rotated; whoever else holds the old cookie must not hear of the user).
+    ends_at_binding: bool,
+    /// The hashes of the flow claims the stream's request carried: the browser holding the
+    /// binding flow's claim keeps the session, and hears of it.
+    claims: Vec<String>,
     db: Db,
     identity: String,
     /// The number of the last event sent (or the client's `Last-Event-ID`).
@@ -180,6 +206,16 @@ impl Follow {
             if let Some(row) = self.pending.pop_front() {
                 if row.seq <= self.last {
                     continue;
+                }
+                if self.ends_at_binding && row.kind == "user_bound" {
+                    match self.db.holds_claim(&self.identity, &self.claims).await {
+                        Ok(true) => self.ends_at_binding = false,
+                        Ok(false) => return Next::Bound,
+                        Err(err) => {
+                            tracing::warn!(%err, "event stream could not check its claim; closing it");
+                            return Next::Bound;
+                        }
+                    }
                 }
                 self.last = row.seq;
                 return Next::Event(row, Box::new(self));

@@ -4,7 +4,7 @@ use axum::extract::{ConnectInfo, OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::Extension;
 use axum::Json;
-use axum_extra::extract::cookie::SignedCookieJar;
+use axum_extra::extract::cookie::{Cookie, SignedCookieJar};
 use dots_api::{BrowserFlow, CreateFlowRequest, StartFlowRequest, StepName, UserId};
 use std::net::SocketAddr;
 
@@ -31,7 +31,12 @@ pub(crate) async fn create(
         &state.settings().trusted_proxies,
     );
     let base = api_base(&original, &uri);
-    let flow = create_or_reuse(&state, &caller, client, request, false, &base).await?;
+    let (flow, claim) =
+        create_or_reuse(&state, &caller, client, request, false, &base, true).await?;
+    let jar = match claim {
+        Some(claim) => jar.add(claim),
+        None => jar,
+    };
     Ok((jar, Json(flow)))
 }
 
@@ -73,7 +78,17 @@ pub async fn start_flow(
     client: Option<std::net::IpAddr>,
     request: StartFlowRequest,
 ) -> Result<BrowserFlow, ProxyError> {
-    create_or_reuse(state, caller, client, request, false, DEFAULT_API_BASE).await
+    let (flow, _) = create_or_reuse(
+        state,
+        caller,
+        client,
+        request,
+        false,
+        DEFAULT_API_BASE,
+        false,
+    )
+    .await?;
+    Ok(flow)
 }
 
 /// [`start_flow`], but an earlier flow of the same caller made from the same request (steps
@@ -87,7 +102,17 @@ pub async fn start_or_reuse_flow(
     client: Option<std::net::IpAddr>,
     request: StartFlowRequest,
 ) -> Result<BrowserFlow, ProxyError> {
-    create_or_reuse(state, caller, client, request, true, DEFAULT_API_BASE).await
+    let (flow, _) = create_or_reuse(
+        state,
+        caller,
+        client,
+        request,
+        true,
+        DEFAULT_API_BASE,
+        false,
+    )
+    .await?;
+    Ok(flow)
 }
 
 /// A flow for the page being rendered, and the cookies to send with the page.
@@ -112,7 +137,7 @@ pub async fn start_or_reuse_flow_for(
     request: StartFlowRequest,
 ) -> Result<PageFlow, ProxyError> {
     use axum::response::IntoResponse;
-    let (caller, jar) = crate::identity::caller_of(parts, state, true)?;
+    let (caller, jar) = crate::identity::caller_of(parts, state, true).await?;
     let caller = caller.expect("identify creates a session");
     let client = crate::limits::client_address(
         parts
@@ -122,7 +147,20 @@ pub async fn start_or_reuse_flow_for(
         &parts.headers,
         &state.settings().trusted_proxies,
     );
-    let flow = start_or_reuse_flow(state, &caller, client, request).await?;
+    let (flow, claim) = create_or_reuse(
+        state,
+        &caller,
+        client,
+        request,
+        true,
+        DEFAULT_API_BASE,
+        true,
+    )
+    .await?;
+    let jar = match claim {
+        Some(claim) => jar.add(claim),
+        None => jar,
+    };
     let set_cookie = jar
         .into_response()
         .headers()
@@ -145,13 +183,15 @@ async fn create_or_reuse(
     request: StartFlowRequest,
     reuse: bool,
     api_base: &str,
-) -> Result<BrowserFlow, ProxyError> {
+    claims: bool,
+) -> Result<(BrowserFlow, Option<Cookie<'static>>), ProxyError> {
     // Read before Dots is asked (a reused flow's state comes from Dots): the stream starts no
     // later than the answer's state, and an event committed in between is replayed.
     let after = flow_seq(state, caller).await?;
-    let mut flow = create_or_reuse_flow(state, caller, client, request, reuse).await?;
+    let (mut flow, claim) =
+        create_or_reuse_flow(state, caller, client, request, reuse, claims).await?;
     flow.events = Some(events_url(state, caller, api_base, after));
-    Ok(flow)
+    Ok((flow, claim))
 }
 
 async fn flow_seq(state: &AppState, caller: &Caller) -> Result<i64, ProxyError> {
@@ -164,7 +204,8 @@ async fn create_or_reuse_flow(
     client: Option<std::net::IpAddr>,
     request: StartFlowRequest,
     reuse: bool,
-) -> Result<BrowserFlow, ProxyError> {
+    claims: bool,
+) -> Result<(BrowserFlow, Option<Cookie<'static>>), ProxyError> {
     request.validate()?;
     if let Some(allowed) = &state.settings().allowed_steps {
         if let Some(step) = request.steps.iter().find(|s| !allowed.contains(&s.name)) {
@@ -202,7 +243,7 @@ async fn create_or_reuse_flow(
     let request_key = serde_json::to_string(&upstream).unwrap_or_default();
     if reuse {
         if let Some(flow) = reusable(state, caller, &request_key).await? {
-            return Ok(flow);
+            return Ok((flow, None));
         }
     }
     if known.is_none() {
@@ -223,6 +264,16 @@ async fn create_or_reuse_flow(
     })
     .await?;
     state.remember_owner(flow.id.as_str(), &caller.identity);
+    // The browser creating a flow for an unbound session holds its claim: should this flow
+    // bind the session to a Dots user, only that browser keeps the session (see
+    // [`crate::identity`]).
+    let claim = if claims && caller.via_cookie && bound.is_none() {
+        let (cookie, hash) = crate::identity::new_claim(state, flow.id.as_str());
+        db.record_claim(flow.id.as_str(), &hash).await?;
+        Some(cookie)
+    } else {
+        None
+    };
     tracing::info!(flow_id = %flow.id, preauthenticated, "flow created");
     let expires = preauthenticated.then_some(created_at + PREAUTH_LINK_TTL_MS);
     db.record_flow_request(
@@ -232,7 +283,7 @@ async fn create_or_reuse_flow(
         expires.map(|at| at - REUSE_MARGIN_MS),
     )
     .await?;
-    Ok(with_expiry(BrowserFlow::from(flow), expires))
+    Ok((with_expiry(BrowserFlow::from(flow), expires), claim))
 }
 
 /// `flow` with `expires_at` / `expires_in` for a link that expires at `expires` (ms).

@@ -228,7 +228,7 @@ pub(crate) async fn apply_flow(
         }
         let identity = &stored.identity;
         if let Some(user) = &user_id {
-            if tx.bind_user(identity, user).await? {
+            if tx.bind_user(identity, user, flow_id).await? {
                 tracing::info!(%flow_id, "identity bound to its Dots user");
                 let event = StreamEvent::UserBound {
                     user_id: UserId::from(user.as_str()),

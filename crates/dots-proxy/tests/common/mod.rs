@@ -271,12 +271,34 @@ impl Browser {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        if let Some(set) = headers
-            .get("set-cookie")
-            .and_then(|v: &HeaderValue| v.to_str().ok())
+        // A browser's cookie jar: every `Set-Cookie` kept (a removal removes), all sent back,
+        // the session's first.
+        let mut jar: Vec<(String, String)> = self
+            .cookie
+            .iter()
+            .flat_map(|c| c.split("; "))
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        for set in headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v: &HeaderValue| v.to_str().ok())
         {
-            self.cookie = Some(set.split(';').next().unwrap().to_owned());
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            jar.retain(|(n, _)| n != name);
+            if !value.is_empty() && !set.contains("Max-Age=0") {
+                jar.push((name.to_owned(), value.to_owned()));
+            }
         }
+        jar.sort_by_key(|(n, _)| !n.contains("dots_flow_session"));
+        self.cookie = (!jar.is_empty()).then(|| {
+            jar.iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
         let text = response.text().await.unwrap();
         Answer {
             status,
@@ -560,4 +582,25 @@ pub async fn fresh_postgres(prefix: &str) -> Option<String> {
         .rsplit_once('/')
         .expect("the URL names a database");
     Some(format!("{base}/{name}"))
+}
+
+/// The session's `Set-Cookie` of an answer (a flow answer also sets the flow's claim).
+pub fn session_set_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("dots_flow_session="))
+        .map(str::to_owned)
+}
+
+/// Every cookie an answer sets, as a browser sends them back (`a=1; b=2`).
+pub fn cookies_of(headers: &HeaderMap) -> String {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
