@@ -122,9 +122,12 @@ async fn a_webhook_on_one_instance_reaches_a_stream_on_another() {
         _b,
     } = two_instances(&database_url, &database_url, true).await;
     for base in [&base_a, &base_b] {
-        let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
-        assert_eq!(ready.status(), 200, "{base} is ready");
-        assert_eq!(ready.text().await.unwrap(), "ready");
+        // Ready once its event listener has connected (a balancer waits for this too).
+        common::eventually(&format!("{base} is ready"), || async move {
+            let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+            ready.status() == 200 && ready.text().await.unwrap() == "ready"
+        })
+        .await;
     }
 
     // The browser's session starts on A; its stream is held by B.

@@ -161,13 +161,16 @@ pub async fn start_or_reuse_flow_for(
         Some(claim) => jar.add(claim),
         None => jar,
     };
-    let set_cookie = jar
+    let mut set_cookie: Vec<axum::http::HeaderValue> = jar
         .into_response()
         .headers()
         .get_all(axum::http::header::SET_COOKIE)
         .iter()
         .cloned()
         .collect();
+    // The session's first (a jar's order is a hash set's).
+    let session = crate::identity::session_cookie_name(state.settings());
+    set_cookie.sort_by_key(|c| !c.as_bytes().starts_with(format!("{session}=").as_bytes()));
     Ok(PageFlow { flow, set_cookie })
 }
 
