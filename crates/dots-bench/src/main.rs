@@ -62,6 +62,9 @@ enum Part {
     /// Webhook → SSE latency with the streams spread over two instances on one PostgreSQL
     /// (webhooks to one of them), and each instance's RSS. Needs `--database-url`.
     Instances,
+    /// A normal browser's create and stream latency during a flood of event streams from one
+    /// address, next to without it.
+    Flood,
 }
 
 const CLIENT_ID: &str = "bench-client";
@@ -117,6 +120,9 @@ fn proxy_command(bin: &str, port: u16) -> Command {
         .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_IDENTITY", "0")
         .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT", "0")
         .env("DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT", "0")
+        // Thousands of streams from one address: the per-client caps are for hostile clients.
+        .env("DOTS_PROXY_MAX_CONNECTIONS_PER_CLIENT", "0")
+        .env("DOTS_PROXY_STREAMS_PER_CLIENT", "1000000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -503,15 +509,20 @@ async fn create_session_flow(http: &reqwest::Client, proxy: &Proxy) -> (String, 
         .send()
         .await
         .unwrap();
-    let cookie = created.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = cookies_of(created.headers());
     let flow: Value = created.json().await.unwrap();
     (cookie, flow["id"].as_str().unwrap().to_owned())
+}
+
+/// Every cookie an answer sets (the session's and the flow's claim), as a browser sends them.
+fn cookies_of(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Opens a session with one flow and its event stream.
@@ -774,5 +785,166 @@ async fn main() {
             ),
         }
     }
+    if wanted(Part::Flood) {
+        flood(&args.proxy_bin, &args).await;
+    }
     println!("\nbenchmarks finished");
+}
+
+/// One try of the flooding client (from 127.0.0.5): opens a stream with `cookie` (or none) and
+/// holds it while the proxy lets it, until `until`; true if it was admitted.
+async fn flood_once(addr: &str, cookie: Option<&str>, until: Instant) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if socket.bind("127.0.0.5:0".parse().unwrap()).is_err() {
+        return false;
+    }
+    let Ok(mut stream) = socket.connect(addr.parse().unwrap()).await else {
+        return false;
+    };
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let head = format!("GET /api/events HTTP/1.1\r\nHost: {addr}\r\n{cookie}\r\n");
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut buf = vec![0u8; 2048];
+    let admitted = matches!(stream.read(&mut buf).await, Ok(n) if n > 12 && &buf[9..12] == b"200");
+    while admitted && Instant::now() < until {
+        match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            _ => {}
+        }
+    }
+    admitted
+}
+
+/// A browser on 127.0.0.2: how long creating a flow and opening its stream take (µs).
+async fn browser_round(base: &str) -> (Duration, Duration) {
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let created = http
+        .post(format!("{base}/api/flows"))
+        .header("origin", base)
+        .json(&json!({"steps": ["compliance"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    let cookie = cookies_of(created.headers());
+    let _ = created.bytes().await;
+    let create = started.elapsed();
+    let started = Instant::now();
+    let stream = http
+        .get(format!("{base}/api/events"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    (create, started.elapsed())
+}
+
+async fn flood(bin: &str, args: &Args) {
+    let rounds = if args.quick { 3 } else { 40 };
+    let workers = if args.quick { 50 } else { 700 };
+    println!(
+        "\n## A flood of event streams from one address ({workers} connections at a time, default caps, \
+         --max-connections 512; a browser on another address: {rounds} rounds each; ms: p50 p99)"
+    );
+    let (port, sandbox_port) = (free_port(), free_port());
+    let child = Command::new(bin)
+        .env("DOTS_ENV", "local")
+        .env("DOTS_SANDBOX_ADDR", format!("127.0.0.1:{sandbox_port}"))
+        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "DOTS_PROXY_DATA_DIR",
+            std::env::temp_dir().join(format!("dots-bench-flood-{port}")),
+        )
+        .env("DOTS_PROXY_MAX_CONNECTIONS", "512")
+        .env("DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT", "0")
+        .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT", "0")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it first)"));
+    let proxy = Proxy {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        sandbox: format!("http://127.0.0.1:{sandbox_port}"),
+    };
+    wait_healthy(&proxy.base, "the proxy").await;
+    let measure = |label: &'static str| {
+        let base = proxy.base.clone();
+        async move {
+            let (mut creates, mut streams) = (Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                let (create, stream) = browser_round(&base).await;
+                creates.push(create);
+                streams.push(stream);
+            }
+            creates.sort();
+            streams.sort();
+            println!(
+                "{label:<14} create p50 {:.2} p99 {:.2}   stream open p50 {:.2} p99 {:.2}",
+                pct(&creates, 0.5) / 1000.0,
+                pct(&creates, 0.99) / 1000.0,
+                pct(&streams, 0.5) / 1000.0,
+                pct(&streams, 0.99) / 1000.0
+            );
+        }
+    };
+    measure("without flood").await;
+    let resting = proxy.rss_kib();
+    // The attacker's identity (one flow from the flooding address).
+    let attacker = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 5]))
+        .build()
+        .unwrap();
+    let answer = attacker
+        .post(format!("{}/api/flows", proxy.base))
+        .header("origin", &proxy.base)
+        .json(&json!({"steps": ["compliance"]}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = cookies_of(answer.headers());
+    let addr = format!("127.0.0.1:{port}");
+    let until = Instant::now() + Duration::from_secs(if args.quick { 2 } else { 8 });
+    let counts = std::sync::Arc::new(std::sync::Mutex::new((0usize, 0usize)));
+    let tasks: Vec<_> = (0..workers)
+        .map(|n| {
+            let (addr, counts) = (addr.clone(), counts.clone());
+            let cookie = (n % 2 == 0).then(|| cookie.clone());
+            tokio::spawn(async move {
+                while Instant::now() < until {
+                    let admitted = flood_once(&addr, cookie.as_deref(), until).await;
+                    let mut counts = counts.lock().unwrap();
+                    counts.0 += 1;
+                    counts.1 += usize::from(admitted);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    measure("during flood").await;
+    let peak = proxy.rss_kib();
+    for task in tasks {
+        let _ = task.await;
+    }
+    let (attempts, admitted) = *counts.lock().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    measure("after flood").await;
+    println!(
+        "flood: {attempts} stream attempts, {admitted} admitted (then closed for newer ones of their \
+         identity); proxy RSS {:.1} MiB resting, {:.1} MiB during, {:.1} MiB after",
+        resting as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        proxy.rss_kib() as f64 / 1024.0
+    );
 }
