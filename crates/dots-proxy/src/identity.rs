@@ -247,6 +247,11 @@ async fn current_session(
     session: &SessionCookie,
     jar: SignedCookieJar,
 ) -> Result<Option<(Option<String>, SignedCookieJar)>, ProxyError> {
+    if session.generation.is_some() {
+        // Only a claim draws a generation, once per session, never changed after: a signed
+        // cookie carrying one is the rotated session itself (no read needed).
+        return Ok(Some((session.generation.clone(), jar)));
+    }
     let identity = format!("session:{}", session.id);
     let Some(row) = state.db().session(&identity).await? else {
         // No flow yet: nothing to protect, nothing to rotate.
@@ -255,11 +260,7 @@ async fn current_session(
     let Some(bound_by) = row.bound_by_flow else {
         return Ok(Some((session.generation.clone(), jar)));
     };
-    if row.cookie_gen.is_some() && row.cookie_gen == session.generation {
-        return Ok(Some((row.cookie_gen, jar)));
-    }
-    let claim_name = claim_cookie_name(state.settings(), &bound_by);
-    let Some(claim) = jar.get(&claim_name) else {
+    let Some(claim) = jar.get(&claim_cookie_name(state.settings(), &bound_by)) else {
         tracing::info!("a session cookie without its binding flow's claim is no session");
         return Ok(None);
     };
@@ -271,7 +272,15 @@ async fn current_session(
     {
         Some(generation) => {
             tracing::info!("session rotated by the browser holding its binding flow's claim");
-            let jar = jar.remove(base_cookie(state, claim_name, String::new()));
+            // The session is bound for good: none of its claims is needed any more.
+            let claims: Vec<String> = jar
+                .iter()
+                .map(|c| c.name().to_owned())
+                .filter(|n| n.trim_start_matches("__Host-").starts_with(CLAIM_COOKIE))
+                .collect();
+            let jar = claims.into_iter().fold(jar, |jar, name| {
+                jar.remove(base_cookie(state, name, String::new()))
+            });
             Ok(Some((Some(generation), jar)))
         }
         None => Ok(None),

@@ -490,6 +490,15 @@ async fn a_planted_session_cookie_never_becomes_the_victims_session() {
         next.get("expires_at").is_some(),
         "the victim's own link signs in: {next}"
     );
+    assert!(
+        !victim
+            .cookie
+            .as_deref()
+            .unwrap()
+            .contains("dots_flow_claim_"),
+        "the claims are cleared once the session is bound: {:?}",
+        victim.cookie
+    );
     let rotated = session_pair(victim.cookie.as_deref().unwrap());
     assert_ne!(rotated, planted, "rotated");
     assert_eq!(
