@@ -130,8 +130,15 @@ fn proxy_command(bin: &str, port: u16) -> Command {
 }
 
 async fn start_proxy(bin: &str) -> Proxy {
+    start_proxy_with(bin, |_| {}).await
+}
+
+/// [`start_proxy`], with `configure` changing the command last (its variables win).
+async fn start_proxy_with(bin: &str, configure: impl FnOnce(&mut Command)) -> Proxy {
     let (port, sandbox_port) = (free_port(), free_port());
-    let child = proxy_command(bin, port)
+    let mut command = proxy_command(bin, port);
+    configure(&mut command);
+    let child = command
         .env("DOTS_ENV", "local")
         .env("DOTS_SANDBOX_ADDR", format!("127.0.0.1:{sandbox_port}"))
         .spawn()
@@ -856,29 +863,16 @@ async fn flood(bin: &str, args: &Args) {
         "\n## A flood of event streams from one address ({workers} connections at a time, default caps, \
          --max-connections 512; a browser on another address: {rounds} rounds each; ms: p50 p99)"
     );
-    let (port, sandbox_port) = (free_port(), free_port());
-    let child = Command::new(bin)
-        .env("DOTS_ENV", "local")
-        .env("DOTS_SANDBOX_ADDR", format!("127.0.0.1:{sandbox_port}"))
-        .env("DOTS_PROXY_ADDR", format!("127.0.0.1:{port}"))
-        .env(
-            "DOTS_PROXY_DATA_DIR",
-            std::env::temp_dir().join(format!("dots-bench-flood-{port}")),
-        )
-        .env("DOTS_PROXY_MAX_CONNECTIONS", "512")
-        .env("DOTS_PROXY_NEW_IDENTITIES_PER_MINUTE_PER_CLIENT", "0")
-        .env("DOTS_PROXY_FLOWS_PER_MINUTE_PER_CLIENT", "0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it first)"));
-    let proxy = Proxy {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        sandbox: format!("http://127.0.0.1:{sandbox_port}"),
-    };
-    wait_healthy(&proxy.base, "the proxy").await;
+    // The caps a hostile client meets: the defaults, not the one-address load settings.
+    let proxy = start_proxy_with(bin, |command| {
+        command
+            .env("DOTS_PROXY_MAX_CONNECTIONS", "512")
+            .env("DOTS_PROXY_MAX_CONNECTIONS_PER_CLIENT", "256")
+            .env("DOTS_PROXY_STREAMS_PER_CLIENT", "64")
+            .env("RUST_LOG", "error");
+    })
+    .await;
+    let addr = proxy.base.trim_start_matches("http://").to_owned();
     let measure = |label: &'static str| {
         let base = proxy.base.clone();
         async move {
@@ -914,7 +908,6 @@ async fn flood(bin: &str, args: &Args) {
         .await
         .unwrap();
     let cookie = cookies_of(answer.headers());
-    let addr = format!("127.0.0.1:{port}");
     let until = Instant::now() + Duration::from_secs(if args.quick { 2 } else { 8 });
     let counts = std::sync::Arc::new(std::sync::Mutex::new((0usize, 0usize)));
     let tasks: Vec<_> = (0..workers)

@@ -177,19 +177,9 @@ async fn a_burst_of_flow_reads_spends_no_dots_quota_and_a_webhook_change_shows_a
 
     // A webhook changes the flow: the next read shows it, though the last answer is fresh.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await; // two reads of budget back
-    let events = http
-        .get(format!("{}/api/events", stack.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let events = common::get_with_cookie(&format!("{}/api/events", stack.base), &cookie).await;
     let mut events = common::SseReader::new(events);
-    let read = http
-        .get(&path)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let read = common::get_with_cookie(&path, &cookie).await;
     assert_eq!(read.status(), 200);
     let read_at = std::time::Instant::now();
     assert_eq!(
@@ -206,12 +196,7 @@ async fn a_burst_of_flow_reads_spends_no_dots_quota_and_a_webhook_change_shows_a
             break;
         }
     }
-    let read = http
-        .get(&path)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let read = common::get_with_cookie(&path, &cookie).await;
     assert!(
         read_at.elapsed() < dots_proxy::limits::FLOW_READ_FRESH,
         "the last answer was still fresh"
@@ -328,12 +313,7 @@ async fn event_streams_are_capped_per_identity_per_client_and_in_total() {
         .await;
     let cookie = browser.cookie.clone().unwrap();
     let url = format!("{}/api/events", full.base);
-    let _a = http
-        .get(&url)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let _a = common::get_with_cookie(&url, &cookie).await;
     let _b = http
         .get(&url)
         .header("cookie", &browser_cookie(&full).await)
@@ -392,7 +372,6 @@ async fn kinds_until_end(stream: reqwest::Response) -> Vec<String> {
 #[tokio::test]
 async fn a_planted_session_cookie_never_becomes_the_victims_session() {
     let stack = common::Stack::start().await;
-    let http = reqwest::Client::new();
     let events = format!("{}/api/events", stack.base);
     // The attacker's own session (one flow made, so its stream opens).
     let mut attacker = stack.browser();
@@ -400,12 +379,7 @@ async fn a_planted_session_cookie_never_becomes_the_victims_session() {
         .create_flow(serde_json::json!({"steps": ["compliance"]}))
         .await;
     let planted = session_pair(attacker.cookie.as_deref().unwrap());
-    let attacker_stream = http
-        .get(&events)
-        .header("cookie", &planted)
-        .send()
-        .await
-        .unwrap();
+    let attacker_stream = common::get_with_cookie(&events, &planted).await;
     assert_eq!(attacker_stream.status(), 200);
     let attacker_heard = tokio::spawn(kinds_until_end(attacker_stream));
 
@@ -421,12 +395,7 @@ async fn a_planted_session_cookie_never_becomes_the_victims_session() {
         victim_cookies.contains("dots_flow_claim_"),
         "the flow's claim: {victim_cookies}"
     );
-    let victim_stream = http
-        .get(&events)
-        .header("cookie", &victim_cookies)
-        .send()
-        .await
-        .unwrap();
+    let victim_stream = common::get_with_cookie(&events, &victim_cookies).await;
     let mut victim_stream = common::SseReader::new(victim_stream);
 
     // The victim signs in to Dots: the webhook binds the session.
@@ -443,19 +412,10 @@ async fn a_planted_session_cookie_never_becomes_the_victims_session() {
     );
 
     // The planted cookie is no session any more: no stream, no flow, a new session for a write.
-    let stream = http
-        .get(&events)
-        .header("cookie", &planted)
-        .send()
-        .await
-        .unwrap();
+    let stream = common::get_with_cookie(&events, &planted).await;
     assert_eq!(stream.status(), 404, "no stream for the old cookie");
-    let read = http
-        .get(format!("{}/api/flows/{flow_id}", stack.base))
-        .header("cookie", &planted)
-        .send()
-        .await
-        .unwrap();
+    let read =
+        common::get_with_cookie(&format!("{}/api/flows/{flow_id}", stack.base), &planted).await;
     assert_eq!(read.status(), 404, "nor the victim's flow");
     let mut replay = stack.browser();
     replay.cookie = Some(planted.clone());
@@ -506,12 +466,7 @@ async fn a_planted_session_cookie_never_becomes_the_victims_session() {
         2,
         "a new cookie generation: {rotated}"
     );
-    let again = http
-        .get(&events)
-        .header("cookie", &rotated)
-        .send()
-        .await
-        .unwrap();
+    let again = common::get_with_cookie(&events, &rotated).await;
     assert_eq!(
         again.status(),
         200,
@@ -552,13 +507,7 @@ async fn two_session_cookies_are_refused_and_secure_cookies_are_host_only() {
         ..common::settings()
     })
     .await;
-    let answer = reqwest::Client::new()
-        .post(format!("{}/api/flows", secure.base))
-        .header("origin", common::ORIGIN)
-        .json(&serde_json::json!({"steps": ["compliance"]}))
-        .send()
-        .await
-        .unwrap();
+    let answer = common::first_flow(&secure.base).await;
     assert_eq!(answer.status(), 200);
     let set: Vec<String> = answer
         .headers()

@@ -230,13 +230,7 @@ async fn cross_site_cookies_are_samesite_none_and_secure_only() {
         ..common::settings()
     })
     .await;
-    let answer = reqwest::Client::new()
-        .post(format!("{}/api/flows", stack.base))
-        .header("origin", common::ORIGIN)
-        .json(&serde_json::json!({"steps": ["compliance"]}))
-        .send()
-        .await
-        .unwrap();
+    let answer = common::first_flow(&stack.base).await;
     let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("SameSite=None"), "{cookie}");
     assert!(cookie.contains("Secure"), "{cookie}");

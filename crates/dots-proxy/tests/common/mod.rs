@@ -604,3 +604,24 @@ pub fn cookies_of(headers: &HeaderMap) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// `POST /api/flows` for a compliance step from a browser with no cookie, on the tests' origin.
+pub async fn first_flow(base: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/api/flows"))
+        .header("origin", ORIGIN)
+        .json(&serde_json::json!({"steps": ["compliance"]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `GET {url}` with `cookie`.
+pub async fn get_with_cookie(url: &str, cookie: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
