@@ -328,8 +328,7 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
             })?;
         tracing::info!("metrics at http://{bound}/metrics");
     }
-    let listener = TcpListener::bind(config.addr)
-        .await
+    let listener = listen(config.addr)
         .map_err(|e| format!("DOTS_PROXY_ADDR: cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
 
@@ -406,6 +405,25 @@ pub async fn launch(config: &Config) -> Result<Launched, Box<dyn std::error::Err
         #[cfg(feature = "local-sandbox")]
         sandbox,
     })
+}
+
+/// Most connections waiting to be accepted (the kernel caps it at `net.core.somaxconn`):
+/// during a flood of connections from one address, a longer queue is what keeps other
+/// clients' connections from being dropped (and retried a second later) before the proxy
+/// sees them. tokio's `bind` asks for 1024.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `bind` sets).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Ctrl-C or (on Unix) SIGTERM, whichever comes first.
