@@ -71,6 +71,16 @@ test("the payout journey: onboard, user appears, host pays, user withdraws; them
     },
   });
 
+  // Issue 25: the onboarding bound this browser's session, which was then rotated to a new
+  // cookie generation (a copy of the old cookie planted elsewhere is no session), and the
+  // flows' claims were cleared — in a real browser, through the page's own requests.
+  const cookies = await context.cookies(stack.base);
+  const session = cookies.find((c) => c.name === "dots_flow_session");
+  assert.ok(session, `a session cookie: ${cookies.map((c) => c.name)}`);
+  assert.equal(decodeURIComponent(session.value).split(".").length, 3, `rotated: ${session.value}`);
+  assert.ok(session.httpOnly, "HttpOnly");
+  assert.deepEqual(cookies.filter((c) => c.name.startsWith("dots_flow_claim_")).map((c) => c.name), [], "claims cleared");
+
   const log = page.locator("#event-log");
   // The event log filters by kind.
   await page.locator("#log-filter").selectOption("step");
