@@ -16,7 +16,8 @@
 //! | `dots_proxy_last_webhook_timestamp_seconds` | — (alert on `time() - …`) |
 //! | `dots_proxy_events_stored_total`, `dots_proxy_events_fanned_out_total` | — |
 //! | `dots_proxy_event_streams_open` | — |
-//! | `dots_proxy_rate_limited_total` | `limit` |
+//! | `dots_proxy_rate_limited_total` | `limit` (`flows_per_identity`, `flows_per_client`, `new_identities_per_client`, `flow_reads_per_identity`, `streams_per_client`, `streams_total`) |
+//! | `dots_proxy_connections_refused_total` | — (closed at accept, over the per-client cap) |
 //! | `dots_proxy_payments_total` | `outcome`: `paid`, `already_paid`, `reconciled`, `unconfirmed`, `refused`, `failed` |
 //! | `dots_proxy_reconcile_sweeps_total`, `dots_proxy_reconcile_flows_total` | `result` |
 //! | `dots_proxy_db_connections` | `pool` (`read`, `write`), `state` (`open`, `idle`) |
