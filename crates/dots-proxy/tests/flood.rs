@@ -149,12 +149,17 @@ async fn a_flood_of_streams_from_one_address_is_refused_early_and_others_are_ser
     let base = format!("http://127.0.0.1:{port}");
     let sandbox = common::sandbox_sending_to(&base, CLIENT).await;
     let data = std::env::temp_dir().join(format!("dots-flood-{}", uuid::Uuid::new_v4().simple()));
+    let metrics_addr = format!("127.0.0.1:{}", common::free_port());
     let (proxy, _logs) = common::start_proxy_process(
         port,
         &sandbox.api_base(),
         CLIENT,
         &data,
-        &[("DOTS_PROXY_MAX_CONNECTIONS", "512"), ("RUST_LOG", "warn")],
+        &[
+            ("DOTS_PROXY_MAX_CONNECTIONS", "512"),
+            ("DOTS_PROXY_METRICS_ADDR", &metrics_addr),
+            ("RUST_LOG", "warn"),
+        ],
     );
     let pid = proxy.0.id();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -240,6 +245,22 @@ async fn a_flood_of_streams_from_one_address_is_refused_early_and_others_are_ser
     assert!(
         after <= resting + 16 * 1024,
         "memory after the flood {after} KiB, resting {resting} KiB, peak {peak} KiB"
+    );
+    // What an operator sees of it.
+    let scraped = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused: f64 = scraped
+        .lines()
+        .find_map(|l| l.strip_prefix("dots_proxy_connections_refused_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        refused > 0.0,
+        "connections refused at accept are counted:\n{scraped}"
     );
     drop(proxy);
     let _ = std::fs::remove_dir_all(&data);
