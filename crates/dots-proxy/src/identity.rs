@@ -525,6 +525,8 @@ pub(crate) fn verify_stream_token(state: &AppState, token: &str) -> Result<Strin
 pub(crate) struct StreamCaller {
     pub identity: String,
     pub jar: Option<SignedCookieJar>,
+    /// Authenticated by the session cookie (not a stream token or a bearer token).
+    pub via_cookie: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for StreamCaller
@@ -544,12 +546,15 @@ where
             return Ok(StreamCaller {
                 identity: verify_stream_token(&state, &token)?,
                 jar: None,
+                via_cookie: false,
             });
         }
         let (caller, jar) = caller_of(parts, &state, false).await?;
+        let caller = caller.ok_or(ProxyError::NotFound("session"))?;
         Ok(StreamCaller {
-            identity: caller.ok_or(ProxyError::NotFound("session"))?.identity,
+            identity: caller.identity,
             jar: Some(jar),
+            via_cookie: caller.via_cookie,
         })
     }
 }

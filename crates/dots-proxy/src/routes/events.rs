@@ -90,12 +90,15 @@ async fn open(
         &state.settings().trusted_proxies,
     );
     state.streams().check_client(client)?;
-    let StreamCaller { identity, jar } = caller?;
-    let via_cookie = jar.is_some();
-    let claims = jar
-        .as_ref()
-        .map(crate::identity::claims_in)
-        .unwrap_or_default();
+    let StreamCaller {
+        identity,
+        jar,
+        via_cookie,
+    } = caller?;
+    let claims = match (&jar, via_cookie) {
+        (Some(jar), true) => crate::identity::claims_in(jar),
+        _ => Vec::new(),
+    };
     let Query(params) = params
         .map_err(|_| dots_api::ValidationError::new("last_event_id", "must be a whole number"))?;
     let last = headers
@@ -105,11 +108,13 @@ async fn open(
         .or(params.last_event_id)
         .unwrap_or(0);
     let mut ends_at_binding = false;
-    if via_cookie {
+    if jar.is_some() {
+        // A session or bearer caller (a stream token was issued for an identity with a flow):
+        // the identity must have made a flow; a cookie session's stream ends at its binding.
         match state.db().identity(&identity).await? {
             // A session that never made a flow has no events to follow.
             None => return Err(ProxyError::NotFound("session")),
-            Some(bound) => ends_at_binding = bound.is_none(),
+            Some(bound) => ends_at_binding = via_cookie && bound.is_none(),
         }
     }
     let ticket = state.streams().admit(&identity, client)?;
