@@ -45,7 +45,7 @@ pub enum ProxyError {
         what: &'static str,
     },
     /// Too many event streams open: of this client address (`client`, 429) or on this
-    /// instance (`server`, 503). The answer closes its connection.
+    /// instance (`server`, 503). (The stream route closes the connection of every refusal.)
     #[error("too many event streams ({scope}: at most {limit})")]
     TooManyStreams {
         /// `client` or `server`.
@@ -130,17 +130,11 @@ impl IntoResponse for ProxyError {
                         format!("at most {limit} event streams may be open from one address"),
                     )
                 };
-                let mut response = (
+                (
                     status,
-                    Json(ProxyErrorBody::new("too_many_streams", message, None)),
+                    ProxyErrorBody::new("too_many_streams", message, None),
+                    Some(5),
                 )
-                    .into_response();
-                let headers = response.headers_mut();
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(5u32));
-                // The refused connection is not kept for another request: a flood of streams
-                // holds no connection past its refusal.
-                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-                return response;
             }
             ProxyError::Conflict(message) => (
                 StatusCode::CONFLICT,

@@ -65,11 +65,7 @@ pub(crate) fn new_claim(state: &AppState, flow_id: &str) -> (Cookie<'static>, St
 /// The hashes of the flow claims a request's cookies carry.
 pub(crate) fn claims_in(jar: &SignedCookieJar) -> Vec<String> {
     jar.iter()
-        .filter(|c| {
-            c.name()
-                .trim_start_matches("__Host-")
-                .starts_with(CLAIM_COOKIE)
-        })
+        .filter(|c| is_claim_cookie(c.name()))
         .map(|c| claim_hash(c.value()))
         .collect()
 }
@@ -86,9 +82,14 @@ fn count_cookies(headers: &HeaderMap, name: &str) -> usize {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter(|pair| pair.split('=').next().map(str::trim) == Some(name))
+        .flat_map(Cookie::split_parse)
+        .filter(|cookie| cookie.as_ref().is_ok_and(|c| c.name() == name))
         .count()
+}
+
+/// Whether a cookie of this name holds a flow's claim.
+fn is_claim_cookie(name: &str) -> bool {
+    name.trim_start_matches("__Host-").starts_with(CLAIM_COOKIE)
 }
 
 /// The caller of a browser-facing route.
@@ -276,7 +277,7 @@ async fn current_session(
             let claims: Vec<String> = jar
                 .iter()
                 .map(|c| c.name().to_owned())
-                .filter(|n| n.trim_start_matches("__Host-").starts_with(CLAIM_COOKIE))
+                .filter(|n| is_claim_cookie(n))
                 .collect();
             let jar = claims.into_iter().fold(jar, |jar, name| {
                 jar.remove(base_cookie(state, name, String::new()))
@@ -433,24 +434,11 @@ fn request_scheme(state: &AppState, parts: &Parts) -> Option<String> {
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0.ip());
-    if let Some(peer) = peer {
-        if state
-            .settings()
-            .trusted_proxies
-            .iter()
-            .any(|t| t.contains(peer))
-        {
-            let forwarded = parts
-                .headers
-                .get_all("x-forwarded-proto")
-                .iter()
-                .next_back()
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .map(|v| v.trim().to_ascii_lowercase());
-            if let Some(scheme) = forwarded.filter(|s| s == "http" || s == "https") {
-                return Some(scheme);
-            }
+    if peer.is_some_and(|peer| crate::limits::trusts(&state.settings().trusted_proxies, peer)) {
+        let forwarded = crate::limits::last_forwarded(&parts.headers, "x-forwarded-proto")
+            .map(str::to_ascii_lowercase);
+        if let Some(scheme) = forwarded.filter(|s| s == "http" || s == "https") {
+            return Some(scheme);
         }
     }
     if parts.extensions.get::<crate::server::PlainHttp>().is_some() {

@@ -323,11 +323,13 @@ fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRat
     NonZeroU32::new(n).map(|n| governor::RateLimiter::keyed(Quota::per_minute(n)))
 }
 
-/// Checks `key` against `limiter`; the wait, in whole seconds, when over.
+/// Checks `key` against `limiter` (`name` for the metric, `what` for the message); the wait,
+/// in whole seconds, when over.
 fn check<K: std::hash::Hash + Eq + Clone>(
     limiter: &Option<DefaultKeyedRateLimiter<K>>,
     key: &K,
     name: &'static str,
+    what: &'static str,
 ) -> Result<(), ProxyError> {
     let Some(limiter) = limiter else {
         return Ok(());
@@ -337,14 +339,13 @@ fn check<K: std::hash::Hash + Eq + Clone>(
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         ProxyError::RateLimited {
             retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            what: if name == "flow_reads_per_identity" {
-                "reads of flows"
-            } else {
-                "new flows from here"
-            },
+            what,
         }
     })
 }
+
+/// What a refused new flow or new identity was one too many of.
+const NEW_FLOWS: &str = "new flows from here";
 
 impl Limiter {
     pub(crate) fn new(limits: RateLimits) -> Self {
@@ -365,9 +366,15 @@ impl Limiter {
             &self.flows_by_identity,
             &identity.to_owned(),
             "flows_per_identity",
+            NEW_FLOWS,
         )?;
         let client = client.map(|ip| limit_key(ip, self.ipv6_prefix));
-        check(&self.flows_by_client, &client, "flows_per_client")
+        check(
+            &self.flows_by_client,
+            &client,
+            "flows_per_client",
+            NEW_FLOWS,
+        )
     }
 
     /// One more read of a flow by `identity`.
@@ -377,6 +384,7 @@ impl Limiter {
             &self.reads_by_identity,
             &identity.to_owned(),
             "flow_reads_per_identity",
+            "reads of flows",
         )
     }
 
@@ -387,6 +395,7 @@ impl Limiter {
             &self.identities_by_client,
             &client,
             "new_identities_per_client",
+            NEW_FLOWS,
         )
     }
 
@@ -417,17 +426,25 @@ pub fn client_address(
     trusted: &[TrustedProxy],
 ) -> Option<IpAddr> {
     let peer = peer?.ip();
-    if !trusted.iter().any(|t| t.contains(peer)) {
+    if !trusts(trusted, peer) {
         return Some(peer);
     }
-    Some(forwarded_for(headers).unwrap_or(peer))
+    // The address the trusted load balancer appended.
+    let forwarded = last_forwarded(headers, "x-forwarded-for").and_then(|v| v.parse().ok());
+    Some(forwarded.unwrap_or(peer))
 }
 
-/// The last address in `X-Forwarded-For`: the one the trusted load balancer appended (anything
-/// before it came from the client and proves nothing).
-fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
-    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
-    last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+/// Whether `ip` is one of the `trusted` load balancers.
+pub fn trusts(trusted: &[TrustedProxy], ip: IpAddr) -> bool {
+    trusted.iter().any(|t| t.contains(ip))
+}
+
+/// The last value of a list header a load balancer appends to (`X-Forwarded-For`,
+/// `X-Forwarded-Proto`): the one the trusted balancer added (anything before it came from the
+/// client and proves nothing).
+pub(crate) fn last_forwarded<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let last = headers.get_all(name).iter().next_back()?;
+    Some(last.to_str().ok()?.rsplit(',').next()?.trim())
 }
 
 #[cfg(test)]

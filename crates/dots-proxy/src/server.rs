@@ -34,16 +34,23 @@ pub fn refuse_ambiguous_host(headers: &axum::http::HeaderMap) -> Option<axum::re
     if headers.get_all(axum::http::header::HOST).iter().count() <= 1 {
         return None;
     }
-    let mut response = crate::ProxyError::Invalid(dots_api::ValidationError::new(
-        "Host",
-        "the request carries more than one Host header",
+    Some(closing(
+        crate::ProxyError::Invalid(dots_api::ValidationError::new(
+            "Host",
+            "the request carries more than one Host header",
+        ))
+        .into_response(),
     ))
-    .into_response();
+}
+
+/// `response`, closing its connection after it (a refused client keeps no connection for a
+/// next request).
+pub(crate) fn closing(mut response: axum::response::Response) -> axum::response::Response {
     response.headers_mut().insert(
         axum::http::header::CONNECTION,
         axum::http::HeaderValue::from_static("close"),
     );
-    Some(response)
+    response
 }
 
 /// Middleware form of [`refuse_ambiguous_host`], for a router served some other way.
@@ -132,7 +139,7 @@ pub async fn serve(
         let counted = match peer {
             Some(peer)
                 if limits.max_connections_per_client > 0
-                    && !limits.trusted_proxies.iter().any(|t| t.contains(peer.ip())) =>
+                    && !crate::limits::trusts(&limits.trusted_proxies, peer.ip()) =>
             {
                 let key = crate::limits::limit_key(peer.ip(), limits.ipv6_prefix);
                 match per_client.enter(key, limits.max_connections_per_client) {

@@ -66,14 +66,7 @@ pub(crate) async fn stream(
 ) -> axum::response::Response {
     match open(state, connect, headers, params, caller).await {
         Ok(response) => response,
-        Err(err) => {
-            let mut response = err.into_response();
-            response.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-            response
-        }
+        Err(err) => crate::server::closing(err.into_response()),
     }
 }
 

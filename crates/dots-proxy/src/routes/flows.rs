@@ -169,8 +169,11 @@ pub async fn start_or_reuse_flow_for(
         .cloned()
         .collect();
     // The session's first (a jar's order is a hash set's).
-    let session = crate::identity::session_cookie_name(state.settings());
-    set_cookie.sort_by_key(|c| !c.as_bytes().starts_with(format!("{session}=").as_bytes()));
+    let session = format!(
+        "{}=",
+        crate::identity::session_cookie_name(state.settings())
+    );
+    set_cookie.sort_by_key(|c| !c.as_bytes().starts_with(session.as_bytes()));
     Ok(PageFlow { flow, set_cookie })
 }
 
