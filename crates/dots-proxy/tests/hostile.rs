@@ -240,11 +240,7 @@ async fn event_streams_are_capped_per_identity_per_client_and_in_total() {
         "no session minted for a stream"
     );
 
-    let mut browser = stack.browser();
-    browser
-        .create_flow(serde_json::json!({"steps": ["compliance"]}))
-        .await;
-    let cookie = browser.cookie.clone().unwrap();
+    let cookie = browser_cookie(&stack).await;
     let mut streams = Vec::new();
     for _ in 0..8 {
         let stream = open(Some(cookie.clone())).await;
@@ -271,11 +267,7 @@ async fn event_streams_are_capped_per_identity_per_client_and_in_total() {
     // Four more identities from the same address: 8 + 4 = 12 streams, the 13th is refused.
     let mut others = Vec::new();
     for _ in 0..5 {
-        let mut browser = stack.browser();
-        browser
-            .create_flow(serde_json::json!({"steps": ["compliance"]}))
-            .await;
-        others.push(browser.cookie.clone().unwrap());
+        others.push(browser_cookie(&stack).await);
     }
     for cookie in &others[..4] {
         let stream = open(Some(cookie.clone())).await;
@@ -307,11 +299,7 @@ async fn event_streams_are_capped_per_identity_per_client_and_in_total() {
         ..common::settings()
     })
     .await;
-    let mut browser = full.browser();
-    browser
-        .create_flow(serde_json::json!({"steps": ["compliance"]}))
-        .await;
-    let cookie = browser.cookie.clone().unwrap();
+    let cookie = browser_cookie(&full).await;
     let url = format!("{}/api/events", full.base);
     let _a = common::get_with_cookie(&url, &cookie).await;
     let _b = http
@@ -374,11 +362,7 @@ async fn a_planted_session_cookie_never_becomes_the_victims_session() {
     let stack = common::Stack::start().await;
     let events = format!("{}/api/events", stack.base);
     // The attacker's own session (one flow made, so its stream opens).
-    let mut attacker = stack.browser();
-    attacker
-        .create_flow(serde_json::json!({"steps": ["compliance"]}))
-        .await;
-    let planted = session_pair(attacker.cookie.as_deref().unwrap());
+    let planted = session_pair(&browser_cookie(&stack).await);
     let attacker_stream = common::get_with_cookie(&events, &planted).await;
     assert_eq!(attacker_stream.status(), 200);
     let attacker_heard = tokio::spawn(kinds_until_end(attacker_stream));
@@ -479,16 +463,10 @@ async fn a_planted_session_cookie_never_becomes_the_victims_session() {
 #[tokio::test]
 async fn two_session_cookies_are_refused_and_secure_cookies_are_host_only() {
     let stack = common::Stack::start().await;
-    let mut one = stack.browser();
-    one.create_flow(serde_json::json!({"steps": ["compliance"]}))
-        .await;
-    let mut two = stack.browser();
-    two.create_flow(serde_json::json!({"steps": ["compliance"]}))
-        .await;
     let both = format!(
         "{}; {}",
-        session_pair(one.cookie.as_deref().unwrap()),
-        session_pair(two.cookie.as_deref().unwrap())
+        session_pair(&browser_cookie(&stack).await),
+        session_pair(&browser_cookie(&stack).await)
     );
     let mut browser = stack.browser();
     browser.cookie = Some(both);
