@@ -5,6 +5,9 @@
 #   wasm32-unknown-unknown target  rustup
 #   trunk 0.21.14                  cargo install --locked (0.22 needs a newer rustc)
 #   wasm-bindgen-cli               cargo install, exactly the wasm-bindgen version in Cargo.lock
+#   cargo-leptos 0.3.10            cargo install --locked --features no_downloads (0.3.11 needs a
+#                                  newer rustc; no_downloads: it uses the wasm-bindgen and
+#                                  wasm-opt on PATH and never downloads a binary)
 #   chromium + chromium-driver     Debian packages (browser tests)
 #   postgresql                     Debian package (the proxy's database tests also run on it)
 #   nginx                          Debian package (a load balancer for the two-instance test)
@@ -14,6 +17,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRUNK_VERSION="0.21.14"
+CARGO_LEPTOS_VERSION="0.3.10"
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
 
 export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
@@ -48,6 +52,11 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_V
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+if ! cargo leptos --version 2>/dev/null | grep -qx "cargo-leptos $CARGO_LEPTOS_VERSION"; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes, once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --force
+fi
+
 apt_packages=()
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt_packages+=(chromium chromium-driver)
@@ -75,4 +84,4 @@ fi
 
 export CHROMEDRIVER=/usr/bin/chromedriver
 export CHROMIUM_BIN=/usr/bin/chromium
-say "tools ready in $((SECONDS - setup_started))s: $(trunk --version), $(wasm-bindgen --version), $(wasm-opt --version | cut -d' ' -f1-3), $(/usr/bin/chromium --version 2>/dev/null)"
+say "tools ready in $((SECONDS - setup_started))s: $(trunk --version), $(cargo leptos --version), $(wasm-bindgen --version), $(wasm-opt --version | cut -d' ' -f1-3), $(/usr/bin/chromium --version 2>/dev/null)"

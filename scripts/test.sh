@@ -8,11 +8,11 @@
 #                host mounts it in production
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
 #   ssr          the component rendered natively with Leptos' `ssr` feature (no `window`)
-#   build-*      the demo (trunk, release), the servers, the SSR example (its server with `ssr`,
-#                its client wasm with `hydrate`: scripts/ssr-example.sh --build-only), the
-#                custom element (scripts/build-element.sh → pkg/element)
+#   build-*      the demo (trunk, release), the servers, the SSR example (`cargo leptos build`
+#                in examples/ssr, as a Leptos user builds it), the custom element
+#                (scripts/build-element.sh → pkg/element)
 #   end2end      the built demo + proxy + sandbox on free loopback ports, and the SSR example
-#                through its script, driven by Playwright
+#                under `cargo leptos serve`, driven by Playwright
 #   bench-smoke  the benchmark program at tiny sizes (proves it still runs; no figures kept)
 #   package      `cargo package` of the published crates (dots-api, dots-sandbox, dots-proxy,
 #                dots-flow), each verified by building it from its own package
@@ -91,7 +91,7 @@ run browser cargo test -p dots-flow --features csr --target wasm32-unknown-unkno
 run ssr cargo test -p dots-flow --features ssr --test ssr
 run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
-run build-ssr-example ./scripts/ssr-example.sh --build-only
+run build-ssr-example bash -c "cd examples/ssr && CARGO_TARGET_DIR='$ROOT/target' cargo leptos build"
 run build-element ./scripts/build-element.sh
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
 # `cargo package` builds each crate against the others it packages through a temporary local

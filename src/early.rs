@@ -23,6 +23,47 @@ pub fn DotsFlowEarlyMessages() -> impl IntoView {
     view! { <script nonce=leptos::nonce::use_nonce()>{EARLY_MESSAGES_SCRIPT}</script> }
 }
 
+/// The component's stylesheet (`style/dots-flow.css`): its layout, skeleton, error panel and
+/// the `--dots-flow-*` custom properties a theme overrides. A client-rendered app links the
+/// file itself (trunk: `<link data-trunk rel="css" href="…/dots-flow.css">`); a
+/// server-rendered one writes it into its shell with [`DotsFlowStyles`].
+pub const STYLESHEET: &str = include_str!("../style/dots-flow.css");
+
+/// The component's stylesheet as a `<style>` for the `<head>` of a server-rendered page's
+/// shell, with the response's CSP nonce when Leptos' `nonce` feature provides one
+/// ([`leptos::nonce::use_nonce`]; the proxy's `content_security_policy` allows a nonce for
+/// styles). It comes with the page, so the frame has its size and skeleton before any
+/// stylesheet request or wasm, and it is always the stylesheet of the `dots-flow` version the
+/// app is built with: no file to copy into the app's `assets-dir` or `style-file`.
+///
+/// A shell renders only on the server, so the stylesheet is not in the hydrating wasm (it is,
+/// about 1 KiB gzipped, where an app renders this component in the browser).
+///
+/// ```
+/// # #[cfg(feature = "ssr")] mod example {
+/// use dots_flow::{DotsFlowEarlyMessages, DotsFlowStyles};
+/// use leptos::prelude::*;
+///
+/// pub fn shell(options: LeptosOptions) -> impl IntoView {
+///     view! {
+///         <!DOCTYPE html>
+///         <html lang="en">
+///             <head>
+///                 <DotsFlowEarlyMessages />
+///                 <DotsFlowStyles />
+///                 <HydrationScripts options />
+///             </head>
+///             <body>"…"</body>
+///         </html>
+///     }
+/// }
+/// # }
+/// ```
+#[component]
+pub fn DotsFlowStyles() -> impl IntoView {
+    view! { <style nonce=leptos::nonce::use_nonce() inner_html=STYLESHEET></style> }
+}
+
 /// How many events the early listener holds now (0 without it): a component that starts
 /// listening at this moment replays those below this mark and hears the rest itself.
 #[cfg(not(feature = "ssr"))]

@@ -139,7 +139,11 @@ pub fn DotsFlow(
 
     let root_style = move || style_signal.with(|s| markup::root_style(height.get(), s.as_ref()));
     let theme = move || style_signal.with(|s| markup::theme_name(s.as_ref()));
-    let show_retry = move || markup::shows_retry(flow_status.get());
+    // A memo: the frame and the error panel below are rebuilt only when this flips, not on
+    // every status change. (In a cargo-leptos development build, `erase_components` rebuilds a
+    // re-run element by removing and setting every attribute: the frame's `src` set again
+    // reloaded the flow at each status change, ready included.)
+    let show_retry = Memo::new(move |_| markup::shows_retry(flow_status.get()));
     let frame_title = move || {
         title
             .get()
@@ -172,7 +176,7 @@ pub fn DotsFlow(
                 <div class="dots-flow__skeleton-bar dots-flow__skeleton-bar--short"></div>
                 <div class="dots-flow__skeleton-block"></div>
             </div>
-            {move || show_retry().then(|| view! {
+            {move || show_retry.get().then(|| view! {
                 <div class="dots-flow__error" role="alert">
                     <p class="dots-flow__error-message">
                         {move || error.with(|e| markup::error_text(flow_status.get(), e.as_ref()))}
@@ -186,7 +190,7 @@ pub fn DotsFlow(
             // creating a frame (its browsing context and blank document) costs the main
             // thread a few milliseconds, better spent while the request is on the network than
             // after its answer. `allow` comes before `src`: it applies to the navigation.
-            {move || (!show_retry()).then(|| view! {
+            {move || (!show_retry.get()).then(|| view! {
                 <iframe
                     node_ref=frame
                     class="dots-flow__frame"

@@ -51,7 +51,7 @@ pub use dots_api::{
     StepOptions, StepStatus, StreamEvent, StyleVariable, Theme, UserId,
 };
 #[cfg(feature = "leptos")]
-pub use early::{DotsFlowEarlyMessages, EARLY_MESSAGES_SCRIPT};
+pub use early::{DotsFlowEarlyMessages, DotsFlowStyles, EARLY_MESSAGES_SCRIPT, STYLESHEET};
 pub use events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
 #[cfg(feature = "leptos")]
 pub use flow_frame::{DotsFlow, DotsFlowProps};

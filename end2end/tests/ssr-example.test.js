@@ -1,27 +1,38 @@
-// The server-rendered example (issue 14), run as the README says: `./scripts/ssr-example.sh
-// --addr 127.0.0.1:<free port>` (built beforehand by the test command's build step; the script
-// rebuilds nothing that is up to date). The flow is created while the page renders, so its
-// iframe is in the first HTML and loads while the wasm is held back; hydration then adopts that
-// same iframe (one load of the flow document, the same element) and replays what the flow
-// posted before the wasm arrived. All of it under the page's nonce-based CSP, with no console
-// error or warning. Ctrl-C stops the script and its server.
+// The server-rendered example (issues 14 and 26), run as a Leptos user runs their app:
+// `cargo leptos serve` in examples/ssr, with cargo-leptos' LEPTOS_SITE_ADDR on a free port
+// (built beforehand by the test command's `cargo leptos build`, so this only checks that nothing
+// changed). The flow is created while the page renders, so its iframe is in the first HTML and
+// loads while the wasm is held back; hydration then adopts that same iframe (one load of the
+// flow document, the same element) and replays what the flow posted before the wasm arrived.
+// All of it under the page's nonce-based CSP, with no console error or warning. Ctrl-C stops
+// cargo-leptos and the app.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { root, freePort, launchBrowser, onboardAndComplete, eventually, listening } from "./harness.js";
 
 let browser;
 let example;
 
-/** Starts the script on a free port; resolves once it prints the page's URL. */
+/** Starts `cargo leptos serve` on a free port; resolves once the app says it listens. */
 async function startExample() {
   const port = await freePort();
-  const child = spawn("./scripts/ssr-example.sh", ["--addr", `127.0.0.1:${port}`], {
-    cwd: root,
-    env: { ...process.env, NO_COLOR: "1" },
+  const dataDir = mkdtempSync(path.join(tmpdir(), "dots-flow-ssr-"));
+  const child = spawn("cargo", ["leptos", "serve"], {
+    cwd: path.join(root, "examples/ssr"),
+    env: {
+      ...process.env,
+      NO_COLOR: "1",
+      CARGO_TARGET_DIR: path.join(root, "target"),
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      DOTS_PROXY_DATA_DIR: dataDir,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const run = { child, port, output: [] };
+  const run = { child, port, dataDir, output: [] };
   child.stdout.on("data", (d) => run.output.push(d.toString()));
   child.stderr.on("data", (d) => run.output.push(d.toString()));
   run.text = () => run.output.join("");
@@ -30,7 +41,7 @@ async function startExample() {
   killer.unref();
   await new Promise((resolve, reject) => {
     const onData = () => {
-      const match = /ssr example: (http:\/\/\S+?)\/?\s/.exec(run.text());
+      const match = /listening on (http:\/\/\S+?)\/?\s/.exec(run.text());
       if (match) {
         run.url = match[1];
         resolve();
@@ -38,8 +49,11 @@ async function startExample() {
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    run.exited.then(({ code }) => reject(new Error(`ssr-example.sh exited (${code}):\n${run.text().slice(-4000)}`)));
+    run.exited.then(({ code }) => reject(new Error(`cargo leptos serve exited (${code}):\n${run.text().slice(-4000)}`)));
   });
+  assert.equal(run.url, `http://127.0.0.1:${port}`, "the app listens where cargo-leptos says");
+  // (cargo-leptos colours its words whatever NO_COLOR says.)
+  assert.match(run.text(), new RegExp(`Serving\\S*\\s+at http://127\\.0\\.0\\.1:${port}\\b`), "cargo-leptos announced that address");
   return run;
 }
 
@@ -51,6 +65,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   if (example && example.child.exitCode === null) example.child.kill("SIGKILL");
+  if (example) rmSync(example.dataDir, { recursive: true, force: true });
 });
 
 test("the first HTML holds the flow's iframe, a nonce CSP and the session cookie; a second view reuses the flow", async () => {
@@ -61,7 +76,7 @@ test("the first HTML holds the flow's iframe, a nonce CSP and the session cookie
   const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
   assert.ok(nonce, `a nonce in the policy: ${csp}`);
   assert.doesNotMatch(csp, /unsafe-inline/, "no 'unsafe-inline' anywhere");
-  assert.match(csp, /style-src 'self';/);
+  assert.match(csp, new RegExp(`style-src 'self' 'nonce-${nonce}';`), "inline styles only with the nonce");
   assert.match(csp, /frame-src http:\/\/127\.0\.0\.1:\d+;/, "frames only from the flow's origin");
   // Every inline script carries this response's nonce.
   const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]);
@@ -70,6 +85,13 @@ test("the first HTML holds the flow's iframe, a nonce CSP and the session cookie
     if (!/\bsrc=/.test(attrs)) assert.match(attrs, new RegExp(`nonce="${nonce}"`), `inline <script${attrs}> has the nonce`);
   }
   assert.match(html, /window\.__dotsFlowEarly/, "the early message listener is in the page");
+  // The component's stylesheet comes with the page (<DotsFlowStyles/>), with the nonce.
+  const styles = [...html.matchAll(/<style([^>]*)>([\s\S]*?)<\/style>/g)];
+  assert.ok(styles.some(([, attrs, css]) => attrs.includes(`nonce="${nonce}"`) && css.includes(".dots-flow__frame")), "the component's stylesheet is inline with the nonce");
+  for (const [, attrs] of styles) assert.match(attrs, new RegExp(`nonce="${nonce}"`), `<style${attrs}> has the nonce`);
+  // The app's own stylesheet, as cargo-leptos built it from its style-file.
+  const appCss = await fetch(`${example.url}/pkg/dots_flow_ssr_example.css`);
+  assert.equal(appCss.status, 200, "the app's style-file, built by cargo-leptos");
   const frame = /<iframe[^>]* src="(http:\/\/127\.0\.0\.1:\d+\/flow\/([0-9a-f-]+))"/.exec(html);
   assert.ok(frame, "the iframe with the flow link is in the first HTML");
   assert.doesNotMatch(html, /style="/, "no style attribute (the CSP has no style-src-attr)");
@@ -131,7 +153,7 @@ test("the flow loads before the wasm arrives; hydration adopts the same iframe a
   assert.ok(heightBefore >= 240, `the stylesheet alone gives the frame a height before hydration (${heightBefore})`);
 
   release();
-  await page.locator('main[data-flow-status="ready"]').waitFor();
+  await page.locator('.page[data-flow-status="ready"]').waitFor();
   await page.locator("#events li", { hasText: "ready" }).waitFor();
   assert.equal(await page.evaluate(() => document.querySelector("iframe") === window.__serverFrame), true, "hydration kept the server's iframe element");
   assert.equal(await flowFrame.evaluate(() => window.__loadedOnce === true), true, "the flow document was not reloaded");
@@ -157,11 +179,11 @@ test("the flow loads before the wasm arrives; hydration adopts the same iframe a
   await context.close();
 });
 
-test("Ctrl-C stops the script and its server", async () => {
+test("Ctrl-C stops cargo-leptos and the app, which drains first", async () => {
   example.child.kill("SIGINT");
   const exit = await Promise.race([example.exited, new Promise((r) => setTimeout(() => r("timeout"), 20000))]);
   assert.notEqual(exit, "timeout", "stops within 20 s");
-  assert.equal(exit.code, 130, `exits as interrupted: ${JSON.stringify(exit)}`);
+  assert.match(example.text(), /stopping: event streams told to reconnect/, "the app drained before it stopped");
   assert.equal(await listening(example.port), false, "nothing listens on its port any more");
   // Issue 14: the component's cleanup panicked when the server dropped a page on another thread.
   assert.doesNotMatch(example.text(), /panicked/, "the server never panicked");

@@ -283,6 +283,32 @@ pub enum Command {
 }
 
 impl Config {
+    /// The configuration of a proxy that lives inside a web app's own server (a Leptos app
+    /// built with cargo-leptos, say), for [`crate::launch::launch_in_app`]:
+    ///
+    /// - every setting from its `DOTS_*` environment variable (or `.env` value the app loaded);
+    ///   the process's command-line arguments are the app's and are not read;
+    /// - it listens on `addr`, the app's own address (cargo-leptos' `site-addr`, which it passes
+    ///   as `LEPTOS_SITE_ADDR`): one listener serves the pages, the browser API and Dots'
+    ///   webhooks, and `DOTS_PROXY_ADDR` is not read;
+    /// - unless `DOTS_PROXY_DATA_DIR` is set, its files (the SQLite database, the session key)
+    ///   go to `dots-proxy/` in cargo's target directory (`CARGO_TARGET_DIR`, else `target`),
+    ///   which git already ignores, instead of `.data` in the app's sources. A deployed app
+    ///   sets `DOTS_PROXY_DATA_DIR` or `DOTS_PROXY_DATABASE_URL`.
+    ///
+    /// An error names the variable at fault.
+    pub fn for_app(addr: SocketAddr) -> Result<Config, ConfigError> {
+        let mut config = Config::try_parse_from(["dots-proxy"]).map_err(env_error)?;
+        config.addr = addr;
+        if std::env::var_os("DOTS_PROXY_DATA_DIR").is_none() {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("target"));
+            config.data_dir = target.join("dots-proxy");
+        }
+        Ok(config)
+    }
+
     /// The database: `DOTS_PROXY_DATABASE_URL`, or SQLite in the data dir.
     pub fn database_url(&self) -> String {
         use secrecy::ExposeSecret;
@@ -428,6 +454,36 @@ pub enum Upstream {
         /// API key.
         api_key: SecretString,
     },
+}
+
+/// A settings error of [`Config::for_app`], worded with the environment variable at fault
+/// (clap words it with the command-line flag, which an app's user never typed).
+fn env_error(err: clap::Error) -> ConfigError {
+    use clap::error::{ContextKind, ContextValue};
+    use clap::CommandFactory;
+    let flag = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(flag)) => flag.clone(),
+        _ => String::new(),
+    };
+    let command = Config::command();
+    let variable = command
+        .get_arguments()
+        .find(|arg| {
+            arg.get_long()
+                .is_some_and(|long| flag.starts_with(&format!("--{long}")))
+        })
+        .and_then(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned());
+    let text = err.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    ConfigError {
+        setting: "DOTS_*",
+        message: match variable {
+            Some(variable) => format!("{variable}: {}", first.replace(&flag, &variable)),
+            None => first.to_owned(),
+        },
+    }
 }
 
 /// A setting that is missing or malformed; start-up stops with this message.

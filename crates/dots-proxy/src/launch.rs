@@ -3,6 +3,8 @@
 //! same proxy with the same settings and environment variables, and mounts its router beside
 //! its own routes.
 //!
+//! An app that serves pages itself calls [`launch_in_app`] with its own address instead.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use clap::Parser;
@@ -169,7 +171,35 @@ impl Launched {
     }
 }
 
+/// Starts the proxy inside a web app's own server, on the app's address: the settings of
+/// [`Config::for_app`] (the `DOTS_*` environment, `addr`, files under `target/dots-proxy`
+/// unless `DOTS_PROXY_DATA_DIR` says otherwise), the proxy's log lines on stdout unless the
+/// app installed a `tracing` subscriber of its own, then [`launch`]. Merge
+/// [`Launched::router`] into the app's router and serve both with
+/// [`Launched::serve_until_stopped`]: the pages, the browser API and Dots' webhooks share the
+/// one listener.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // In a cargo-leptos app: `let addr = leptos_options.site_addr;`
+/// let addr = "127.0.0.1:3000".parse()?;
+/// let proxy = dots_proxy::launch::launch_in_app(addr).await?;
+/// let app = axum::Router::new() /* the app's routes */ .merge(proxy.router.clone());
+/// proxy.serve_until_stopped(app).await;
+/// # Ok(()) }
+/// ```
+pub async fn launch_in_app(addr: SocketAddr) -> Result<Launched, Box<dyn std::error::Error>> {
+    let config = Config::for_app(addr)?;
+    if !tracing::dispatcher::has_been_set() {
+        init_tracing();
+    }
+    launch(&config).await
+}
+
 /// Logs to stdout, filtered by `RUST_LOG` (default `info,tower_http=warn`), as the binary does.
+///
+/// # Panics
+/// When a global `tracing` subscriber is already installed.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,tower_http=warn".into());

@@ -18,17 +18,24 @@ use std::path::{Path, PathBuf};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
-/// The policy for a page whose inline scripts have the given CSP hash sources
-/// (`'sha256-…'`), whose flows come from `frame_origins` (space-separated CSP sources, e.g.
-/// `https://*.dots.dev`).
-pub fn content_security_policy(script_hashes: &[String], frame_origins: &str) -> String {
+/// The policy for a page whose inline scripts have the given CSP sources (`'sha256-…'`
+/// hashes, or the response's `'nonce-…'`), whose flows come from `frame_origins`
+/// (space-separated CSP sources, e.g. `https://*.dots.dev`). A nonce is allowed for inline
+/// styles too (`style-src`), so a server-rendered page can carry the component's stylesheet
+/// inline (`<DotsFlowStyles/>` writes it with the response's nonce); hashes stay script-only.
+pub fn content_security_policy(script_sources: &[String], frame_origins: &str) -> String {
     let mut scripts = String::from("'self' 'wasm-unsafe-eval'");
-    for hash in script_hashes {
+    let mut styles = String::from("'self'");
+    for source in script_sources {
         scripts.push(' ');
-        scripts.push_str(hash);
+        scripts.push_str(source);
+        if source.starts_with("'nonce-") {
+            styles.push(' ');
+            styles.push_str(source);
+        }
     }
     format!(
-        "default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src {scripts}; style-src {styles}; img-src 'self' data:; \
          connect-src 'self'; frame-src {frame_origins}; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'self'"
     )
@@ -183,6 +190,14 @@ mod tests {
         assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-abc';"));
         assert!(policy.contains("style-src 'self';"));
         assert!(policy.contains("frame-src https://*.dots.dev;"));
+        assert!(!policy.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn a_nonce_allows_inline_styles_and_a_hash_does_not() {
+        let policy = content_security_policy(&["'nonce-r4nd0m'".into()], "https://*.dots.dev");
+        assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval' 'nonce-r4nd0m';"));
+        assert!(policy.contains("style-src 'self' 'nonce-r4nd0m';"));
         assert!(!policy.contains("unsafe-inline"));
     }
 

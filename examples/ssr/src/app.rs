@@ -1,76 +1,36 @@
-//! The page: a payout setup whose flow the server creates while it renders, so the frame is in
-//! the first HTML and loads while the wasm is still on its way.
+//! The app: the `start-axum` template's shell and router, with a home page that sets up
+//! payouts. The flow is made on the server while the page renders, so the frame is in the
+//! first HTML and loads while the wasm is still on its way.
 
 use dots_flow::{
-    BrowserFlow, DotsFlow, DotsFlowEarlyMessages, FlowError, FlowStatus, Step, StepCompleted,
-    StepName,
+    BrowserFlow, DotsFlow, DotsFlowEarlyMessages, DotsFlowStyles, FlowError, FlowStatus, Step,
+    StepCompleted, StepName,
 };
 use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    SsrMode, StaticSegment,
+};
 
-/// The steps this page asks for.
-pub fn steps() -> Vec<Step> {
-    vec![Step::new(StepName::Compliance), Step::manage_payouts()]
-}
-
-/// The CSP `frame-src` sources: where the page may frame flows from (server only).
-#[derive(Clone, Debug)]
-pub struct FrameOrigins(pub String);
-
-/// The flow for this page's visitor, created (or reused while unfinished) on the server as the
-/// page renders: the proxy library is called directly (no HTTP hop; the Dots key never leaves
-/// the server), and a new visitor's session cookie goes out with the page.
-#[server(prefix = "/app", endpoint = "page_flow")]
-pub async fn page_flow() -> Result<BrowserFlow, ServerFnError> {
-    use axum::http::{header, request::Parts};
-    let state = expect_context::<dots_proxy::AppState>();
-    let parts = expect_context::<Parts>();
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    let request = dots_flow::StartFlowRequest::new(steps());
-    match dots_proxy::start_or_reuse_flow_for(&state, &parts, request).await {
-        Ok(page) => {
-            for cookie in page.set_cookie {
-                response.append_header(header::SET_COOKIE, cookie);
-            }
-            Ok(page.flow)
-        }
-        Err(err) => {
-            // The component then asks for the flow itself and shows its own error panel.
-            eprintln!("page_flow: {err}");
-            Err(ServerFnError::new(err.to_string()))
-        }
-    }
-}
-
-/// The whole document, rendered on the server (only `<App/>` hydrates). Sends the page's
-/// Content-Security-Policy: scripts only from this origin or with this response's nonce, no
-/// inline styles, frames only from the flow's origin.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // dots-flow: the page's Content-Security-Policy (server only).
     #[cfg(feature = "ssr")]
-    {
-        use leptos::nonce::use_nonce;
-        let nonce = use_nonce().map(|n| format!("'nonce-{}'", &*n));
-        let frames = expect_context::<FrameOrigins>().0;
-        let policy = dots_proxy::static_site::content_security_policy(nonce.as_slice(), &frames);
-        let response = expect_context::<leptos_axum::ResponseOptions>();
-        if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
-            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
+    crate::server::send_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <title>"dots-flow · server-rendered"</title>
-                // First: keeps the flow's messages for hydration. (Above the stylesheets: an
-                // inline script waits for the stylesheets before it, and the page's parsing, the
-                // iframe's included, would wait with it.)
+                // dots-flow: first in <head>, the listener that keeps the flow's messages until
+                // the wasm arrives, then the component's stylesheet.
                 <DotsFlowEarlyMessages />
-                <link rel="icon" href="data:," />
-                <link rel="stylesheet" href="/pkg/dots-flow.css" />
-                <link rel="stylesheet" href="/pkg/example.css" />
+                <DotsFlowStyles />
+                <link rel="icon" href="/favicon.svg" />
+                <AutoReload options=options.clone() />
                 <HydrationScripts options />
+                <MetaTags />
             </head>
             <body>
                 <App />
@@ -79,16 +39,53 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The page.
 #[component]
 pub fn App() -> impl IntoView {
-    // Blocking: the server waits for it before sending the HTML, so the frame is in it.
-    let flow = Resource::new_blocking(|| (), |_| page_flow());
+    // Provides context that manages stylesheets, titles, meta tags, etc.
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/dots_flow_ssr_example.css" />
+        <Title text="dots-flow · server-rendered" />
+        <Router>
+            <main>
+                <Routes fallback=|| "Page not found.".into_view()>
+                    // dots-flow: the page's blocking resource (the flow) renders in place, in
+                    // the first HTML; anything else on the page still streams.
+                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::PartiallyBlocked />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The steps this page asks for.
+fn steps() -> Vec<Step> {
+    vec![Step::new(StepName::Compliance), Step::manage_payouts()]
+}
+
+/// The payout setup page.
+#[component]
+fn HomePage() -> impl IntoView {
+    // dots-flow: the flow for this visitor, made while the server renders. Blocking: the HTML
+    // waits for it and carries it, and the hydrating page reads it from there. Only the server
+    // build calls the proxy; the browser build never runs this fetcher on the first load (and
+    // links no server-function client). After a client-side navigation it does run there and
+    // gives `None`: the component then asks the proxy for the flow itself.
+    let flow = Resource::new_blocking(
+        || (),
+        |_| async move {
+            #[cfg(feature = "ssr")]
+            return crate::server::page_flow(steps()).await;
+            #[cfg(not(feature = "ssr"))]
+            None::<BrowserFlow>
+        },
+    );
     let status = RwSignal::new(FlowStatus::Loading);
     let log = RwSignal::new(Vec::<String>::new());
     let note = move |line: String| log.update(|l| l.push(line));
     view! {
-        <main class="page" data-flow-status=move || status.get().as_str()>
+        <div class="page" data-flow-status=move || status.get().as_str()>
             <h1>"Get paid"</h1>
             <p class="page__lead">
                 "Tell us about yourself and where your payouts should go. This page was rendered "
@@ -96,11 +93,10 @@ pub fn App() -> impl IntoView {
             </p>
             <Suspense fallback=|| view! { <p>"Preparing your payout setup…"</p> }>
                 {move || Suspend::new(async move {
-                    let initial = flow.await.ok();
                     view! {
                         <DotsFlow
                             steps=steps()
-                            flow=initial
+                            flow=flow.await
                             status=status
                             on_ready=move |()| note("ready".into())
                             on_step_complete=move |done: StepCompleted| {
@@ -120,6 +116,6 @@ pub fn App() -> impl IntoView {
                     <li>{line}</li>
                 </For>
             </ol>
-        </main>
+        </div>
     }
 }
