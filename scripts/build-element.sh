@@ -18,12 +18,15 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 say "building the element's core (release, wasm32)"
-cargo build --manifest-path "$CRATE/Cargo.toml" --target-dir "$ROOT/target" \
+# The checkout's path out of the panic locations: the same bytes from any checkout (the budget
+# below has little room).
+RUSTFLAGS="--remap-path-prefix=$ROOT=dots-flow" \
+  cargo build --manifest-path "$CRATE/Cargo.toml" --target-dir "$ROOT/target" \
   --lib --target wasm32-unknown-unknown --release
 rm -rf "$OUT"
 mkdir -p "$OUT"
 wasm-bindgen --target web --no-typescript --out-dir "$work" --out-name dots-flow-core "$wasm"
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+wasm-opt -Oz --flatten --rereloop -Oz --converge --strip-producers --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals "$work/dots-flow-core_bg.wasm" -o "$OUT/dots-flow.wasm"
 # The element's module with the component's stylesheet in it (adopted by each shadow root),
 # next to the bindings it imports, then bundled into one module.

@@ -77,7 +77,7 @@ run() {
 
 run fmt bash -c "cargo fmt --all --check && cargo fmt --manifest-path examples/ssr/Cargo.toml --check && cargo fmt --manifest-path crates/dots-flow-element/Cargo.toml --check"
 run clippy cargo clippy --workspace --all-targets -- -D warnings
-run clippy-wasm cargo clippy -p dots-flow --features csr --all-targets --target wasm32-unknown-unknown -- -D warnings
+run clippy-wasm cargo clippy -p dots-flow --features "csr lang-es" --all-targets --target wasm32-unknown-unknown -- -D warnings
 run clippy-hydrate cargo clippy -p dots-flow --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 run clippy-ssr cargo clippy -p dots-flow --features ssr --all-targets -- -D warnings
 run clippy-example bash -c "cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --features ssr -- -D warnings && cargo clippy --manifest-path examples/ssr/Cargo.toml --target-dir target --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings"

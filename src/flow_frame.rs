@@ -72,9 +72,15 @@ pub fn DotsFlow(
     /// Extra classes for the component's root element.
     #[prop(optional, into)]
     class: MaybeProp<String>,
-    /// The frame's accessible title (default "Payout setup").
+    /// The frame's accessible title (default: the labels' [`Label::Title`](crate::Label), in
+    /// English "Payout setup").
+    /// Reactive.
     #[prop(optional, into)]
     title: MaybeProp<String>,
+    /// Every text the component shows or announces, and their language (`lang` on the root):
+    /// English by default; see [`Labels`](crate::Labels). Reactive: new labels apply at once.
+    #[prop(optional, into)]
+    labels: MaybeProp<markup::Labels>,
     /// Receives the component's status (loading, ready, completed, expired, error).
     #[prop(optional)]
     status: Option<RwSignal<FlowStatus>>,
@@ -144,14 +150,16 @@ pub fn DotsFlow(
     // re-run element by removing and setting every attribute: the frame's `src` set again
     // reloaded the flow at each status change, ready included.)
     let show_retry = Memo::new(move |_| markup::shows_retry(flow_status.get()));
+    let labels = Memo::new(move |_| labels.get().unwrap_or_default());
     let frame_title = move || {
         title
             .get()
-            .unwrap_or_else(|| markup::DEFAULT_TITLE.to_owned())
+            .unwrap_or_else(|| labels.with(|l| l.get(markup::Label::Title).to_owned()))
     };
     let announcement = move || {
         let status = flow_status.get();
-        completed.with(|c| markup::announcement(status, c.last(), &frame_title()))
+        let title = frame_title();
+        labels.with(|l| completed.with(|c| markup::announcement(status, c.last(), &title, l)))
     };
 
     view! {
@@ -162,6 +170,7 @@ pub fn DotsFlow(
             }
             data-status=move || flow_status.get().as_str()
             data-theme=theme
+            lang=move || labels.with(|l| l.lang().to_owned())
             // Through the CSSOM (`element.style`), which a Content-Security-Policy does not
             // govern: a `style` attribute would need `style-src 'unsafe-inline'`. (So a server
             // render carries none; the client sets it on hydration.)
@@ -179,10 +188,13 @@ pub fn DotsFlow(
             {move || show_retry.get().then(|| view! {
                 <div class="dots-flow__error" role="alert">
                     <p class="dots-flow__error-message">
-                        {move || error.with(|e| markup::error_text(flow_status.get(), e.as_ref()))}
+                        {move || {
+                            let status = flow_status.get();
+                            labels.with(|l| error.with(|e| markup::error_text(status, e.as_ref(), l)))
+                        }}
                     </p>
                     <button type="button" class="dots-flow__retry" on:click=move |_| retry.run(())>
-                        {markup::RETRY_LABEL}
+                        {move || labels.with(|l| l.get(markup::Label::Retry).to_owned())}
                     </button>
                 </div>
             })}

@@ -61,8 +61,8 @@ pub use link::{
     parse_flow, prefetch_flow, request_flow, request_flow_with, Credentials, FlowFuture, FlowSource,
 };
 pub use markup::{
-    chrome_css, CHROME_PROPERTIES, DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT,
-    HEIGHT_TOLERANCE,
+    chrome_css, Label, Labels, CHROME_PROPERTIES, DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT,
+    DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE,
 };
 pub use messages::{
     accept as accept_message, link_origin, parse_data as parse_message_data, FrameMessage,

@@ -233,6 +233,24 @@ fn unreachable(err: gloo_net::Error) -> FlowError {
     })
 }
 
+/// The answer's body as text. (Read from the browser's `Response` itself: gloo-net's
+/// `text()` unwraps a `Result<_, JsValue>`, whose panic message would format the `JsValue`
+/// and bring wasm-bindgen's `debugString` into every bundle.)
+async fn body_text(response: &web_sys::Response) -> Result<String, FlowError> {
+    let failed = |err: wasm_bindgen::JsValue| {
+        use wasm_bindgen::JsCast;
+        FlowError::BackendUnreachable(
+            err.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .unwrap_or_else(|| "the answer could not be read".to_owned()),
+        )
+    };
+    let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(failed)?)
+        .await
+        .map_err(failed)?;
+    Ok(text.as_string().unwrap_or_default())
+}
+
 async fn send(
     request: Result<gloo_net::http::Request, gloo_net::Error>,
 ) -> Result<BrowserFlow, FlowError> {
@@ -242,7 +260,7 @@ async fn send(
         .await
         .map_err(unreachable)?;
     let status = response.status();
-    let text = response.text().await.map_err(unreachable)?;
+    let text = body_text(&web_sys::Response::from(response)).await?;
     if !(200..300).contains(&status) {
         let body = JsonObject::parse(&text);
         let field = |key| body.as_ref().and_then(|b| b.string(key));

@@ -125,9 +125,17 @@ mod machinery {
 
     /// The stream's identity: its URL without the resume point, and the cookie policy.
     fn key_of(url: &web_sys::Url, with_credentials: bool) -> String {
-        let keyed = web_sys::Url::new(&url.href()).expect("a parsed URL parses");
-        keyed.search_params().delete("last_event_id");
-        format!("{with_credentials} {}", keyed.href())
+        // (A parsed URL always parses again; were it not to, the URL itself is the key. No
+        // `expect`: its message would format a `JsValue`, which brings wasm-bindgen's
+        // `debugString` into every bundle.)
+        let href = match web_sys::Url::new(&url.href()) {
+            Ok(keyed) => {
+                keyed.search_params().delete("last_event_id");
+                keyed.href()
+            }
+            Err(_) => url.href(),
+        };
+        format!("{with_credentials} {href}")
     }
 
     /// Follows `url` with `sink`, resuming after event `after` (else where the URL says):

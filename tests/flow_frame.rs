@@ -187,7 +187,7 @@ async fn step_messages_from_the_frame_call_on_step_complete_and_finish_the_flow(
     );
     assert_eq!(
         announced(&m.root),
-        "Step compliance completed.",
+        "Tax information completed.",
         "the live region announces the finished step (issue 11)"
     );
 
@@ -764,4 +764,116 @@ async fn a_flow_that_told_its_height_once_gets_room_after_a_step() {
     sleep(1000).await;
     settle().await;
     assert_eq!(css_height(&frame), "320px", "its own height, kept");
+}
+
+/// Spanish texts (with the `lang-es` feature's table when it is on, else the same words given
+/// field by field, as an app would).
+fn spanish() -> dots_flow::Labels {
+    #[cfg(feature = "lang-es")]
+    return dots_flow::Labels::spanish();
+    #[cfg(not(feature = "lang-es"))]
+    {
+        use dots_flow::Label;
+        dots_flow::Labels::default()
+            .with(Label::Lang, "es")
+            .with(Label::Title, "Configuración de pagos")
+            .with(Label::Loading, "Cargando {title}…")
+            .with(Label::Ready, "{title} está lista.")
+            .with(Label::StepCompleted, "{step}: completado.")
+            .with(Label::Retry, "Reintentar")
+            .with(
+                Label::Rejected,
+                "El servidor rechazó la solicitud: {message}",
+            )
+            .with(Label::Compliance, "Información fiscal")
+    }
+}
+
+#[wasm_bindgen_test]
+async fn labels_change_every_text_live_and_the_layout_follows_rtl() {
+    // The component's own stylesheet, nested under this test's container (the other tests
+    // run in the same page at the same time, without it).
+    let document = win().document().unwrap();
+    let sheet = document.create_element("style").unwrap();
+    sheet.set_text_content(Some(&format!(
+        "#labels-rtl {{ {} }}",
+        dots_flow::STYLESHEET
+    )));
+    document.head().unwrap().append_child(&sheet).unwrap();
+    let root = container();
+    root.set_id("labels-rtl");
+    root.set_attribute("dir", "rtl").unwrap();
+    root.style().set_property("width", "400px").unwrap();
+    let link = frame_link();
+    let source = fixed_source(link.clone(), Arc::new(AtomicUsize::new(0)));
+    let labels = RwSignal::new(spanish());
+    let _handle = leptos::mount::mount_to(root.clone(), move || {
+        view! { <DotsFlow steps=steps(&[StepName::Compliance]) source=source labels=labels /> }
+    });
+    wait_until("the iframe appears", || frame_in(&root).is_some()).await;
+    let component: HtmlElement = root
+        .query_selector(".dots-flow")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(component.get_attribute("lang").as_deref(), Some("es"));
+    assert_eq!(announced(&root), "Cargando Configuración de pagos…");
+    assert_eq!(frame_in(&root).unwrap().title(), "Configuración de pagos");
+    // Right to left: the short skeleton bar starts at the right edge.
+    let bars = root.query_selector_all(".dots-flow__skeleton-bar").unwrap();
+    let full: HtmlElement = bars.get(0).unwrap().unchecked_into();
+    let short: HtmlElement = bars.get(1).unwrap().unchecked_into();
+    let right = |e: &HtmlElement| e.offset_left() + e.offset_width();
+    assert!(
+        short.offset_width() < full.offset_width(),
+        "the short bar is short"
+    );
+    assert!(
+        right(&short) == right(&full) && short.offset_left() > full.offset_left(),
+        "in rtl the short bar hugs the right edge: {}..{} in {}..{}",
+        short.offset_left(),
+        right(&short),
+        full.offset_left(),
+        right(&full)
+    );
+
+    let window = frame_in(&root).unwrap().content_window().unwrap();
+    post(&page_origin(), Some(&window), &json(r#"{"height": 600}"#));
+    wait_until("ready", || status_of(&root) == "ready").await;
+    assert_eq!(
+        frame_in(&root).unwrap().src(),
+        link,
+        "the same frame, not reloaded"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_error_panel_speaks_the_labels_language() {
+    let root = container();
+    let source = FlowSource::fetcher(|_| async {
+        Err(FlowError::BackendRejected {
+            status: 429,
+            code: "rate_limited".into(),
+            message: "too many flows".into(),
+            field: None,
+            dots_code: None,
+        })
+    });
+    let _handle = leptos::mount::mount_to(root.clone(), move || {
+        view! {
+            <DotsFlow steps=steps(&[StepName::Compliance]) source=source labels=spanish() />
+        }
+    });
+    wait_until("the error panel", || status_of(&root) == "error").await;
+    let text = |selector: &str| {
+        root.query_selector(selector)
+            .unwrap()
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        text(".dots-flow__error-message"),
+        "El servidor rechazó la solicitud: too many flows"
+    );
+    assert_eq!(text(".dots-flow__retry"), "Reintentar");
 }

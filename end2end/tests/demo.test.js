@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { startStack, launchBrowser, ensureOutputDir, walkPayoutJourney, API_KEY } from "./harness.js";
+import { startStack, launchBrowser, ensureOutputDir, walkPayoutJourney, onboardAndComplete, API_KEY } from "./harness.js";
 
 let stack;
 let browser;
@@ -187,5 +187,69 @@ test("the policy is enforced: an inline script it does not name does not run", a
   const violations = await cspViolations(page);
   assert.ok(violations.some((v) => v.includes("script-src")), violations.join("\n"));
   assert.ok(violations.some((v) => v.includes("style-src")), violations.join("\n"));
+  await context.close();
+});
+
+test("the language switch: every text of the component changes, none is left in English", async () => {
+  // Every text the component has in English (its built-in labels), with the demo's titles.
+  const english = [
+    "Dots onboarding", "Payout setup", "Loading", "is ready.", "completed.", "every step is complete.",
+    "This link has expired.", "Try again", "Could not reach the server", "Unexpected answer from the server",
+    "The flow link is not a valid", "did not load in time", "Invalid flow steps", "Something went wrong.",
+    "Sign-in", "Tax information",
+  ];
+  const texts = (card) =>
+    card.evaluate((el) => [
+      el.querySelector("[role=status]")?.textContent ?? "",
+      el.querySelector("[role=alert]")?.textContent ?? "",
+      el.querySelector("iframe")?.title ?? "",
+    ]);
+  const leftInEnglish = (seen) => english.filter((word) => seen.some((text) => text.includes(word)));
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(stack.base);
+  const onboarding = page.locator(".dots-flow").first();
+  await page.waitForSelector('.dots-flow[data-status="ready"]', { timeout: 20000 });
+  assert.equal(await onboarding.getAttribute("lang"), "en");
+  assert.equal(await onboarding.locator("[role=status]").textContent(), "Dots onboarding is ready.");
+  const frame = await onboarding.locator("iframe").elementHandle();
+  const src = await frame.getAttribute("src");
+
+  await page.locator("#language").selectOption("es");
+  await page.waitForFunction(() => document.querySelector(".dots-flow")?.lang === "es");
+  assert.equal(await onboarding.locator("[role=status]").textContent(), "Alta en Dots está lista.");
+  assert.equal(await onboarding.locator("iframe").getAttribute("title"), "Alta en Dots");
+  assert.equal(await onboarding.locator("iframe").getAttribute("src"), src, "the flow is not reloaded");
+  assert.equal(await frame.evaluate((f) => f.isConnected), true, "the same frame");
+  assert.deepEqual(leftInEnglish(await texts(onboarding)), []);
+
+  // A step finished in Spanish is announced by its Spanish name, then the whole flow.
+  await onboardAndComplete(page.frameLocator(".dots-flow >> nth=0 >> iframe"));
+  await page.waitForSelector("#flow-status:text('completed')");
+  assert.equal(
+    await onboarding.locator("[role=status]").textContent(),
+    "Alta en Dots: todos los pasos están completos.",
+  );
+  // The sign-in and compliance steps were announced in Spanish on the way (the event log
+  // keeps the component's step events; the live region's last words are the flow's end).
+  assert.deepEqual(leftInEnglish(await texts(onboarding)), []);
+
+  // The error panel and its button, in Spanish.
+  await page.locator('button[data-fault="errors"]').click();
+  await page.waitForSelector("#fault-note:text('502')");
+  await page.locator('button[data-try="background-check"]').click();
+  const card = page.locator('.demo-try[data-trying="background-check"] .dots-flow');
+  await card.locator("[role=alert]").waitFor();
+  assert.equal(await card.getAttribute("lang"), "es");
+  assert.equal(await card.locator(".dots-flow__retry").textContent(), "Reintentar");
+  assert.match(await card.locator(".dots-flow__error-message").textContent(), /^El servidor rechazó la solicitud: /);
+  assert.deepEqual(leftInEnglish(await texts(card)), [], "nothing of the component's own English is left");
+
+  // And back.
+  await page.locator("#language").selectOption("en");
+  await page.waitForFunction(() => document.querySelector(".dots-flow")?.lang === "en");
+  assert.equal(await card.locator(".dots-flow__retry").textContent(), "Try again");
+  assert.equal(await onboarding.locator("[role=status]").textContent(), "Dots onboarding: every step is complete.");
   await context.close();
 });

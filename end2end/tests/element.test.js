@@ -256,3 +256,47 @@ test("the flow and metadata properties: a server-made flow is framed without a r
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("the labels property: every text in another language, live; a bad label is refused naming it", async () => {
+  const { context, page, problems } = await openPage();
+  const element = page.locator("dots-flow#onboarding");
+  await page.waitForSelector('dots-flow#onboarding[status="ready"]', { timeout: 30000 });
+  const region = () => page.evaluate(() => document.querySelector("#onboarding").shadowRoot.querySelector("[role=status]").textContent);
+  const lang = () => page.evaluate(() => document.querySelector("#onboarding").shadowRoot.querySelector("div").lang);
+  assert.equal(await lang(), "en", "the built-in texts are English");
+  assert.equal(await region(), "Tax details is ready.");
+
+  await page.evaluate(() => {
+    document.querySelector("#onboarding").labels = {
+      lang: "es",
+      ready: "{title} está lista.",
+      stepCompleted: "{step}: completado.",
+      completed: "{title}: todos los pasos están completos.",
+      steps: { signIn: "Inicio de sesión", compliance: "Información fiscal" },
+    };
+  });
+  assert.equal(await lang(), "es");
+  assert.equal(await region(), "Tax details está lista.", "frame-title still names the flow");
+  await onboardAndComplete(page.frameLocator("dots-flow#onboarding >> iframe"));
+  await page.waitForSelector('dots-flow#onboarding[status="completed"]', { timeout: 15000 });
+  assert.equal(await region(), "Tax details: todos los pasos están completos.");
+
+  // A label that does not exist, or a text that is not a string: a TypeError naming it.
+  const refused = await page.evaluate(() => {
+    const said = [];
+    for (const labels of [{ retyr: "x" }, { steps: { compliance: 3 } }]) {
+      try {
+        document.querySelector("#onboarding").labels = labels;
+      } catch (err) {
+        said.push(`${err.name}: ${err.message}`);
+      }
+    }
+    return said;
+  });
+  assert.equal(refused.length, 2, JSON.stringify(refused));
+  assert.match(refused[0], /^TypeError: <dots-flow> labels\.retyr: /);
+  assert.match(refused[1], /^TypeError: <dots-flow> labels\.steps\.compliance: /);
+  assert.equal(await lang(), "es", "a refused value changes nothing");
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -69,6 +69,26 @@ fn step_cards() -> Vec<(&'static str, &'static str, Step)> {
 pub fn Demo() -> impl IntoView {
     let log = Log::new();
     let style = RwSignal::new(None::<FlowStyle>);
+    // The component's texts: English, or Spanish (the `lang-es` feature's built-in table).
+    let spanish = RwSignal::new(false);
+    let labels = Signal::derive(move || {
+        if spanish.get() {
+            dots_flow::Labels::spanish()
+        } else {
+            dots_flow::Labels::default()
+        }
+    });
+    // The demo's own titles for its flows, in the same language.
+    let titled = move |english: &'static str, spanish_title: &'static str| {
+        Signal::derive(move || {
+            if spanish.get() {
+                spanish_title
+            } else {
+                english
+            }
+            .to_owned()
+        })
+    };
     let onboarding_status = RwSignal::new(FlowStatus::Loading);
     let wallets = RwSignal::new(Wallets::default());
     let payment = RwSignal::new(None::<Result<String, String>>);
@@ -205,6 +225,16 @@ pub fn Demo() -> impl IntoView {
                 "Dots' payout journey with the Leptos component, the proxy and the local Dots sandbox. "
                 "Sign in with any phone number; the sandbox code is 123456."
             </p>
+            <label class="demo-language">
+                "The component's language "
+                <select
+                    id="language"
+                    on:change=move |ev| spanish.set(event_target_value(&ev) == "es")
+                >
+                    <option value="en" selected=move || !spanish.get()>"English"</option>
+                    <option value="es" selected=move || spanish.get()>"Español"</option>
+                </select>
+            </label>
         </header>
         <main class="demo-layout">
             <div class="demo-main">
@@ -217,7 +247,8 @@ pub fn Demo() -> impl IntoView {
                     <DotsFlow
                         steps=vec![Step::compliance()]
                         style=style
-                        title="Dots onboarding"
+                        title=titled("Dots onboarding", "Alta en Dots")
+                        labels=labels
                         status=onboarding_status
                         on_event=move |event: FlowEvent| {
                             if matches!(event, FlowEvent::Created { .. }) {
@@ -308,7 +339,8 @@ pub fn Demo() -> impl IntoView {
                         <DotsFlow
                             steps=vec![Step::payout()]
                             style=style
-                            title="Dots payout"
+                            title=titled("Dots payout", "Retiro con Dots")
+                            labels=labels
                             status=payout_status
                             on_event=move |event: FlowEvent| log.flow_event("payout", &event)
                             on_flow_complete=move |_| refresh_wallets()
@@ -352,6 +384,7 @@ pub fn Demo() -> impl IntoView {
                                             steps=vec![step]
                                             style=style
                                             title=format!("Dots {name}")
+                                            labels=labels
                                             on_event=move |event: FlowEvent| log.flow_event(&source, &event)
                                         />
                                     </div>

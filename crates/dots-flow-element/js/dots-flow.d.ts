@@ -33,6 +33,37 @@ export type FlowStatus = "loading" | "ready" | "completed" | "expired" | "error"
 /** Flow Styles variables by Dots' names, e.g. `{ buttonBackgroundColor: "#7c3aed" }`. */
 export type FlowStyles = Record<string, string>;
 
+/**
+ * Every text the element shows or announces; English for any left out. In templates `{title}`
+ * is the flow's title, `{step}` a step's name (from `steps`), `{message}` the server's or the
+ * browser's words.
+ */
+export interface DotsFlowLabels {
+  /** The texts' language (BCP 47), set as the component's `lang`; default: the element's `lang` attribute, else "en". */
+  lang?: string;
+  /** The frame's title when `frame-title` is not set ("Payout setup"). */
+  title?: string;
+  loading?: string;
+  ready?: string;
+  stepCompleted?: string;
+  completed?: string;
+  expired?: string;
+  retry?: string;
+  unreachable?: string;
+  rejected?: string;
+  unreadable?: string;
+  invalidLink?: string;
+  timeout?: string;
+  invalidSteps?: string;
+  error?: string;
+  /** What each step is called for people. */
+  steps?: {
+    signIn?: string; compliance?: string; idVerification?: string; backgroundCheck?: string;
+    managePayments?: string; managePayouts?: string; payout?: string; redirect?: string;
+    pdfFormFill?: string;
+  };
+}
+
 export interface DotsErrorDetail {
   kind:
     | "invalid-steps" | "backend-unreachable" | "backend-rejected" | "invalid-response"
@@ -67,6 +98,8 @@ export declare class DotsFlowElement extends HTMLElement {
   styles: FlowStyles | null | undefined;
   /** Metadata attached to the flow (restarts the element). */
   metadata: unknown;
+  /** Every text it shows or announces (a translation); applies at once. */
+  labels: DotsFlowLabels | null | undefined;
   /** Reflected as the `status` attribute. */
   readonly status: FlowStatus;
   /** Starts over with a fresh flow. */

@@ -9,10 +9,23 @@ const ATTRIBUTES = [
   "steps", "endpoint", "theme", "styles", "min-height", "max-height", "frame-title",
   "credentials", "require-auth", "hide-go-to-dashboard",
 ];
-const PROPERTIES = ["steps", "flow", "styles", "metadata"];
+const PROPERTIES = ["steps", "flow", "styles", "metadata", "labels"];
 
 const ready = init({ module_or_path: new URL("./dots-flow.wasm", import.meta.url) });
 let sheet = null;
+// The `labels` object as the core reads it: a text or nothing per label, in the order of the
+// Rust side's `Label::ALL` (a test checks the two agree).
+const LABELS = "lang title loading ready stepCompleted completed expired retry unreachable rejected unreadable invalidLink timeout invalidSteps error steps.signIn steps.compliance steps.idVerification steps.backgroundCheck steps.managePayments steps.managePayouts steps.payout steps.redirect steps.pdfFormFill".split(" ");
+function labelTexts(value, prefix = "", texts = []) {
+  for (const [key, text] of Object.entries(value ?? {})) {
+    const name = prefix + key, i = LABELS.indexOf(name);
+    if (name == "steps") labelTexts(text, "steps.", texts);
+    else if (i < 0 || typeof text != "string") throw new TypeError(`<dots-flow> labels.${name}: not a string of a known label`);
+    else texts[i] = text;
+  }
+  return texts;
+}
+
 function stylesheet() {
   if (!sheet) {
     sheet = new CSSStyleSheet();
@@ -33,6 +46,7 @@ export class DotsFlowElement extends HTMLElement {
     const root = this.attachShadow({ mode: "open" });
     root.adoptedStyleSheets = [stylesheet()];
     this.#container = document.createElement("div");
+    this.#container.lang = "en"; // the built-in texts'; `labels` may say otherwise
     root.append(this.#container);
   }
 
@@ -97,6 +111,11 @@ export class DotsFlowElement extends HTMLElement {
     if (name === "styles") core.setStyles(value);
     else if (name === "flow") core.setFlow(value);
     else if (name === "metadata") core.setMetadata(value);
+    else if (name === "labels") {
+      core.setLabels(labelTexts(value));
+      // The texts' language: the labels' own, else the element's `lang`, else English.
+      this.#container.lang = value?.lang || this.lang || "en";
+    }
   }
 
   #set(name, value, restarts) {
@@ -120,6 +139,8 @@ export class DotsFlowElement extends HTMLElement {
   set flow(value) { this.#set("flow", value, true); }
   get metadata() { return this.#props.metadata; }
   set metadata(value) { this.#set("metadata", value, true); }
+  get labels() { return this.#props.labels; }
+  set labels(value) { this.#set("labels", value, false); }
   get status() { return this.getAttribute("status") ?? "loading"; }
 
   /** Starts over with a fresh flow (after an error or expiry). */

@@ -60,6 +60,7 @@ struct Model {
     variables: Vec<(StyleVariable, String)>,
     style: Option<FlowStyle>,
     title: Option<String>,
+    labels: markup::Labels,
 }
 
 /// The component's markup (see `dots_flow::markup`), built once; the frame is made afresh
@@ -69,6 +70,7 @@ struct View {
     announcement: Element,
     error: Element,
     error_message: Element,
+    retry: Element,
     frame: Option<HtmlIFrameElement>,
     /// What was last written where a rewrite has effects (a `src` reloads the frame, a live
     /// region's text is read out again).
@@ -436,8 +438,12 @@ fn render(shared: &Shared) {
         root.style().set_css_text(&css);
         view.written[0] = css;
     }
-    let title = model.title.as_deref().unwrap_or(markup::DEFAULT_TITLE);
-    let said = markup::announcement(model.status, model.completed.last(), title);
+    let labels = &model.labels;
+    let title = model
+        .title
+        .as_deref()
+        .unwrap_or(labels.get(markup::Label::Title));
+    let said = markup::announcement(model.status, model.completed.last(), title, labels);
     if view.written[1] != said {
         view.announcement.set_text_content(Some(&said));
         view.written[1] = said;
@@ -450,7 +456,10 @@ fn render(shared: &Shared) {
             .set_text_content(Some(&markup::error_text(
                 model.status,
                 model.error.as_ref(),
+                labels,
             )));
+        view.retry
+            .set_text_content(Some(labels.get(markup::Label::Retry)));
         let _ = root.append_child(&view.error);
         return;
     }
@@ -504,7 +513,6 @@ impl DotsFlowCore {
         let error_message = element(&document, "p", "dots-flow__error-message");
         let button = element(&document, "button", "dots-flow__retry");
         let _ = button.set_attribute("type", "button");
-        button.set_text_content(Some(markup::RETRY_LABEL));
         let _ = error.append_child(&error_message);
         let _ = error.append_child(&button);
         let _ = root.append_child(&announcement);
@@ -520,6 +528,7 @@ impl DotsFlowCore {
                     announcement,
                     error,
                     error_message,
+                    retry: button.clone(),
                     frame: None,
                     written: Default::default(),
                 }),
@@ -641,6 +650,21 @@ impl DotsFlowCore {
             .map(|(i, item)| read_step(&item, i))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(self.set_steps_if_changed(steps))
+    }
+
+    /// The `labels` property, as the wrapper sends it: a text (or nothing) per label, in the
+    /// order of `Label::ALL` (the wrapper knows their names). Labels left out keep their
+    /// English. (The language goes on the wrapper's container: its `lang`.)
+    #[wasm_bindgen(js_name = setLabels)]
+    pub fn set_labels(&self, texts: Array) {
+        let mut labels = markup::Labels::default();
+        for (i, text) in texts.iter().enumerate() {
+            if let Some(text) = text.as_string() {
+                labels.set_at(i, text);
+            }
+        }
+        self.0.model.borrow_mut().labels = labels;
+        render(&self.0);
     }
 
     /// The `styles` property: an object of Flow Styles variables.
