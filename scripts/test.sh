@@ -3,6 +3,7 @@
 #
 #   lint         cargo fmt --check; clippy -D warnings (native workspace; the component as csr and hydrate for wasm32, and as ssr)
 #   docs         rustdoc of the library crates, warnings denied (broken links, missing docs)
+#   doc-tests    the rustdoc examples of dots-flow as a client-rendered and a server-rendered app
 #   native       cargo test --workspace (wire types, proxy, sandbox; real HTTP between them)
 #   proxy-lean   the proxy library without the local sandbox (`--no-default-features`), as a
 #                host mounts it in production
@@ -86,6 +87,9 @@ run docs env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow -p dots
 # dots-flow as docs.rs builds it (with `csr`: the component and hooks; without a mode, above, it is the engine only).
 run docs-csr env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p dots-flow --features csr
 run native cargo test --workspace
+# The examples in dots-flow's rustdoc, in the modes where the component exists (the native run
+# above covers the crate without a mode, and the other crates).
+run doc-tests bash -c "cargo test --doc -p dots-flow --features csr && cargo test --doc -p dots-flow --features ssr"
 run proxy-lean bash -c "cargo clippy -p dots-proxy --no-default-features --lib -- -D warnings && cargo test -p dots-proxy --no-default-features --lib"
 run browser cargo test -p dots-flow --features csr --target wasm32-unknown-unknown --tests
 run ssr cargo test -p dots-flow --features ssr --test ssr

@@ -18,6 +18,28 @@ pub const EARLY_MESSAGES_SCRIPT: &str = "(function(){var q=window.__dotsFlowEarl
 /// parser, the flow's iframe included, waits with it) and before `<HydrationScripts/>`. It carries the response's CSP nonce when Leptos' `nonce`
 /// feature provides one ([`leptos::nonce::use_nonce`]); a page under a hash-based policy
 /// allows the hash of [`EARLY_MESSAGES_SCRIPT`] instead.
+///
+/// ```
+/// # #[cfg(feature = "ssr")] mod example {
+/// use dots_flow::{DotsFlowEarlyMessages, DotsFlowStyles};
+/// use leptos::prelude::*;
+///
+/// // cargo-leptos' `shell`: rendered on the server only.
+/// pub fn shell(options: LeptosOptions) -> impl IntoView {
+///     view! {
+///         <!DOCTYPE html>
+///         <html lang="en">
+///             <head>
+///                 <DotsFlowEarlyMessages />
+///                 <DotsFlowStyles />
+///                 <HydrationScripts options />
+///             </head>
+///             <body>"…"</body>
+///         </html>
+///     }
+/// }
+/// # }
+/// ```
 #[component]
 pub fn DotsFlowEarlyMessages() -> impl IntoView {
     view! { <script nonce=leptos::nonce::use_nonce()>{EARLY_MESSAGES_SCRIPT}</script> }

@@ -21,6 +21,35 @@ use crate::markup;
 /// stream the flow answer names (the proxy's `/api/events`), and after each step message; when
 /// no stream is open, every `confirm_interval`: a lost message never loses a completion. A
 /// pre-authenticated link is replaced before it expires.
+///
+/// **Reactive props** (a change applies at once): `steps` (a new flow), `style` (the same
+/// flow re-themed: the frame reloads), `title`, `labels`, `class`. **Read once**, when the
+/// component mounts: `source`, `flow`, `metadata`, `min_height`, `max_height`,
+/// `load_timeout`, `confirm_interval`, `events_url`, `require_auth`,
+/// `hide_go_to_dashboard_on_complete`, `status` and the callbacks (a different value needs a
+/// new component: key it, or render it again).
+///
+/// ```no_run
+/// use dots_flow::{DotsFlow, FlowError, FlowStyle, Step, StepCompleted, StyleVariable};
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn Onboarding() -> impl IntoView {
+///     let style = FlowStyle::dark().with(StyleVariable::ButtonBackgroundColor, "#7c3aed");
+///     let done = RwSignal::new(Vec::<String>::new());
+///     view! {
+///         <DotsFlow
+///             steps=vec![Step::compliance(), Step::manage_payouts()]
+///             style=style
+///             on_step_complete=move |step: StepCompleted| {
+///                 done.update(|d| d.push(step.step.to_string()))
+///             }
+///             on_error=move |err: FlowError| leptos::logging::warn!("{err}")
+///         />
+///         <p>"Done: " {move || done.get().join(", ")}</p>
+///     }
+/// }
+/// ```
 #[component]
 pub fn DotsFlow(
     /// The steps of the flow. Validated before any request; changing them starts a new flow.

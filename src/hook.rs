@@ -116,12 +116,54 @@ pub struct UseDotsFlowReturn {
     pub retry: Callback<()>,
 }
 
-/// The hook with default options.
+/// The component's logic without its markup, for an app that draws the frame itself: it
+/// gets the flow, and gives back what to render and the `NodeRef` to put on its `<iframe>`
+/// (messages are accepted only from that frame's window). Steps are reactive; the options
+/// ([`use_dots_flow_with_options`]) are read once.
+///
+/// ```no_run
+/// use dots_flow::{use_dots_flow, FlowStatus, Step};
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn MyFrame() -> impl IntoView {
+///     let flow = use_dots_flow(vec![Step::compliance()]);
+///     view! {
+///         <Show when=move || flow.status.get() == FlowStatus::Error>
+///             <button on:click=move |_| flow.retry.run(())>"Try again"</button>
+///         </Show>
+///         <iframe
+///             node_ref=flow.frame
+///             src=move || flow.src.get()
+///             style:height=move || format!("{}px", flow.height.get())
+///             title="Payout setup"
+///         ></iframe>
+///     }
+/// }
+/// ```
 pub fn use_dots_flow(steps: impl Into<Signal<Vec<Step>>>) -> UseDotsFlowReturn {
     use_dots_flow_with_options(steps, UseDotsFlowOptions::default())
 }
 
-/// The hook.
+/// [`use_dots_flow`] with options (read once, when called).
+///
+/// ```no_run
+/// use dots_flow::{use_dots_flow_with_options, FlowSource, Step, UseDotsFlowOptions};
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn Withdraw() -> impl IntoView {
+///     let flow = use_dots_flow_with_options(
+///         vec![Step::payout()],
+///         UseDotsFlowOptions {
+///             source: FlowSource::from("https://api.example.com/api/flows"),
+///             min_height: 320.0,
+///             ..UseDotsFlowOptions::default()
+///         },
+///     );
+///     view! { <iframe node_ref=flow.frame src=move || flow.src.get()></iframe> }
+/// }
+/// ```
 pub fn use_dots_flow_with_options(
     steps: impl Into<Signal<Vec<Step>>>,
     options: UseDotsFlowOptions,

@@ -14,6 +14,21 @@ type CreateFn = Arc<dyn Fn(StartFlowRequest) -> FlowFuture + Send + Sync>;
 type RetrieveFn = Arc<dyn Fn(FlowId) -> FlowFuture + Send + Sync>;
 
 /// Where the component gets its flow, and how it confirms progress with the server.
+///
+/// ```no_run
+/// use dots_flow::{BrowserFlow, Credentials, FlowError, FlowSource, StartFlowRequest};
+///
+/// // The dots-flow proxy on this origin (the default: `/api/flows`).
+/// let same_origin = FlowSource::default();
+/// // The proxy on another origin of the same site, with its session cookie.
+/// let api = FlowSource::from("https://api.example.com/api/flows")
+///     .with_credentials(Credentials::Include);
+/// // The app's own backend, through functions (any request, any answer shape).
+/// async fn my_backend(request: StartFlowRequest) -> Result<BrowserFlow, FlowError> {
+///     dots_flow::request_flow("/my/flows", &request).await
+/// }
+/// let custom = FlowSource::fetcher(my_backend);
+/// ```
 #[derive(Clone)]
 pub enum FlowSource {
     /// `POST` the steps as JSON to this URL of the host backend, and `GET {url}/{id}` to
@@ -328,6 +343,31 @@ fn read_flow(text: &str) -> Result<BrowserFlow, String> {
 /// instead of making another; any other request, retries and progress checks go to `source`.
 /// `request` must be exactly what the component will send (the same steps, metadata and
 /// flow options), or the prefetched flow is not used.
+///
+/// ```no_run
+/// use dots_flow::{prefetch_flow, DotsFlow, FlowSource, StartFlowRequest, Step};
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn Payouts() -> impl IntoView {
+///     let steps = vec![Step::manage_payouts()];
+///     let source = StoredValue::new(FlowSource::default());
+///     let open = RwSignal::new(false);
+///     let warm = {
+///         let steps = steps.clone();
+///         // The user shows intent: the flow is on its way before the click.
+///         move |_| source.update_value(|s| {
+///             *s = prefetch_flow(s.clone(), StartFlowRequest::new(steps.clone()))
+///         })
+///     };
+///     view! {
+///         <button on:pointerenter=warm on:click=move |_| open.set(true)>"Payout settings"</button>
+///         <Show when=move || open.get()>
+///             <DotsFlow steps=steps.clone() source=source.get_value() />
+///         </Show>
+///     }
+/// }
+/// ```
 pub fn prefetch_flow(source: FlowSource, request: StartFlowRequest) -> FlowSource {
     let (sender, receiver) = futures_channel::oneshot::channel();
     {
