@@ -17,52 +17,13 @@ use web_sys::{HtmlIFrameElement, MessageEvent};
 
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
 use crate::link::{Credentials, FlowSource};
-use crate::markup::{DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT, HEIGHT_TOLERANCE};
+use crate::markup::{DEFAULT_HEIGHT, HEIGHT_TOLERANCE};
 use crate::messages;
 use crate::stream::{self as browser, StreamState};
 use crate::timer::{set_interval, set_timeout, Interval, Timeout};
 
-/// What the engine is told once (a new engine for other settings).
-#[derive(Clone, Debug)]
-pub struct EngineOptions {
-    /// Where to get (and confirm) the flow.
-    pub source: FlowSource,
-    /// Metadata to attach to the flow (`null` is none).
-    pub metadata: Option<serde_json::Value>,
-    /// Dots' `require_auth`.
-    pub require_auth: bool,
-    /// Dots' `hide_go_to_dashboard_on_complete`.
-    pub hide_go_to_dashboard_on_complete: bool,
-    /// Lowest frame height (CSS px).
-    pub min_height: f64,
-    /// Highest frame height (CSS px).
-    pub max_height: f64,
-    /// How long the frame may take to report its height.
-    pub load_timeout: Duration,
-    /// How often to confirm progress while no event stream is open.
-    pub confirm_interval: Option<Duration>,
-    /// The server's event stream (else the one a flow answer names).
-    pub events_url: Option<String>,
-    /// How long before expiry a pre-authenticated link is due for a fresh one.
-    pub refresh_margin: Duration,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        Self {
-            source: FlowSource::default(),
-            metadata: None,
-            require_auth: false,
-            hide_go_to_dashboard_on_complete: false,
-            min_height: DEFAULT_MIN_HEIGHT,
-            max_height: DEFAULT_MAX_HEIGHT,
-            load_timeout: Duration::from_secs(20),
-            confirm_interval: Some(Duration::from_secs(10)),
-            events_url: None,
-            refresh_margin: Duration::from_secs(60),
-        }
-    }
-}
+/// What the engine is told once (a new engine for other settings): the flow's options.
+pub type EngineOptions = crate::options::FlowOptions;
 
 /// What changed, in the order it happened; a renderer applies each to its view.
 #[derive(Clone, Debug)]

@@ -9,6 +9,7 @@ use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
 use crate::hook::{flow_state, FlowState, UseDotsFlowOptions};
 use crate::link::FlowSource;
 use crate::markup;
+use crate::options::FlowOptions;
 
 /// Embeds a Dots flow.
 ///
@@ -135,22 +136,25 @@ pub fn DotsFlow(
     #[prop(optional, into)]
     on_event: Option<Callback<FlowEvent>>,
 ) -> impl IntoView {
-    let defaults = UseDotsFlowOptions::default();
+    let defaults = FlowOptions::default();
     let style_signal = Signal::derive(move || style.get());
     let state = flow_state(
         steps,
         UseDotsFlowOptions {
-            source: source.unwrap_or_default(),
+            options: FlowOptions {
+                source: source.unwrap_or(defaults.source),
+                metadata,
+                require_auth,
+                hide_go_to_dashboard_on_complete,
+                min_height: min_height.unwrap_or(defaults.min_height),
+                max_height: max_height.unwrap_or(defaults.max_height),
+                load_timeout: load_timeout.unwrap_or(defaults.load_timeout),
+                confirm_interval: confirm_interval.or(defaults.confirm_interval),
+                events_url,
+                ..defaults
+            },
             initial_flow: flow,
-            metadata,
-            require_auth,
-            hide_go_to_dashboard_on_complete,
             style: style_signal,
-            min_height: min_height.unwrap_or(defaults.min_height),
-            max_height: max_height.unwrap_or(defaults.max_height),
-            load_timeout: load_timeout.unwrap_or(defaults.load_timeout),
-            confirm_interval: confirm_interval.or(defaults.confirm_interval),
-            events_url,
             status,
             on_ready,
             on_height,
@@ -159,7 +163,6 @@ pub fn DotsFlow(
             on_expired,
             on_error,
             on_event,
-            ..defaults
         },
     );
     let FlowState {

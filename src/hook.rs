@@ -4,49 +4,25 @@
 use dots_api::{BrowserFlow, FlowStyle, Step, StepName};
 use leptos::html::Iframe;
 use leptos::prelude::*;
-use std::time::Duration;
 
 use crate::events::{FlowError, FlowEvent, FlowStatus, StepCompleted};
-use crate::link::FlowSource;
-use crate::markup::{DEFAULT_HEIGHT, DEFAULT_MAX_HEIGHT, DEFAULT_MIN_HEIGHT};
+use crate::markup::DEFAULT_HEIGHT;
+use crate::options::FlowOptions;
 
-/// Options of [`use_dots_flow_with_options`]. Every field has a sensible default.
+/// Options of [`use_dots_flow_with_options`]: the flow's [`FlowOptions`] and what only a
+/// Leptos app has (a first flow, a style signal, a status signal, callbacks). Every field has
+/// a default.
 #[derive(Clone)]
 pub struct UseDotsFlowOptions {
-    /// Where to get (and confirm) the flow. Default: `POST /api/flows`.
-    pub source: FlowSource,
+    /// How the flow is asked for and followed (source, metadata, heights, timeouts, …).
+    pub options: FlowOptions,
     /// A flow already created for the first `steps` (the proxy's `BrowserFlow` shape), e.g.
     /// by the server while it rendered the page: it is framed at once, in the server's HTML
-    /// too, and no request is made for it. `source` still confirms progress, refreshes the
-    /// link, and serves retries and changed steps.
+    /// too, and no request is made for it. `options.source` still confirms progress,
+    /// refreshes the link, and serves retries and changed steps.
     pub initial_flow: Option<BrowserFlow>,
-    /// Metadata to attach to the flow.
-    pub metadata: Option<serde_json::Value>,
-    /// Ask for the user's own sign-in (Dots' `require_auth`); adds to the server's policy.
-    pub require_auth: bool,
-    /// Hide the "Go to dashboard" button at the end (Dots' `hide_go_to_dashboard_on_complete`).
-    pub hide_go_to_dashboard_on_complete: bool,
     /// Flow Styles, appended to the link as `?styles=`; changing it re-themes the flow.
     pub style: Signal<Option<FlowStyle>>,
-    /// Lowest frame height (CSS px).
-    pub min_height: f64,
-    /// Highest frame height (CSS px).
-    pub max_height: f64,
-    /// How long the frame may take to report its height before it is an error.
-    pub load_timeout: Duration,
-    /// How often to ask the server for progress while the flow is open and its event stream
-    /// is not (`None`: only after each step message).
-    pub confirm_interval: Option<Duration>,
-    /// The server's event stream, to hear each step confirmed as it happens (a URL, relative
-    /// to the page). By default the stream a flow answer names (the proxy names its own,
-    /// [`BrowserFlow::events`], resolved against the endpoint's URL); without one, progress
-    /// is confirmed by asking every `confirm_interval`.
-    pub events_url: Option<String>,
-    /// How long before a pre-authenticated link expires it is due for a fresh one. The frame
-    /// is never swapped under a step in progress: a due link is replaced at once only while
-    /// the frame is not showing yet, otherwise at the next step boundary (a `{step, status}`
-    /// message) or when the frame reloads.
-    pub refresh_margin: Duration,
     /// A signal to keep the status in (otherwise the hook makes its own); it is written as
     /// the status changes, so the app can read it anywhere.
     pub status: Option<RwSignal<FlowStatus>>,
@@ -69,18 +45,9 @@ pub struct UseDotsFlowOptions {
 impl Default for UseDotsFlowOptions {
     fn default() -> Self {
         Self {
-            source: FlowSource::default(),
+            options: FlowOptions::default(),
             initial_flow: None,
-            metadata: None,
-            require_auth: false,
-            hide_go_to_dashboard_on_complete: false,
             style: Signal::stored(None),
-            min_height: DEFAULT_MIN_HEIGHT,
-            max_height: DEFAULT_MAX_HEIGHT,
-            load_timeout: Duration::from_secs(20),
-            confirm_interval: Some(Duration::from_secs(10)),
-            events_url: None,
-            refresh_margin: Duration::from_secs(60),
             status: None,
             on_ready: None,
             on_height: None,
@@ -89,6 +56,15 @@ impl Default for UseDotsFlowOptions {
             on_expired: None,
             on_error: None,
             on_event: None,
+        }
+    }
+}
+
+impl From<FlowOptions> for UseDotsFlowOptions {
+    fn from(options: FlowOptions) -> Self {
+        Self {
+            options,
+            ..Self::default()
         }
     }
 }
@@ -148,18 +124,19 @@ pub fn use_dots_flow(steps: impl Into<Signal<Vec<Step>>>) -> UseDotsFlowReturn {
 /// [`use_dots_flow`] with options (read once, when called).
 ///
 /// ```no_run
-/// use dots_flow::{use_dots_flow_with_options, FlowSource, Step, UseDotsFlowOptions};
+/// use dots_flow::{use_dots_flow_with_options, FlowOptions, FlowSource, Step};
 /// use leptos::prelude::*;
 ///
 /// #[component]
 /// fn Withdraw() -> impl IntoView {
 ///     let flow = use_dots_flow_with_options(
 ///         vec![Step::payout()],
-///         UseDotsFlowOptions {
+///         FlowOptions {
 ///             source: FlowSource::from("https://api.example.com/api/flows"),
 ///             min_height: 320.0,
-///             ..UseDotsFlowOptions::default()
-///         },
+///             ..FlowOptions::default()
+///         }
+///         .into(),
 ///     );
 ///     view! { <iframe node_ref=flow.frame src=move || flow.src.get()></iframe> }
 /// }
@@ -216,18 +193,9 @@ impl FlowState {
 /// ([`crate::engine`]) in the browser, its changes mirrored into signals.
 pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) -> FlowState {
     let UseDotsFlowOptions {
-        source,
+        options,
         initial_flow,
-        metadata,
-        require_auth,
-        hide_go_to_dashboard_on_complete,
         style,
-        min_height,
-        max_height,
-        load_timeout,
-        confirm_interval,
-        events_url,
-        refresh_margin,
         status,
         on_ready,
         on_height,
@@ -242,8 +210,8 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     let flow = RwSignal::new(None::<BrowserFlow>);
     let error = RwSignal::new(None::<FlowError>);
     let completed = RwSignal::new(Vec::<StepName>::new());
-    let min = min_height.max(0.0);
-    let height = RwSignal::new(DEFAULT_HEIGHT.max(min).min(max_height.max(min)));
+    let min = options.min_height.max(0.0);
+    let height = RwSignal::new(DEFAULT_HEIGHT.max(min).min(options.max_height.max(min)));
     let attempt = RwSignal::new(0u32);
     let frame: NodeRef<Iframe> = NodeRef::new();
     // An initial flow is in place from the start, so a server render frames it; in the
@@ -260,7 +228,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     // On the server nothing runs: no network, no window, no timer (leptos-use's pattern).
     #[cfg(not(feature = "ssr"))]
     {
-        use crate::engine::{Change, EngineOptions, FlowEngine};
+        use crate::engine::{Change, FlowEngine};
         fn run<T: 'static>(callback: Option<Callback<T>>, value: T) {
             if let Some(callback) = callback {
                 callback.run(value);
@@ -295,18 +263,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
         // listener kept those): replayed once the frame is in place.
         let mark = if adopting { crate::early::mark() } else { 0 };
         let engine = FlowEngine::new(
-            EngineOptions {
-                source,
-                metadata,
-                require_auth,
-                hide_go_to_dashboard_on_complete,
-                min_height,
-                max_height,
-                load_timeout,
-                confirm_interval,
-                events_url,
-                refresh_margin,
-            },
+            options,
             initial_flow.filter(|_| adopting),
             move || frame.get_untracked(),
             sink,
@@ -341,14 +298,7 @@ pub(crate) fn flow_state(steps: Signal<Vec<Step>>, options: UseDotsFlowOptions) 
     }
     #[cfg(feature = "ssr")]
     let _ = (
-        source,
-        metadata,
-        require_auth,
-        hide_go_to_dashboard_on_complete,
-        load_timeout,
-        confirm_interval,
-        events_url,
-        refresh_margin,
+        options,
         (on_ready, on_height, on_step_complete, on_flow_complete),
         (on_expired, on_error, on_event, adopting),
     );

@@ -40,6 +40,7 @@ mod json;
 mod link;
 pub mod markup;
 mod messages;
+mod options;
 #[cfg(feature = "leptos")]
 mod server_events;
 mod stream;
@@ -67,6 +68,7 @@ pub use markup::{
 pub use messages::{
     accept as accept_message, link_origin, parse_data as parse_message_data, FrameMessage,
 };
+pub use options::FlowOptions;
 #[cfg(feature = "leptos")]
 pub use server_events::{
     use_dots_events, use_dots_events_with_options, UseDotsEventsOptions, UseDotsEventsReturn,

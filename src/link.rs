@@ -49,9 +49,15 @@ pub enum FlowSource {
     },
 }
 
+impl FlowSource {
+    /// The default endpoint: the dots-flow proxy's, on the page's own origin.
+    pub const DEFAULT_ENDPOINT: &'static str = "/api/flows";
+}
+
 impl Default for FlowSource {
+    /// `POST` to [`FlowSource::DEFAULT_ENDPOINT`] with same-origin cookies.
     fn default() -> Self {
-        FlowSource::from("/api/flows")
+        FlowSource::from(Self::DEFAULT_ENDPOINT)
     }
 }
 

@@ -3,8 +3,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use dots_flow::{
-    use_dots_flow_with_options, BrowserFlow, DotsFlow, FlowError, FlowEvent, FlowId, FlowSource,
-    FlowStatus, FlowStyle, StartFlowRequest, Step, StepName, StyleVariable, UseDotsFlowOptions,
+    use_dots_flow_with_options, BrowserFlow, DotsFlow, FlowError, FlowEvent, FlowId, FlowOptions,
+    FlowSource, FlowStatus, FlowStyle, StartFlowRequest, Step, StepName, StyleVariable,
 };
 use leptos::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};

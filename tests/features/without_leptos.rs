@@ -11,10 +11,11 @@ async fn the_hook_drives_a_custom_frame() {
     let _handle = leptos::mount::mount_to(container.clone(), move || {
         let flow = use_dots_flow_with_options(
             vec![Step::payout()],
-            UseDotsFlowOptions {
+            FlowOptions {
                 source,
-                ..UseDotsFlowOptions::default()
-            },
+                ..FlowOptions::default()
+            }
+            .into(),
         );
         Effect::new(move |_| status_out.set(flow.status.get()));
         view! {

@@ -35,7 +35,7 @@ struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            endpoint: "/api/flows".to_owned(),
+            endpoint: FlowSource::DEFAULT_ENDPOINT.to_owned(),
             credentials: Credentials::SameOrigin,
             min_height: None,
             max_height: None,
@@ -603,7 +603,7 @@ impl DotsFlowCore {
             "endpoint" => {
                 settings.endpoint = value
                     .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "/api/flows".to_owned());
+                    .unwrap_or_else(|| FlowSource::DEFAULT_ENDPOINT.to_owned());
                 true
             }
             "credentials" => {
