@@ -13,11 +13,10 @@
 //   cargo build --release -p dots-proxy
 //   (cd benches/component-only && trunk build --release --dist /tmp/component-only &&
 //    trunk build --release --features prefetch --dist /tmp/component-prefetch)
-//   cargo build --manifest-path examples/ssr/Cargo.toml --target-dir target \
-//     --profile server-release --features ssr && ./scripts/ssr-example.sh --build-only
+//   (cd examples/ssr && CARGO_TARGET_DIR=../../target cargo leptos build --release)
 //   cd end2end && DOTS_BIN_DIR=../target/release node bench/first-load.js \
-//     /tmp/component-only /tmp/component-prefetch ../target/server-release/dots-flow-ssr-example \
-//     ../target/ssr-example/site 20
+//     /tmp/component-only /tmp/component-prefetch ../target/release/dots-flow-ssr-example \
+//     ../examples/ssr/target/site 20
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,9 +30,11 @@ const loads = Number(loadsArg || 20);
 /** The SSR example's server on a free port (limits opened up: every load is a new visitor). */
 async function startSsr() {
   const port = await freePort();
-  const child = spawn(path.resolve(ssrBin), ["--addr", `127.0.0.1:${port}`], {
+  // Run as `cargo leptos serve` runs it: the address and the site root from LEPTOS_*.
+  const child = spawn(path.resolve(ssrBin), [], {
     env: {
       ...process.env,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: path.resolve(ssrSite),
       DOTS_ENV: "local",
       DOTS_PROXY_DATA_DIR: mkdtempSync(path.join(tmpdir(), "dots-ssr-bench-")),
@@ -47,7 +48,7 @@ async function startSsr() {
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
-      if (out.includes("example on http://")) resolve();
+      if (out.includes("listening on http://")) resolve();
     });
     child.once("exit", (code) => reject(new Error(`ssr server exited ${code}`)));
   });
