@@ -351,6 +351,7 @@ fn read_flow(text: &str) -> Result<BrowserFlow, String> {
 /// flow options), or the prefetched flow is not used.
 ///
 /// ```no_run
+/// # #[cfg(feature = "leptos")] mod example {
 /// use dots_flow::{prefetch_flow, DotsFlow, FlowSource, StartFlowRequest, Step};
 /// use leptos::prelude::*;
 ///
@@ -373,6 +374,7 @@ fn read_flow(text: &str) -> Result<BrowserFlow, String> {
 ///         </Show>
 ///     }
 /// }
+/// # }
 /// ```
 pub fn prefetch_flow(source: FlowSource, request: StartFlowRequest) -> FlowSource {
     let (sender, receiver) = futures_channel::oneshot::channel();
