@@ -4,14 +4,16 @@
 #   lint         cargo fmt --check; clippy -D warnings (native workspace; the component as csr and hydrate for wasm32, and as ssr)
 #   docs         rustdoc of the library crates, warnings denied (broken links, missing docs)
 #   doc-tests    the rustdoc examples of dots-flow as a client-rendered and a server-rendered app
-#   native       cargo test --workspace (wire types, proxy, sandbox; real HTTP between them)
+#   native       cargo test --workspace (wire types, proxy, sandbox; real HTTP between them; the
+#                example host's own journey test against the sandbox kit)
 #   proxy-lean   the proxy library without the local sandbox (`--no-default-features`), as a
 #                host mounts it in production
 #   browser      wasm-bindgen-test of the component in headless Chromium (chromedriver)
 #   ssr          the component rendered natively with Leptos' `ssr` feature (no `window`)
 #   build-*      the demo (trunk, release), the servers, the SSR example (`cargo leptos build`
 #                in examples/ssr, as a Leptos user builds it), the custom element
-#                (scripts/build-element.sh → pkg/element)
+#                (scripts/build-element.sh → pkg/element), the npm test kit
+#                (scripts/build-sandbox-testing.sh → pkg/sandbox-testing)
 #   end2end      the built demo + proxy + sandbox on free loopback ports, and the SSR example
 #                under `cargo leptos serve`, driven by Playwright
 #   bench-smoke  the benchmark program at tiny sizes (proves it still runs; no figures kept)
@@ -97,6 +99,7 @@ run build-demo trunk build --release
 run build-servers cargo build -p dots-proxy -p dots-sandbox
 run build-ssr-example bash -c "cd examples/ssr && CARGO_TARGET_DIR='$ROOT/target' cargo leptos build"
 run build-element ./scripts/build-element.sh
+run build-sandbox-testing ./scripts/build-sandbox-testing.sh
 run end2end bash -c "cd end2end && node --test --test-concurrency=1 tests/"
 # `cargo package` builds each crate against the others it packages through a temporary local
 # registry, whose sources it extracts under $CARGO_HOME/registry/src/-<hash>/ and never refreshes

@@ -4,23 +4,11 @@
 // element is driven in headless Chromium through its attributes, properties, events and method.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { startStack, launchBrowser, onboardAndComplete, root, eventually, watchPage, messageListenerCounter } from "./harness.js";
+import { startStack, launchBrowser, onboardAndComplete, root, eventually, watchPage, messageListenerCounter, siteWith } from "./harness.js";
 
 let stack;
 let browser;
-
-/** A static site: `page` (a directory with index.html) plus the built element under element/. */
-export function siteWith(page) {
-  const element = path.join(root, "pkg", "element");
-  assert.ok(existsSync(path.join(element, "dots-flow.js")), "pkg/element is built (./scripts/build-element.sh)");
-  const site = mkdtempSync(path.join(tmpdir(), "dots-flow-element-"));
-  cpSync(page, site, { recursive: true });
-  cpSync(element, path.join(site, "element"), { recursive: true });
-  return site;
-}
 
 before(async () => {
   stack = await startStack({ DOTS_PROXY_STATIC_DIR: siteWith(path.join(root, "end2end", "element", "plain")) });

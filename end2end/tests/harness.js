@@ -2,7 +2,7 @@
 // loopback ports, and a headless Chromium. Everything stops by itself after the tests.
 import { spawn } from "node:child_process";
 import { createServer, connect } from "node:net";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -151,6 +151,16 @@ export async function startStack(extraEnv = {}) {
     if (!response.ok) throw new Error(`fault ${JSON.stringify(rule)}: ${response.status}`);
   };
   return stack;
+}
+
+/** A static site: `page` (a directory with index.html) plus the built element under element/. */
+export function siteWith(page) {
+  const element = path.join(root, "pkg", "element");
+  assert.ok(existsSync(path.join(element, "dots-flow.js")), "pkg/element is built (./scripts/build-element.sh)");
+  const site = mkdtempSync(path.join(tmpdir(), "dots-flow-element-"));
+  cpSync(page, site, { recursive: true });
+  cpSync(element, path.join(site, "element"), { recursive: true });
+  return site;
 }
 
 export async function launchBrowser() {

@@ -142,6 +142,7 @@ async fn demo_faults(
 ) -> Result<Json<Value>, ProxyError> {
     let faults = state.sandbox.faults();
     let rule = |kind: FaultKind, count: Option<u32>| FaultRule {
+        operation: None,
         path: "/v2/flows".into(),
         method: Some("POST".into()),
         kind,

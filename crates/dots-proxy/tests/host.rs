@@ -305,6 +305,7 @@ async fn a_lost_answer_is_reconciled_with_dots_before_any_new_transfer() {
         .await;
     assert_eq!(status, 200);
     stack.sandbox.state().faults().add(dots_sandbox::FaultRule {
+        operation: None,
         path: "/v2/transfers".into(),
         method: Some("POST".into()),
         kind: dots_sandbox::FaultKind::Malformed,

@@ -90,6 +90,7 @@ async fn a_dots_failing_during_a_sweep_costs_only_a_later_try() {
     stack.complete_step(&flow_id, "compliance").await;
     // Every try of this sweep's read fails (a GET is tried three times).
     let rule = dots_sandbox::FaultRule {
+        operation: None,
         path: "/v2/flows/".into(),
         method: Some("GET".into()),
         kind: dots_sandbox::FaultKind::Status {

@@ -70,6 +70,7 @@ async fn a_proxy_killed_mid_webhook_processes_the_retry_exactly_once() {
     // The proxy's next two looks at the flow stall at Dots (one per webhook: one flow's
     // deliveries are handled side by side, the database keeps them in order).
     sandbox.state().faults().add(FaultRule {
+        operation: None,
         path: format!("/v2/flows/{flow_id}"),
         method: Some("GET".into()),
         kind: FaultKind::Latency { latency_ms: 60_000 },

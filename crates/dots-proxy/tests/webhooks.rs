@@ -472,6 +472,7 @@ async fn a_stalled_dots_is_a_502_within_the_webhook_budget_and_nothing_is_marked
     let flow_id = flow["id"].as_str().unwrap().to_owned();
     // Every look at the flow stalls 5 s: each try times out (2 s here), and three would take 6 s.
     stack.sandbox.state().faults().add(dots_sandbox::FaultRule {
+        operation: None,
         path: format!("/v2/flows/{flow_id}"),
         method: Some("GET".into()),
         kind: dots_sandbox::FaultKind::Latency { latency_ms: 5000 },

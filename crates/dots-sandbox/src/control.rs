@@ -8,6 +8,12 @@
 //! | `POST /_sandbox/flows/{id}/complete {step}` | complete a step as the page would |
 //! | `GET/PUT /_sandbox/webhooks {endpoints, secret, retry_delays_ms}` | webhook settings |
 //! | `GET /_sandbox/webhooks/attempts` | every delivery attempt |
+//! | `POST /_sandbox/webhooks/hold` | keep events back instead of sending them |
+//! | `GET /_sandbox/webhooks/held` | whether holding, and the held event types |
+//! | `POST /_sandbox/webhooks/release {order?}` | send the held events (`as_happened` or `reversed`), stop holding |
+//! | `DELETE /_sandbox/webhooks/held` | forget the held events (lost), stop holding |
+//! | `GET /_sandbox/transfers?app_id=`, `GET /_sandbox/users?app_id=` | what Dots has made (an app's transfers, newest first; its users) |
+//! | `GET /_sandbox/openapi.yaml` | this control plane as OpenAPI 3.1 |
 //! | `GET/POST/DELETE /_sandbox/faults` | list / add / clear fault rules |
 //! | `POST /_sandbox/wallet {app_id?, amount}` | add cents to an app's wallet |
 //! | `GET /_sandbox/requests` | the API requests received (method, path, `X-Request-Id`), oldest first, the last 1000 |
@@ -15,7 +21,7 @@
 //! | `GET/PUT /_sandbox/behaviour {dialect, heights, sign_in_step, webhook_headers}` | how it speaks (see [`crate::dialect`]); a PUT changes only the fields it names |
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -93,6 +99,15 @@ pub(crate) fn routes() -> Router<SandboxState> {
         .route("/flows/{flow_id}/complete", post(complete))
         .route("/webhooks", get(webhooks).put(configure_webhooks))
         .route("/webhooks/attempts", get(attempts))
+        .route("/webhooks/hold", post(hold_webhooks))
+        .route(
+            "/webhooks/held",
+            get(held_webhooks).delete(drop_held_webhooks),
+        )
+        .route("/webhooks/release", post(release_webhooks))
+        .route("/transfers", get(transfers))
+        .route("/users", get(users))
+        .route("/openapi.yaml", get(openapi))
         .route(
             "/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
@@ -108,6 +123,7 @@ async fn reset(State(state): State<SandboxState>) -> Json<Value> {
     state.store().reset();
     state.faults().clear();
     state.webhooks().clear_attempts();
+    state.webhooks().drop_held();
     state.clock().reset();
     state.set_behaviour(state.config().behaviour);
     Json(json!({"success": true}))
@@ -275,6 +291,73 @@ async fn configure_webhooks(
 
 async fn attempts(State(state): State<SandboxState>) -> Json<Value> {
     Json(json!({"data": state.webhooks().attempts()}))
+}
+
+async fn hold_webhooks(State(state): State<SandboxState>) -> Json<Value> {
+    state.webhooks().hold();
+    held_webhooks(State(state)).await
+}
+
+async fn held_webhooks(State(state): State<SandboxState>) -> Json<Value> {
+    Json(json!({"holding": state.webhooks().holding(), "data": state.webhooks().held()}))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Release {
+    #[serde(default)]
+    order: crate::ReleaseOrder,
+}
+
+async fn release_webhooks(
+    State(state): State<SandboxState>,
+    body: Bytes,
+) -> Result<Json<Value>, SandboxError> {
+    let Release { order } = if body.is_empty() {
+        Release::default()
+    } else {
+        parse_json_body(&body)?
+    };
+    let released = state.webhooks().release(order, state.clone());
+    Ok(Json(json!({"released": released})))
+}
+
+async fn drop_held_webhooks(State(state): State<SandboxState>) -> Json<Value> {
+    Json(json!({"dropped": state.webhooks().drop_held()}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppQuery {
+    #[serde(default)]
+    app_id: String,
+}
+
+async fn transfers(
+    State(state): State<SandboxState>,
+    Query(AppQuery { app_id }): Query<AppQuery>,
+) -> Json<Value> {
+    Json(json!({"data": state.store().transfers(&app_id)}))
+}
+
+async fn users(
+    State(state): State<SandboxState>,
+    Query(AppQuery { app_id }): Query<AppQuery>,
+) -> Json<Value> {
+    let now = state.clock().now();
+    Json(json!({"data": state.store().users(&app_id, None, now)}))
+}
+
+/// This control plane as OpenAPI (kept in the repository, checked against these routes by a
+/// test).
+pub(crate) const OPENAPI: &str = include_str!("../control-plane.yaml");
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 async fn list_faults(State(state): State<SandboxState>) -> Json<Value> {

@@ -48,9 +48,132 @@ pub enum FaultKind {
     },
 }
 
+/// A Dots API operation the sandbox serves, named by its `operationId` in Dots' OpenAPI spec
+/// (`v2.yaml`), e.g. `create-transfer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Operation {
+    /// `POST /v2/flows`
+    CreateFlow,
+    /// `GET /v2/flows/{id}`
+    GetFlow,
+    /// `GET /v2/flows`
+    GetFlows,
+    /// `POST /v2/users`
+    CreateUser,
+    /// `GET /v2/users/{id}`
+    GetUser,
+    /// `GET /v2/users`
+    GetUsers,
+    /// `PUT /v2/users/{id}/compliance`
+    SubmitCompliance,
+    /// `POST /v2/users/{id}/send-verification-token`
+    SendVerificationToken,
+    /// `POST /v2/users/{id}/verify`
+    Verify,
+    /// `GET /v2/users/{id}/payout-methods`
+    GetPayoutMethods,
+    /// `PUT /v2/users/{id}/payout-methods`
+    AddPayoutMethod,
+    /// `POST /v2/transfers`
+    CreateTransfer,
+    /// `GET /v2/transfers/{id}`
+    GetTransfer,
+    /// `GET /v2/transfers`
+    GetTransfers,
+}
+
+impl Operation {
+    /// Every operation, in the order above.
+    pub const ALL: [Operation; 14] = [
+        Operation::CreateFlow,
+        Operation::GetFlow,
+        Operation::GetFlows,
+        Operation::CreateUser,
+        Operation::GetUser,
+        Operation::GetUsers,
+        Operation::SubmitCompliance,
+        Operation::SendVerificationToken,
+        Operation::Verify,
+        Operation::GetPayoutMethods,
+        Operation::AddPayoutMethod,
+        Operation::CreateTransfer,
+        Operation::GetTransfer,
+        Operation::GetTransfers,
+    ];
+
+    /// Its `operationId`, e.g. `create-transfer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::CreateFlow => "create-flow",
+            Operation::GetFlow => "get-flow",
+            Operation::GetFlows => "get-flows",
+            Operation::CreateUser => "create-user",
+            Operation::GetUser => "get-user",
+            Operation::GetUsers => "get-users",
+            Operation::SubmitCompliance => "submit-compliance",
+            Operation::SendVerificationToken => "send-verification-token",
+            Operation::Verify => "verify",
+            Operation::GetPayoutMethods => "get-payout-methods",
+            Operation::AddPayoutMethod => "add-payout-method",
+            Operation::CreateTransfer => "create-transfer",
+            Operation::GetTransfer => "get-transfer",
+            Operation::GetTransfers => "get-transfers",
+        }
+    }
+
+    /// The operation a request to the API (`path` after `/api`) is, if the sandbox serves it.
+    pub fn of(method: &Method, path: &str) -> Option<Operation> {
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+        let get = *method == Method::GET;
+        let post = *method == Method::POST;
+        let put = *method == Method::PUT;
+        Some(match segments.as_slice() {
+            ["v2", "flows"] if post => Operation::CreateFlow,
+            ["v2", "flows"] if get => Operation::GetFlows,
+            ["v2", "flows", _] if get => Operation::GetFlow,
+            ["v2", "users"] if post => Operation::CreateUser,
+            ["v2", "users"] if get => Operation::GetUsers,
+            ["v2", "users", _] if get => Operation::GetUser,
+            ["v2", "users", _, "compliance"] if put => Operation::SubmitCompliance,
+            ["v2", "users", _, "send-verification-token"] if post => {
+                Operation::SendVerificationToken
+            }
+            ["v2", "users", _, "verify"] if post => Operation::Verify,
+            ["v2", "users", _, "payout-methods"] if get => Operation::GetPayoutMethods,
+            ["v2", "users", _, "payout-methods"] if put => Operation::AddPayoutMethod,
+            ["v2", "transfers"] if post => Operation::CreateTransfer,
+            ["v2", "transfers"] if get => Operation::GetTransfers,
+            ["v2", "transfers", _] if get => Operation::GetTransfer,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FaultKind {
+    /// Answer with `status` and a Dots error body (429 with `Retry-After: 1`).
+    pub fn status(status: u16) -> Self {
+        FaultKind::Status {
+            status,
+            retry_after: None,
+        }
+    }
+}
+
 /// One rule: which requests, what fault, how many or how often.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FaultRule {
+    /// Only this operation (e.g. `create-transfer`); combined with `path` and `method` when
+    /// those are given too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
     /// API path prefix after `/api`, e.g. `/v2/flows` (empty matches everything).
     #[serde(default)]
     pub path: String,
@@ -79,6 +202,20 @@ struct ActiveRule {
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<ActiveRule>>,
+}
+
+impl FaultRule {
+    /// A rule for the next `times` calls of `operation`.
+    pub fn next(operation: Operation, times: u32, kind: FaultKind) -> Self {
+        Self {
+            operation: Some(operation),
+            path: String::new(),
+            method: None,
+            kind,
+            count: Some(times),
+            ratio: None,
+        }
+    }
 }
 
 impl Faults {
@@ -116,7 +253,10 @@ impl Faults {
         let mut fired = None;
         for active in rules.iter_mut() {
             let rule = &active.rule;
-            if !path.starts_with(&rule.path)
+            if rule
+                .operation
+                .is_some_and(|op| Operation::of(method, path) != Some(op))
+                || !path.starts_with(&rule.path)
                 || rule
                     .method
                     .as_deref()
@@ -221,6 +361,7 @@ mod tests {
 
     fn rule(path: &str, count: Option<u32>, ratio: Option<f64>) -> FaultRule {
         FaultRule {
+            operation: None,
             path: path.into(),
             method: Some("POST".into()),
             kind: FaultKind::Drop,
@@ -254,5 +395,30 @@ mod tests {
             .filter(|_| faults.pick(&Method::POST, "/v2/transfers").is_some())
             .count();
         assert_eq!(fired, 25, "a ratio fires on exactly that share");
+    }
+
+    #[test]
+    fn operations_are_told_apart_by_method_and_shape() {
+        let faults = Faults::default();
+        faults.add(FaultRule::next(Operation::GetFlow, 1, FaultKind::Drop));
+        assert!(
+            faults.pick(&Method::GET, "/v2/flows").is_none(),
+            "listing flows is not get-flow"
+        );
+        assert!(
+            faults.pick(&Method::POST, "/v2/flows").is_none(),
+            "creating a flow is not get-flow"
+        );
+        assert!(faults.pick(&Method::GET, "/v2/flows/abc").is_some());
+        assert!(faults.list().is_empty(), "the rule was for one call");
+        for op in Operation::ALL {
+            let json = serde_json::to_value(op).unwrap();
+            assert_eq!(json, op.as_str(), "{op:?} is named by its operationId");
+        }
+        assert_eq!(
+            Operation::of(&Method::PUT, "/v2/users/u1/payout-methods"),
+            Some(Operation::AddPayoutMethod)
+        );
+        assert_eq!(Operation::of(&Method::DELETE, "/v2/users/u1"), None);
     }
 }

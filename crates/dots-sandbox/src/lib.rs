@@ -8,7 +8,11 @@
 //!   that post Dots' documented messages to their parent window and apply `?styles=`.
 //! - Svix-signed webhooks with retries.
 //! - A control plane under `/_sandbox/` (not part of Dots): reset, clock, programmatic step
-//!   completion, webhook settings, fault injection.
+//!   completion, webhook settings, holding and releasing webhooks, fault injection, what Dots
+//!   received; described by `control-plane.yaml` (OpenAPI), served at
+//!   `/_sandbox/openapi.yaml`.
+//! - [`kit::TestDots`]: all of it in-process for a host's own integration tests, with a
+//!   [`kit::Person`] who uses the hosted pages.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -25,6 +29,7 @@ pub mod dialect;
 mod error;
 pub mod faults;
 mod flows;
+pub mod kit;
 mod page;
 pub mod paginate;
 pub mod store;
@@ -44,10 +49,11 @@ use tokio::task::JoinHandle;
 pub use clock::Clock;
 pub use dialect::{Behaviour, Dialect, Heights, SignInStep, WebhookHeaders};
 pub use error::SandboxError;
-pub use faults::{FaultKind, FaultRule, Faults};
+pub use faults::{FaultKind, FaultRule, Faults, Operation};
+pub use kit::{Person, TestDots};
 pub use store::{Event, Store};
 pub use styles::default_styles;
-pub use webhooks::{Attempt, Webhooks};
+pub use webhooks::{Attempt, HeldEvent, ReleaseOrder, Webhooks};
 
 /// The client id the sandbox accepts when none is configured.
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client-id";

@@ -4,6 +4,7 @@
 
 use dots_api::webhook::{HeaderNames, WebhookSecret};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -48,10 +49,34 @@ pub struct WebhookSettings {
     pub retry_delays: Vec<Duration>,
 }
 
+/// An event held back (see [`Webhooks::hold`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeldEvent {
+    /// The event type, e.g. `flow.updated`.
+    pub event_type: String,
+    /// The payload it will carry.
+    pub payload: serde_json::Value,
+}
+
+/// The order [`Webhooks::release`] sends held events in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseOrder {
+    /// The order they happened in.
+    #[default]
+    AsHappened,
+    /// Newest first (a late event arriving before an earlier one).
+    Reversed,
+}
+
 /// The sender.
 pub struct Webhooks {
     settings: RwLock<WebhookSettings>,
     attempts: Mutex<Vec<Attempt>>,
+    /// While holding: the events not sent yet, oldest first.
+    held: Mutex<Option<Vec<Event>>>,
+    /// Deliveries started and not finished (delivered, or out of retries).
+    in_flight: AtomicUsize,
     http: reqwest::Client,
 }
 
@@ -68,6 +93,8 @@ impl Webhooks {
                     .collect(),
             }),
             attempts: Mutex::new(Vec::new()),
+            held: Mutex::new(None),
+            in_flight: AtomicUsize::new(0),
             http: reqwest::Client::builder()
                 .timeout(DELIVERY_TIMEOUT)
                 .build()
@@ -104,6 +131,87 @@ impl Webhooks {
             .clear();
     }
 
+    /// From now on, keeps events instead of sending them, until [`Webhooks::release`] or
+    /// [`Webhooks::drop_held`]. Deliveries already started go on.
+    pub fn hold(&self) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if held.is_none() {
+            *held = Some(Vec::new());
+        }
+    }
+
+    /// Whether events are being held.
+    pub fn holding(&self) -> bool {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// The events held so far, oldest first.
+    pub fn held(&self) -> Vec<HeldEvent> {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .flatten()
+            .map(|event| HeldEvent {
+                event_type: event.event_type.to_owned(),
+                payload: event.payload.clone(),
+            })
+            .collect()
+    }
+
+    /// Stops holding and sends what was held, in `order`, one after another to each endpoint
+    /// (each one's first attempt answered before the next is sent; retries follow as usual).
+    /// Returns how many events were held.
+    pub(crate) fn release(&self, order: ReleaseOrder, state: SandboxState) -> usize {
+        let Some(mut events) = self.held.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return 0;
+        };
+        if order == ReleaseOrder::Reversed {
+            events.reverse();
+        }
+        let count = events.len();
+        let settings = self.settings();
+        for endpoint in settings.endpoints.clone() {
+            let state = state.clone();
+            let settings = settings.clone();
+            let events = events.clone();
+            self.in_flight.fetch_add(events.len(), Ordering::SeqCst);
+            tokio::spawn(async move {
+                for event in events {
+                    let msg_id = new_msg_id();
+                    if attempt(&state, &settings, &endpoint, &event, &msg_id, 1).await {
+                        state.webhooks().in_flight.fetch_sub(1, Ordering::SeqCst);
+                        continue;
+                    }
+                    let (state, settings, endpoint) =
+                        (state.clone(), settings.clone(), endpoint.clone());
+                    tokio::spawn(async move {
+                        deliver(&state, &settings, &endpoint, &event, &msg_id, 2).await;
+                    });
+                }
+            });
+        }
+        count
+    }
+
+    /// Stops holding and forgets what was held, as if Dots had lost it. Returns how many
+    /// events were dropped.
+    pub fn drop_held(&self) -> usize {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map_or(0, |events| events.len())
+    }
+
+    /// How many deliveries are under way (an attempt running or a retry waiting).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
     fn record(&self, attempt: Attempt) {
         self.attempts
             .lock()
@@ -113,68 +221,101 @@ impl Webhooks {
 
     /// Sends `event` to every endpoint in the background.
     pub(crate) fn send(&self, event: Event, state: SandboxState) {
+        if let Some(held) = self.held.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            tracing::info!(event = event.event_type, "sandbox: webhook held");
+            held.push(event);
+            return;
+        }
         let settings = self.settings();
         for endpoint in settings.endpoints.clone() {
             let state = state.clone();
             let settings = settings.clone();
             let event = event.clone();
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
-                deliver(&state, &settings, &endpoint, &event).await;
+                deliver(&state, &settings, &endpoint, &event, &new_msg_id(), 1).await;
             });
         }
     }
 }
 
-async fn deliver(state: &SandboxState, settings: &WebhookSettings, endpoint: &str, event: &Event) {
-    let webhooks = state.webhooks();
-    let msg_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-    let body = serde_json::to_vec(&event.payload).expect("JSON values serialize");
+fn new_msg_id() -> String {
+    format!("msg_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Attempts `first` and the ones after it until one delivers or the retries run out; then the
+/// delivery is no longer in flight.
+async fn deliver(
+    state: &SandboxState,
+    settings: &WebhookSettings,
+    endpoint: &str,
+    event: &Event,
+    msg_id: &str,
+    first: u32,
+) {
     let total = settings.retry_delays.len() as u32 + 1;
-    for attempt in 1..=total {
-        // Svix timestamps are real time, not the sandbox's adjustable clock.
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        let signature = settings.secret.sign(&msg_id, timestamp, &body);
-        // Svix sends its branded header names or the unbranded ones.
-        let [id_header, timestamp_header, signature_header] =
-            HeaderNames::from(state.behaviour().webhook_headers).names();
-        let result = webhooks
-            .http
-            .post(endpoint)
-            .header("content-type", "application/json")
-            .header(id_header, &msg_id)
-            .header(timestamp_header, timestamp.to_string())
-            .header(signature_header, signature)
-            .body(body.clone())
-            .send()
-            .await;
-        let (status, error) = match &result {
-            Ok(response) => (Some(response.status().as_u16()), None),
-            Err(err) if err.is_timeout() => (None, Some("timed out".to_owned())),
-            Err(_) => (None, Some("connection failed".to_owned())),
-        };
-        let delivered = status.is_some_and(|s| (200..300).contains(&s));
-        tracing::info!(
-            %msg_id, event = event.event_type, %endpoint, attempt, ?status, ?error, delivered,
-            "sandbox: webhook attempt"
-        );
-        webhooks.record(Attempt {
-            msg_id: msg_id.clone(),
-            event_type: event.event_type.to_owned(),
-            endpoint: endpoint.to_owned(),
-            attempt,
-            status,
-            error,
-            delivered,
-            payload: event.payload.clone(),
-        });
-        if delivered {
-            return;
+    for number in first..=total {
+        if number > 1 {
+            if let Some(delay) = settings.retry_delays.get(number as usize - 2) {
+                tokio::time::sleep(*delay).await;
+            }
         }
-        if let Some(delay) = settings.retry_delays.get(attempt as usize - 1) {
-            tokio::time::sleep(*delay).await;
+        if attempt(state, settings, endpoint, event, msg_id, number).await {
+            break;
         }
     }
+    state.webhooks().in_flight.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// One attempt, recorded; whether it delivered.
+async fn attempt(
+    state: &SandboxState,
+    settings: &WebhookSettings,
+    endpoint: &str,
+    event: &Event,
+    msg_id: &str,
+    attempt: u32,
+) -> bool {
+    let webhooks = state.webhooks();
+    let body = serde_json::to_vec(&event.payload).expect("JSON values serialize");
+    // Svix timestamps are real time, not the sandbox's adjustable clock.
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let signature = settings.secret.sign(msg_id, timestamp, &body);
+    // Svix sends its branded header names or the unbranded ones.
+    let [id_header, timestamp_header, signature_header] =
+        HeaderNames::from(state.behaviour().webhook_headers).names();
+    let result = webhooks
+        .http
+        .post(endpoint)
+        .header("content-type", "application/json")
+        .header(id_header, msg_id)
+        .header(timestamp_header, timestamp.to_string())
+        .header(signature_header, signature)
+        .body(body.clone())
+        .send()
+        .await;
+    let (status, error) = match &result {
+        Ok(response) => (Some(response.status().as_u16()), None),
+        Err(err) if err.is_timeout() => (None, Some("timed out".to_owned())),
+        Err(_) => (None, Some("connection failed".to_owned())),
+    };
+    let delivered = status.is_some_and(|s| (200..300).contains(&s));
+    tracing::info!(
+        %msg_id, event = event.event_type, %endpoint, attempt, ?status, ?error, delivered,
+        "sandbox: webhook attempt"
+    );
+    webhooks.record(Attempt {
+        msg_id: msg_id.to_owned(),
+        event_type: event.event_type.to_owned(),
+        endpoint: endpoint.to_owned(),
+        attempt,
+        status,
+        error,
+        delivered,
+        payload: event.payload.clone(),
+    });
+    delivered
 }

@@ -140,3 +140,75 @@ async fn extreme_numbers_are_refused_not_a_panic() {
         "no money moved"
     );
 }
+
+/// The control plane's OpenAPI file (issue 27) says exactly what `routes()` serves: the same
+/// paths with the same methods, both ways, and the sandbox serves the file itself.
+#[tokio::test]
+async fn the_openapi_file_describes_every_control_route() {
+    use std::collections::BTreeSet;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let spec_text = std::fs::read_to_string(format!("{dir}/control-plane.yaml")).unwrap();
+    let spec: serde_json::Value = serde_norway::from_str(&spec_text).expect("valid YAML");
+    assert_eq!(spec["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in item.as_object().unwrap().keys() {
+            assert!(
+                item[method]["operationId"].is_string(),
+                "{method} {path} has an operationId"
+            );
+            documented.insert((path.replace("{flow_id}", "{id}"), method.to_uppercase()));
+        }
+    }
+
+    // The routes as `routes()` declares them: `.route("/path", get(a).post(b))`.
+    let source = std::fs::read_to_string(format!("{dir}/src/control.rs")).unwrap();
+    let body = &source[source.find("fn routes()").unwrap()..];
+    let body = &body[..body.find("\n}\n").unwrap()];
+    let mut served = BTreeSet::new();
+    for route in body.split(".route(").skip(1) {
+        let path = route
+            .split('"')
+            .nth(1)
+            .unwrap()
+            .replace("{flow_id}", "{id}");
+        let handlers = &route[..route.find("\n        .").unwrap_or(route.len())];
+        for method in ["get", "post", "put", "delete"] {
+            if handlers.contains(&format!("{method}(")) {
+                served.insert((path.clone(), method.to_uppercase()));
+            }
+        }
+    }
+    assert!(served.len() > 20, "the routes were read: {served:?}");
+    assert_eq!(
+        documented, served,
+        "control-plane.yaml and control.rs's routes() disagree"
+    );
+
+    // Each documented GET is really there, and the file is what the sandbox serves.
+    let sb = Sandbox::start().await;
+    for (path, method) in &documented {
+        if method == "GET" && !path.contains('{') {
+            let response = sb
+                .http
+                .get(format!("{}/_sandbox{path}", sb.running.origin()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "GET /_sandbox{path}");
+        }
+    }
+    let served_spec = sb
+        .http
+        .get(format!("{}/_sandbox/openapi.yaml", sb.running.origin()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        served_spec, spec_text,
+        "the sandbox serves the file as kept"
+    );
+}
