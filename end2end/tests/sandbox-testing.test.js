@@ -45,7 +45,7 @@ test("a person onboards in the element's iframe; webhooks held, released; a faul
   const frame = page.frameLocator("dots-flow#onboarding >> iframe");
 
   // A wrong code is the page's refusal, as the person sees it.
-  await assert.rejects(signIn(frame, { phone: "(415) 555-0177", code: "000000" }), /the page says/);
+  await assert.rejects(signIn(frame, { phone: "(415) 555-0177", firstName: "Grace", code: "000000" }), /the page says/);
   assert.ok(await pageError(frame), "the page shows the error");
   await page.reload();
   await signIn(frame, { phone: "(415) 555-0177", firstName: "Grace", typeDelay: 15 });
