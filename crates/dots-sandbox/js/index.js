@@ -82,7 +82,7 @@ export async function signIn(frame, options) {
   await typeAll(frame, {
     first_name: firstName,
     last_name: lastName,
-    email: email ?? `${firstName.toLowerCase()}.${digits}@example.com`,
+    email: email ?? `${firstName.toLowerCase().replace(/[^a-z0-9]/g, "") || "person"}.${digits}@example.com`,
     phone_number: digits,
   }, typeDelay);
   await frame.locator("#send-code").click();

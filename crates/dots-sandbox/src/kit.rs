@@ -410,7 +410,13 @@ impl Person {
     ) -> Result<(), PageError> {
         self.ensure_open().await?;
         let digits: String = phone_number.chars().filter(char::is_ascii_digit).collect();
-        let email = format!("{}.{}@example.com", self.first_name.to_lowercase(), digits);
+        // An address from the name, whatever its letters (`José` → `jos`), else `person`.
+        let mut local: String = self.first_name.to_lowercase();
+        local.retain(|c| c.is_ascii_alphanumeric());
+        if local.is_empty() {
+            local.push_str("person");
+        }
+        let email = format!("{local}.{digits}@example.com");
         self.call(
             "/onboarding/start",
             json!({

@@ -103,7 +103,7 @@ async fn a_person_signs_in_and_completes_steps_through_the_pages() {
     let flow = new_flow(&dots, &["compliance"]).await;
     let mut other = dots
         .person(flow["id"].as_str().unwrap())
-        .named("Ana", kit::OFAC_FLAGGED);
+        .named("José Ana", kit::OFAC_FLAGGED);
     other.sign_in("5555550102").await.unwrap();
     let w9 = other.w9(kit::TIN_MISMATCH);
     other.complete_with(StepName::Compliance, w9).await.unwrap();
