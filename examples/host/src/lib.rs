@@ -210,3 +210,18 @@ async fn catch_up(market: &Marketplace, seller: &str) -> Result<(), dots_proxy::
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// docs/testing.md shows the journey test's first half as it is.
+    #[test]
+    fn the_testing_chapter_shows_the_journey_as_it_is() {
+        let journey = include_str!("../tests/journey.rs");
+        let first_half = &journey[..journey.rfind("#[tokio::test]").unwrap()];
+        let chapter = include_str!("../../../docs/testing.md");
+        assert!(
+            chapter.contains(first_half.trim_end()),
+            "docs/testing.md's Rust example differs from examples/host/tests/journey.rs"
+        );
+    }
+}
