@@ -165,7 +165,7 @@ impl Webhooks {
     /// Stops holding and sends what was held, in `order`, one after another to each endpoint
     /// (each one's first attempt answered before the next is sent; retries follow as usual).
     /// Returns how many events were held.
-    pub(crate) fn release(&self, order: ReleaseOrder, state: SandboxState) -> usize {
+    pub fn release(&self, order: ReleaseOrder, state: SandboxState) -> usize {
         let Some(mut events) = self.held.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return 0;
         };
