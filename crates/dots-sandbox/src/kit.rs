@@ -112,26 +112,34 @@ impl TestDots {
     /// variables: `DOTS_ENV=sandbox`, `DOTS_API_BASE`, `DOTS_CLIENT_ID`, `DOTS_API_KEY`,
     /// `DOTS_WEBHOOK_SECRET` (for a host started as a process).
     pub fn proxy_env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("DOTS_ENV", "sandbox".to_owned()),
-            ("DOTS_API_BASE", self.api_base()),
-            ("DOTS_CLIENT_ID", self.client_id()),
-            ("DOTS_API_KEY", self.api_key()),
-            ("DOTS_WEBHOOK_SECRET", self.webhook_secret()),
-        ]
+        self.proxy_settings()
+            .into_iter()
+            .map(|(variable, _, value)| (variable, value))
+            .collect()
     }
 
     /// [`TestDots::proxy_env`] as command-line arguments (`--dots-env=sandbox`,
     /// `--dots-api-base=…`, …), for `dots_proxy::Config::try_parse_from`.
     pub fn proxy_args(&self) -> Vec<String> {
-        self.proxy_env()
+        self.proxy_settings()
             .into_iter()
-            .map(|(name, value)| {
-                let flag = name.to_lowercase().replace('_', "-");
-                let flag = flag.replace("dots-webhook-secret", "webhook-secret");
-                format!("--{flag}={value}")
-            })
+            .map(|(_, flag, value)| format!("--{flag}={value}"))
             .collect()
+    }
+
+    /// Each proxy setting: its environment variable, its flag, its value.
+    fn proxy_settings(&self) -> [(&'static str, &'static str, String); 5] {
+        [
+            ("DOTS_ENV", "dots-env", "sandbox".to_owned()),
+            ("DOTS_API_BASE", "dots-api-base", self.api_base()),
+            ("DOTS_CLIENT_ID", "dots-client-id", self.client_id()),
+            ("DOTS_API_KEY", "dots-api-key", self.api_key()),
+            (
+                "DOTS_WEBHOOK_SECRET",
+                "webhook-secret",
+                self.webhook_secret(),
+            ),
+        ]
     }
 
     /// Sends every webhook to `url` (replacing earlier endpoints), e.g. the proxy's
@@ -230,15 +238,15 @@ impl TestDots {
     /// # Panics
     /// After 60 s.
     pub async fn webhooks_settled(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while self.state().webhooks().in_flight() > 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
+        let webhooks = self.state().webhooks();
+        let settled = async || (webhooks.in_flight() == 0).then_some(());
+        poll(Duration::from_secs(60), settled, || {
+            format!(
                 "webhook deliveries still under way after 60 s: {:?}",
                 self.webhook_attempts().last()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+            )
+        })
+        .await;
     }
 
     /// Every webhook delivery attempt, oldest first, with the endpoint's answer.
@@ -289,23 +297,33 @@ impl TestDots {
     }
 }
 
-/// Polls `check` every 20 ms until it gives `Some`: for what your app does after a webhook
+/// Polls `check` every 10 ms until it gives `Some`: for what your app does after a webhook
 /// reached it ([`TestDots::webhooks_settled`] waits for the delivery, not for your app's work
 /// after it).
 ///
 /// # Panics
 /// After 10 s, naming `what`.
-pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+pub async fn eventually<T>(what: &str, check: impl AsyncFnMut() -> Option<T>) -> T {
+    poll(Duration::from_secs(10), check, || {
+        format!("still not so after 10 s: {what}")
+    })
+    .await
+}
+
+/// Polls `check` every 10 ms until it gives `Some`, for at most `within`; then panics with
+/// `failure()`.
+async fn poll<T>(
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+    failure: impl Fn() -> String,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
     loop {
         if let Some(done) = check().await {
             return done;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still not so after 10 s: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(tokio::time::Instant::now() < deadline, "{}", failure());
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -445,14 +463,15 @@ impl Person {
                 json!({ "platform": "paypal", "email": "payments@example.com" })
             }
             StepName::ManagePayouts => {
-                let state = self.view().await?;
+                let mut state = self.view().await?;
                 if state["user"]["payout_methods"]
                     .as_array()
                     .is_none_or(Vec::is_empty)
                 {
-                    self.save_paypal("payouts@example.com").await?;
+                    // The page answers an added method with its state after it.
+                    let paypal = json!({ "platform": "paypal", "email": "payouts@example.com" });
+                    state = self.add_payout_method(paypal).await?;
                 }
-                let state = self.view().await?;
                 match state["user"]["default_payout_method"].as_str() {
                     Some(_) => json!({}),
                     None => json!({ "default_payout_method": "paypal" }),
@@ -501,21 +520,21 @@ impl Person {
     /// Saves a PayPal payout method (as the payout settings page does); [`FAILING_PAYPAL`]
     /// makes later payouts fail.
     pub async fn save_paypal(&mut self, email: &str) -> Result<(), PageError> {
-        self.ensure_open().await?;
-        self.call(
-            "/payout-methods",
-            json!({ "platform": "paypal", "email": email }),
-        )
-        .await
-        .map(drop)
+        self.save_payout_method(json!({ "platform": "paypal", "email": email }))
+            .await
     }
 
     /// Saves a payout method with the page's body (`{"platform": "ach", "routing_number":
     /// ..., "account_number": ..., "account_type": "checking"}`, `venmo` with
     /// `phone_number`, ...).
     pub async fn save_payout_method(&mut self, body: Value) -> Result<(), PageError> {
+        self.add_payout_method(body).await.map(drop)
+    }
+
+    /// Adds a payout method; the page's state after it.
+    async fn add_payout_method(&mut self, body: Value) -> Result<Value, PageError> {
         self.ensure_open().await?;
-        self.call("/payout-methods", body).await.map(drop)
+        self.call("/payout-methods", body).await
     }
 
     /// Withdraws the whole wallet to the default payout method (the `payout` step); a payout
@@ -532,12 +551,7 @@ impl Person {
     /// payout methods and wallet), as the page reads it after each action.
     pub async fn view(&mut self) -> Result<Value, PageError> {
         self.ensure_open().await?;
-        let mut request = self
-            .http
-            .get(format!("{}/flow/{}/session", self.origin, self.flow_id));
-        if let Some(session) = &self.page_session {
-            request = request.header("x-sandbox-page-session", session);
-        }
+        let request = self.page_request(reqwest::Method::GET, "/session");
         answer(request.send().await.map_err(unreachable)?).await
     }
 
@@ -550,14 +564,21 @@ impl Person {
 
     /// A call of the page's script: `POST /flow/{id}{path}` with its session header.
     async fn call(&self, path: &str, body: Value) -> Result<Value, PageError> {
-        let mut request = self
-            .http
-            .post(format!("{}/flow/{}{path}", self.origin, self.flow_id))
-            .json(&body);
-        if let Some(session) = &self.page_session {
-            request = request.header("x-sandbox-page-session", session);
-        }
+        let request = self.page_request(reqwest::Method::POST, path).json(&body);
         answer(request.send().await.map_err(unreachable)?).await
+    }
+
+    /// A request to `/flow/{id}{path}` carrying the page's session token, as the page's
+    /// script sends it.
+    fn page_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(
+            method,
+            format!("{}/flow/{}{path}", self.origin, self.flow_id),
+        );
+        match &self.page_session {
+            Some(session) => request.header(crate::page::PAGE_SESSION_HEADER, session),
+            None => request,
+        }
     }
 }
 

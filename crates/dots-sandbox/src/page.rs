@@ -48,8 +48,8 @@ fn page_error(status: StatusCode, message: &str) -> SandboxError {
     SandboxError::with_status(status, ApiError::new(message, None))
 }
 
-/// The header a served page sends its session token in.
-const PAGE_SESSION_HEADER: &str = "x-sandbox-page-session";
+/// The header a served page sends its session token in (the test kit's person does too).
+pub(crate) const PAGE_SESSION_HEADER: &str = "x-sandbox-page-session";
 
 /// The flow behind a page call, refusing expired links (unless the page was opened while the
 /// link worked and has not idled out: its session token in [`PAGE_SESSION_HEADER`]) and

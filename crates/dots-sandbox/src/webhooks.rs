@@ -294,7 +294,7 @@ async fn attempt(
         .header(id_header, msg_id)
         .header(timestamp_header, timestamp.to_string())
         .header(signature_header, signature)
-        .body(body.clone())
+        .body(body)
         .send()
         .await;
     let (status, error) = match &result {
