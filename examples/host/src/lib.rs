@@ -175,40 +175,50 @@ async fn follow_events(market: Marketplace) {
     }
 }
 
+/// Events read from the log at a time.
+const EVENT_PAGE: i64 = 100;
+
 async fn catch_up(market: &Marketplace, seller: &str) -> Result<(), dots_proxy::db::DbError> {
-    let after = market
-        .sellers
-        .lock()
-        .unwrap()
-        .get(seller)
-        .map_or(0, |s| s.last_event);
-    let rows = market
-        .proxy
-        .db()
-        .events_after(&identity(seller), after, 100)
-        .await?;
-    let mut sellers = market.sellers.lock().unwrap();
-    let known = sellers.entry(seller.to_owned()).or_default();
-    for row in rows {
-        if row.seq <= known.last_event {
-            continue;
+    // Page by page until the log has nothing newer: one notification may stand for many
+    // events (a resync after a restart, a burst).
+    loop {
+        let after = market
+            .sellers
+            .lock()
+            .unwrap()
+            .get(seller)
+            .map_or(0, |s| s.last_event);
+        let rows = market
+            .proxy
+            .db()
+            .events_after(&identity(seller), after, EVENT_PAGE)
+            .await?;
+        let more = rows.len() as i64 == EVENT_PAGE;
+        let mut sellers = market.sellers.lock().unwrap();
+        let known = sellers.entry(seller.to_owned()).or_default();
+        for row in rows {
+            if row.seq <= known.last_event {
+                continue;
+            }
+            known.last_event = row.seq;
+            match StreamEvent::parse(&row.kind, &row.data) {
+                Some(StreamEvent::UserBound { user_id, .. }) => {
+                    tracing::info!(%seller, %user_id, "marketplace: seller onboarded");
+                    known.dots_user_id = Some(user_id.as_str().to_owned());
+                }
+                Some(StreamEvent::TransferUpdated { status, kind, .. })
+                    if status == TransferStatus::Failed && kind == TransferType::Payout =>
+                {
+                    tracing::info!(%seller, "marketplace: a withdrawal failed; ask for another payout method");
+                    known.failed_withdrawals += 1;
+                }
+                _ => {}
+            }
         }
-        known.last_event = row.seq;
-        match StreamEvent::parse(&row.kind, &row.data) {
-            Some(StreamEvent::UserBound { user_id, .. }) => {
-                tracing::info!(%seller, %user_id, "marketplace: seller onboarded");
-                known.dots_user_id = Some(user_id.as_str().to_owned());
-            }
-            Some(StreamEvent::TransferUpdated { status, kind, .. })
-                if status == TransferStatus::Failed && kind == TransferType::Payout =>
-            {
-                tracing::info!(%seller, "marketplace: a withdrawal failed; ask for another payout method");
-                known.failed_withdrawals += 1;
-            }
-            _ => {}
+        if !more {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
