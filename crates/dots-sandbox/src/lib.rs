@@ -278,7 +278,10 @@ pub fn router(state: SandboxState) -> Router {
     Router::new()
         .nest("/api", api)
         .merge(page::routes().layer(axum::middleware::from_fn(error::dots_shaped)))
-        .nest("/_sandbox", control::routes())
+        .nest(
+            "/_sandbox",
+            control::routes().layer(axum::middleware::from_fn(error::dots_shaped)),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }

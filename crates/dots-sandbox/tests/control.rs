@@ -212,3 +212,34 @@ async fn the_openapi_file_describes_every_control_route() {
         "the sandbox serves the file as kept"
     );
 }
+
+/// What the framework refuses on the control plane (a query it cannot read, a method a route
+/// does not take) is answered in the same error shape as everything else, naming the field.
+#[tokio::test]
+async fn framework_refusals_on_the_control_plane_are_dots_shaped() {
+    let sb = Sandbox::start().await;
+    let origin = sb.running.origin();
+    let response = sb
+        .http
+        .get(format!("{origin}/_sandbox/transfers?app=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["error_code"], "invalid-input", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("app_id"),
+        "names the field it expected: {body}"
+    );
+    let response = sb
+        .http
+        .put(format!("{origin}/_sandbox/webhooks/release"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["success"], false, "{body}");
+}
